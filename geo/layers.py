@@ -1,0 +1,108 @@
+"""The input layers: their kinds, columns, defaults, and the precision rule.
+
+After :func:`geo.io.read_layer` every layer is a GeoDataFrame in EPSG:3006 with the
+columns below (defaults filled in, types fixed); extra input columns are kept.
+
+========== ================== =====================================================
+kind       geometry           columns after reading
+========== ================== =====================================================
+incidents  Point              ``id`` (str), ``time`` (datetime64, UTC), ``category``
+                              (str), ``weight`` (float, 1), ``precision`` (str,
+                              ``point``)
+sites      Point              ``id`` (str), ``height_m`` (4.0), ``azimuth_deg``
+cameras                       (float, NaN = all round), ``fov_deg`` (90 with an
+                              azimuth, 360 without), ``resolution_px`` (1920),
+                              ``range_m`` (NaN = none), ``cost_sek`` (1.0)
+buildings  (Multi)Polygon     ``height_m`` (float, NaN when absent)
+sensitive  any                ``kind`` (str)
+areas      (Multi)Polygon     ``id`` (str), ``name`` (str)
+========== ================== =====================================================
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+
+import geopandas as gpd
+
+from geo.errors import EmptyLayerError, Problem
+
+__all__ = [
+    "LayerKind",
+    "LAYER_KINDS",
+    "PRECISIONS",
+    "PRECISE",
+    "CAMERA_DEFAULTS",
+    "LOCAL_TZ",
+    "NIGHT_HOURS",
+    "precise_incidents",
+]
+
+LayerKind = Literal["incidents", "sites", "cameras", "buildings", "sensitive", "areas"]
+LAYER_KINDS: Final = ("incidents", "sites", "cameras", "buildings", "sensitive", "areas")
+
+#: Location precision of an incident, finest first.
+PRECISIONS: Final = ("point", "street", "district", "municipality", "county")
+#: Precisions good enough for density, hot spots, coverage scoring and selection.
+PRECISE: Final = ("point", "street")
+
+#: Defaults of the camera columns (``fov_deg`` depends on the azimuth, see above).
+CAMERA_DEFAULTS: Final = {
+    "height_m": 4.0,
+    "resolution_px": 1920,
+    "cost_sek": 1.0,
+    "fov_with_azimuth_deg": 90.0,
+    "fov_all_round_deg": 360.0,
+}
+
+LOCAL_TZ: Final = "Europe/Stockholm"
+#: Local hours that count as night.
+NIGHT_HOURS: Final = (22, 23, 0, 1, 2, 3, 4, 5)
+
+
+def precise_incidents(
+    incidents: gpd.GeoDataFrame, *, source: str = "incidents"
+) -> tuple[gpd.GeoDataFrame, int]:
+    """Keep the incidents whose position is a point or a street.
+
+    Polisen's events sit on the centre of a municipality or county; smoothing them
+    into a hot spot or counting them as covered by a camera would be wrong.
+
+    Returns
+    -------
+    (GeoDataFrame, int)
+        The usable incidents (index kept) and how many were left out.
+
+    Raises
+    ------
+    EmptyLayerError
+        When no incident is precise enough.
+
+    Examples
+    --------
+    >>> from shapely import Point
+    >>> g = gpd.GeoDataFrame({"precision": ["point", "municipality", "street"]},
+    ...                      geometry=[Point(0, 0)] * 3, crs=3006)
+    >>> kept, left_out = precise_incidents(g)
+    >>> list(kept.index), left_out
+    ([0, 2], 1)
+    """
+    if "precision" in incidents.columns:
+        mask = incidents["precision"].fillna("point").isin(PRECISE).to_numpy()
+    else:
+        mask = slice(None)
+    kept = incidents[mask]
+    left_out = len(incidents) - len(kept)
+    if len(kept) == 0:
+        raise EmptyLayerError(
+            [
+                Problem(
+                    source,
+                    None,
+                    f"none of the {len(incidents)} incidents has a point or street "
+                    "position (e.g. Polisen's events sit on a municipality or county "
+                    "centre); density, hot spots and coverage need precise positions",
+                )
+            ]
+        )
+    return kept, left_out
