@@ -1,0 +1,22 @@
+"""The ``tryggkarta`` command line.
+
+Each command family lives in its own module and registers on :data:`api.cli._app.app`;
+importing them here builds the whole CLI.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from api.cli._app import app
+from api.cli._common import run_app
+
+# Command modules register themselves on import.
+from api.cli import data as _data  # noqa: F401,E402
+
+__all__ = ["app", "main"]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``tryggkarta`` console script."""
+    sys.exit(run_app(app, argv))

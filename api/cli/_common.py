@@ -1,0 +1,105 @@
+"""Helpers shared by the command modules: input resolution, output, error mapping."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+import geopandas as gpd
+import typer
+from rich.console import Console
+
+from geo.errors import InputError, NotFoundError, TryggkartaError
+from geo.layers import LayerKind
+
+__all__ = [
+    "console",
+    "err_console",
+    "load_input",
+    "run_app",
+    "EXIT_INPUT",
+    "EXIT_USAGE",
+]
+
+console = Console()
+err_console = Console(stderr=True)
+
+#: Exit codes: 0 ok, 1 bad input or failed analysis, 2 bad usage (Click's own).
+EXIT_INPUT = 1
+EXIT_USAGE = 2
+
+SKIP_INVALID_HELP = "Leave out invalid features (and report them) instead of failing."
+
+
+def load_input(
+    arg: str,
+    kind: LayerKind,
+    *,
+    skip_invalid: bool = False,
+    crs: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Read one input layer named on the command line (a path or ``db:NAME``).
+
+    The layer comes back validated, in EPSG:3006. With ``skip_invalid`` the skipped
+    features are reported on stderr.
+    """
+    if arg.startswith("db:"):
+        from api.storage import open_store
+
+        return open_store().get(arg[3:], kind=kind)
+    from geo.io import read_layer
+
+    layer = read_layer(arg, kind, crs=crs, skip_invalid=skip_invalid)
+    if layer.skipped:
+        err_console.print(
+            f"[yellow]{arg}: skipped {len(layer.skipped)} invalid features[/yellow]",
+            highlight=False,
+        )
+        for p in layer.skipped[:20]:
+            err_console.print(f"  {p}", highlight=False, markup=False)
+        if len(layer.skipped) > 20:
+            err_console.print(f"  ... and {len(layer.skipped) - 20} more", highlight=False)
+    return layer.frame
+
+
+def run_app(app: typer.Typer, argv: list[str] | None = None) -> int:
+    """Run the Typer app, turning domain errors into a message and exit code 1."""
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=argv, prog_name="tryggkarta", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code or 0)
+    except click.ClickException as exc:
+        exc.show()
+        return EXIT_USAGE
+    except click.exceptions.Abort:
+        err_console.print("aborted")
+        return EXIT_INPUT
+    except (TryggkartaError, NotFoundError) as exc:
+        err_console.print(f"[bold red]error:[/bold red] {exc}", highlight=False)
+        return EXIT_INPUT
+    except InputError as exc:  # pragma: no cover - subclass of TryggkartaError
+        err_console.print(f"error: {exc}")
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        return 130
+    except OSError as exc:
+        name = getattr(exc, "filename", None) or ""
+        err_console.print(f"[bold red]error:[/bold red] {name}: {exc.strerror or exc}")
+        return EXIT_INPUT
+    return 0
+
+
+def output_path(path: str | Path, allowed: tuple[str, ...]) -> Path:
+    """Check an ``--out`` path's suffix and that its folder exists."""
+    p = Path(path)
+    if p.suffix.lower() not in allowed:
+        raise typer.BadParameter(f"{p}: the output must end in one of {', '.join(allowed)}")
+    if not p.parent.exists():
+        raise typer.BadParameter(f"{p.parent}: no such folder")
+    return p
+
+
+if sys.platform == "win32":  # pragma: no cover
+    console = Console(legacy_windows=False)
