@@ -1,16 +1,49 @@
-"""Reading input layers and writing outputs. (Being written: signatures are final.)"""
+"""Reading input layers and writing outputs.
+
+Formats, chosen by the file's ending:
+
+==================== =============================================================
+``.geojson``, .json  GeoJSON (RFC 7946: WGS84 lon/lat), or Polisen's events JSON
+                     (a list of events), recognised by its content
+``.jsonl[.gz]``      Polisen's events as JSON Lines (the archive format)
+``.gpkg``            GeoPackage (first layer, or ``file.gpkg:LAYER``), own CRS
+``.parquet``         GeoParquet, own CRS
+``.shp``             shapefile, own CRS
+``.csv``             ``lon``,``lat`` columns (WGS84), or ``x``,``y`` with ``crs=``, or a
+                     ``wkt`` column (WGS84 unless ``crs=``); ``,`` or ``;`` separated,
+                     UTF-8 or Windows-1252 (Swedish Excel exports, decimal comma)
+==================== =============================================================
+
+Every layer is validated as a whole (:mod:`geo.validate`) and reprojected once to
+EPSG:3006. Outputs are written atomically: to a temporary file beside the target,
+then renamed, so a failure never leaves a half-written file.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
 
-from geo.errors import Problem
-from geo.layers import LayerKind
+from geo.crs import METRIC_CRS, WGS84, parse_crs, to_metric
+from geo.errors import CRSError, EmptyLayerError, InputError, Problem
+from geo.layers import LAYER_KINDS, LayerKind
+from geo.validate import validate_layer
 
-__all__ = ["Layer", "read_layer", "write_output"]
+__all__ = ["Layer", "read_layer", "read_frame", "write_output", "atomic_path", "SUFFIXES"]
+
+SUFFIXES = (".geojson", ".json", ".jsonl", ".gz", ".gpkg", ".parquet", ".geoparquet",
+            ".shp", ".csv")
 
 
 @dataclass
@@ -30,15 +63,365 @@ def read_layer(
     crs: str | None = None,
     skip_invalid: bool = False,
 ) -> Layer:
-    """Read, reproject to EPSG:3006 and validate one input layer."""
-    from geo.crs import to_metric
+    """Read, validate and reproject one input layer to EPSG:3006.
 
-    gdf = gpd.read_file(path)
+    Parameters
+    ----------
+    path : str or Path
+        The file (see the module docstring for formats).
+    kind : str
+        ``incidents``, ``sites``, ``cameras``, ``buildings``, ``sensitive`` or ``areas``.
+    crs : str, optional
+        CRS of a CSV's ``x``/``y`` (or ``wkt``) columns, or of a file that carries none.
+    skip_invalid : bool
+        Leave invalid features out and report them in :attr:`Layer.skipped` instead of
+        raising.
+
+    Returns
+    -------
+    Layer
+        ``frame`` in EPSG:3006 with the columns of :mod:`geo.layers`; its index is the
+        feature position in the file.
+
+    Raises
+    ------
+    InputError
+        Listing every invalid feature (file, index, reason), or an unreadable/empty file.
+    CRSError
+        An unknown CRS or a file without one where one is needed.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "i.csv").write_text("lon,lat,time,category\\n18.07,59.33,2025-05-01T22:10,rån\\n")
+    >>> layer = read_layer(d / "i.csv", "incidents")
+    >>> layer.frame.crs.to_epsg(), str(layer.frame["time"].iloc[0])
+    (3006, '2025-05-01 20:10:00+00:00')
+    """
+    if kind not in LAYER_KINDS:
+        raise ValueError(f"unknown layer kind {kind!r}")
+    source = str(path)
+    frame = read_frame(path, kind, crs=crs)
+    if isinstance(frame, Layer):  # Polisen events come validated
+        layer = frame
+        if layer.skipped and not skip_invalid:
+            raise InputError(layer.skipped)
+        return layer
+    if len(frame) == 0:
+        raise EmptyLayerError.single(source, "empty layer: the file has no features")
+    frame = frame.reset_index(drop=True)
+    checked, problems = validate_layer(frame, kind, source=source)
+    if problems:
+        if not skip_invalid:
+            raise InputError(problems)
+        bad = {p.index for p in problems}
+        checked = checked[~checked.index.isin(bad)]
+        if len(checked) == 0:
+            raise EmptyLayerError(
+                problems, summary=f"{source}: every feature is invalid, nothing left to use"
+            )
+    metric = to_metric(checked, source=source)
+    return Layer(metric, source, kind, problems)
+
+
+def read_frame(path: str | Path, kind: str = "incidents", *, crs: str | None = None):
+    """Read a file into a GeoDataFrame with its CRS set, without validation.
+
+    Polisen events JSON comes back as an already validated :class:`Layer`.
+    """
+    source = str(path)
+    layer_name = None
+    p = Path(path)
+    if not p.exists() and ".gpkg:" in source:
+        source_path, layer_name = source.rsplit(":", 1)
+        p = Path(source_path)
+    if not p.exists():
+        raise InputError.single(source, "no such file")
+    if p.is_dir():
+        raise InputError.single(source, "is a folder, not a file")
+    if p.stat().st_size == 0:
+        raise EmptyLayerError.single(source, "empty file")
+    name = p.name.lower()
+    try:
+        if name.endswith((".jsonl", ".jsonl.gz", ".json.gz")):
+            return _read_polisen(p, kind, source)
+        if name.endswith((".geojson", ".json")):
+            return _read_json(p, kind, source, crs)
+        if name.endswith(".csv"):
+            return _read_csv(p, source, crs)
+        if name.endswith((".parquet", ".geoparquet")):
+            gdf = gpd.read_parquet(p)
+        elif name.endswith((".gpkg", ".shp")):
+            import pyogrio
+
+            gdf = pyogrio.read_dataframe(p, layer=layer_name, datetime_as_string=True)
+        else:
+            raise InputError.single(
+                source,
+                "unknown file type: use .geojson, .json, .gpkg, .parquet, .shp or .csv",
+            )
+    except (InputError, CRSError):
+        raise
+    except Exception as exc:  # a library's own error for a broken file
+        raise InputError.single(source, f"cannot read the file: {_short(exc)}") from exc
+    return _with_crs(gdf, source, crs)
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:300]
+
+
+def _with_crs(gdf: gpd.GeoDataFrame, source: str, crs: str | None) -> gpd.GeoDataFrame:
     if gdf.crs is None:
-        gdf = gdf.set_crs(4326)
-    return Layer(to_metric(gdf), str(path), kind)
+        if crs is None:
+            raise CRSError(
+                f"{source}: unknown CRS: the file says nothing about its coordinate system; "
+                "give it with --crs EPSG:NNNN"
+            )
+        return gdf.set_crs(parse_crs(crs, source=source), allow_override=True)
+    try:
+        CRS.from_user_input(gdf.crs).to_wkt()
+    except Exception as exc:
+        raise CRSError(f"{source}: unknown CRS {gdf.crs}") from exc
+    return gdf
 
 
-def write_output(frame, path: str | Path) -> None:  # noqa: ANN001
-    """Write a table or layer atomically by the path's suffix (.csv, .geojson, ...)."""
-    raise NotImplementedError
+def _read_polisen(p: Path, kind: str, source: str):
+    from geo.polisen import read_polisen
+
+    if kind != "incidents":
+        raise InputError.single(source, f"Polisen events are incidents, not {kind}")
+    return _as_layer(read_polisen(p, source=source, skip_invalid=True), source)
+
+
+def _as_layer(result, source: str) -> Layer:
+    if isinstance(result, Layer):
+        return result
+    if isinstance(result, tuple):
+        frame, skipped = result
+        return Layer(frame, source, "incidents", list(skipped))
+    return Layer(result, source, "incidents", [])
+
+
+def _read_json(p: Path, kind: str, source: str, crs: str | None):
+    try:
+        with open(p, "rb") as fh:
+            doc = json.load(fh)
+    except UnicodeDecodeError as exc:
+        raise InputError.single(source, "not UTF-8 text (GeoJSON must be UTF-8)") from exc
+    except json.JSONDecodeError as exc:
+        raise InputError.single(
+            source, f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+        ) from exc
+    if isinstance(doc, list):
+        try:
+            from geo.polisen import looks_like_polisen
+        except ImportError:  # pragma: no cover
+            looks_like_polisen = None
+        if looks_like_polisen is not None and looks_like_polisen(doc):
+            return _read_polisen(p, kind, source)
+        raise InputError.single(source, "a JSON list, but not Polisen's events format")
+    if not isinstance(doc, dict) or doc.get("type") not in ("FeatureCollection", "Feature"):
+        raise InputError.single(source, "not GeoJSON: no FeatureCollection or Feature")
+    feats = doc["features"] if doc.get("type") == "FeatureCollection" else [doc]
+    if not isinstance(feats, list):
+        raise InputError.single(source, "not GeoJSON: 'features' is not a list")
+    file_crs = WGS84
+    legacy = (doc.get("crs") or {}).get("properties", {}).get("name") if isinstance(
+        doc.get("crs"), dict) else None
+    if legacy:
+        file_crs = parse_crs(legacy, source=source)
+    elif crs is not None:
+        file_crs = parse_crs(crs, source=source)
+    geoms, props, problems = _parse_features(feats, source)
+    if problems:
+        # structurally broken features are reported with the rest of the validation
+        pass
+    gdf = gpd.GeoDataFrame(pd.DataFrame.from_records(props, columns=_columns(props)),
+                           geometry=geoms, crs=file_crs)
+    gdf.attrs["structural_problems"] = problems
+    if problems:
+        raise InputError(problems)
+    return gdf
+
+
+def _columns(props: list[dict]) -> list[str]:
+    seen: dict[str, None] = {}
+    for p in props:
+        for k in p:
+            seen.setdefault(k, None)
+    seen.pop("geometry", None)
+    return list(seen)
+
+
+def _parse_features(feats: list, source: str) -> tuple[np.ndarray, list[dict], list[Problem]]:
+    """GeoJSON features -> shapely geometries and property dicts (None for broken ones)."""
+    geoms = np.empty(len(feats), dtype=object)
+    props: list[dict] = []
+    problems: list[Problem] = []
+    for i, f in enumerate(feats):
+        if not isinstance(f, dict) or f.get("type") != "Feature":
+            problems.append(Problem(source, i, "not a GeoJSON Feature"))
+            props.append({})
+            continue
+        pr = f.get("properties") or {}
+        props.append({k: v for k, v in pr.items() if k != "geometry"} if isinstance(pr, dict)
+                     else {})
+        g = f.get("geometry")
+        if g is None:
+            geoms[i] = None
+            continue
+        geoms[i] = _geometry(g)
+    return geoms, props, problems
+
+
+def _geometry(g: dict):
+    """A GeoJSON geometry -> shapely, NaN coordinates for null ones (reported later)."""
+    try:
+        return shapely.geometry.shape(_nullsafe(g))
+    except Exception:
+        return shapely.Point(np.nan, np.nan) if g.get("type") == "Point" else None
+
+
+def _nullsafe(g: dict) -> dict:
+    def fix(c):
+        if isinstance(c, list):
+            return [fix(v) for v in c]
+        return np.nan if c is None else c
+
+    return {**g, "coordinates": fix(g.get("coordinates"))} if "coordinates" in g else g
+
+
+def _read_csv(p: Path, source: str, crs: str | None) -> gpd.GeoDataFrame:
+    raw = p.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("cp1252")
+    first = text.split("\n", 1)[0]
+    sep = ";" if first.count(";") > first.count(",") else ","
+    from io import StringIO
+
+    try:
+        df = pd.read_csv(StringIO(text), sep=sep, dtype=str, keep_default_na=False,
+                         na_values=[""])
+    except pd.errors.ParserError as exc:
+        raise InputError.single(source, f"cannot read the CSV: {_short(exc)}") from exc
+    except pd.errors.EmptyDataError as exc:
+        raise EmptyLayerError.single(source, "empty file") from exc
+    df.columns = [c.strip() for c in df.columns]
+    lower = {c.lower(): c for c in df.columns}
+    decimal_comma = sep == ";"
+
+    def num(c: str) -> pd.Series:
+        s = df[c].astype("string").str.strip()
+        if decimal_comma:
+            s = s.str.replace(",", ".", regex=False)
+        return pd.to_numeric(s, errors="coerce").astype(float)
+
+    if "lon" in lower and "lat" in lower:
+        x, y = num(lower["lon"]), num(lower["lat"])
+        geom = gpd.points_from_xy(x, y)
+        file_crs: CRS = WGS84
+        used = [lower["lon"], lower["lat"]]
+    elif "x" in lower and "y" in lower:
+        if crs is None:
+            raise CRSError(f"{source}: x/y columns need their CRS: add --crs EPSG:NNNN "
+                           "(for SWEREF 99 TM, --crs EPSG:3006)")
+        x, y = num(lower["x"]), num(lower["y"])
+        geom = gpd.points_from_xy(x, y)
+        file_crs = parse_crs(crs, source=source)
+        used = [lower["x"], lower["y"]]
+    elif "wkt" in lower:
+        w = df[lower["wkt"]]
+        geom = shapely.from_wkt(w.fillna("").to_numpy(), on_invalid="ignore")
+        file_crs = parse_crs(crs, source=source) if crs else WGS84
+        used = [lower["wkt"]]
+    else:
+        raise InputError.single(
+            source, "a CSV needs lon,lat columns (WGS84), x,y with --crs, or a wkt column"
+        )
+    rest = df.drop(columns=used)
+    return gpd.GeoDataFrame(rest, geometry=geom, crs=file_crs)
+
+
+# -- output ---------------------------------------------------------------------------
+
+
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` on success.
+
+    Nothing is left behind when the block raises.
+    """
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix,
+                               dir=target.parent or Path("."))
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        tmp_path.unlink()
+        yield tmp_path
+        os.replace(tmp_path, target)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def _to_plain(frame: pd.DataFrame) -> pd.DataFrame:
+    """Datetimes to ISO 8601 strings (UTC times as local with offset)."""
+    out = frame.copy()
+    for c in out.columns:
+        s = out[c]
+        if isinstance(s.dtype, pd.DatetimeTZDtype):
+            loc = s.dt.tz_convert("Europe/Stockholm")
+            out[c] = loc.map(lambda t: t.isoformat() if pd.notna(t) else None)
+    return out
+
+
+def write_output(frame: pd.DataFrame, path: str | Path, *,
+                 writer: Callable[[Path], None] | None = None) -> Path:
+    """Write a table or layer by the path's suffix, atomically.
+
+    ``.csv``: geometry dropped; points get ``x``, ``y`` (EPSG:3006) when absent.
+    ``.geojson``: WGS84 (RFC 7946). ``.gpkg``/``.parquet``: EPSG:3006. Times are written
+    as local ISO 8601 with offset. ``writer`` writes other formats to the temporary path.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from shapely import Point
+    >>> g = gpd.GeoDataFrame({"id": ["a"]}, geometry=[Point(674032.0, 6580821.0)], crs=3006)
+    >>> out = write_output(g, pathlib.Path(tempfile.mkdtemp()) / "t.csv")
+    >>> out.read_text().splitlines()
+    ['id,x,y', 'a,674032.0,6580821.0']
+    """
+    target = Path(path)
+    suffix = target.suffix.lower()
+    with atomic_path(target) as tmp:
+        if writer is not None:
+            writer(tmp)
+        elif suffix == ".csv":
+            df = pd.DataFrame(frame)
+            if isinstance(frame, gpd.GeoDataFrame):
+                geom = frame.geometry
+                if len(geom) and (geom.geom_type == "Point").all() and "x" not in frame:
+                    if frame.crs is not None and CRS.from_user_input(frame.crs) != METRIC_CRS:
+                        geom = geom.to_crs(METRIC_CRS)
+                    df = df.assign(x=geom.x.to_numpy(), y=geom.y.to_numpy())
+                df = df.drop(columns=[frame.geometry.name])
+            _to_plain(df).to_csv(tmp, index=False)
+        elif suffix in (".geojson", ".json"):
+            g = _to_plain(frame.to_crs(WGS84))
+            g = gpd.GeoDataFrame(g, geometry=frame.geometry.name, crs=WGS84)
+            g.to_file(tmp, driver="GeoJSON", engine="pyogrio", COORDINATE_PRECISION=7,
+                      RFC7946="YES")
+        elif suffix == ".gpkg":
+            _to_plain(frame).to_file(tmp, driver="GPKG", engine="pyogrio")
+        elif suffix in (".parquet", ".geoparquet"):
+            frame.to_parquet(tmp)
+        else:
+            raise ValueError(f"cannot write {suffix} files")
+    return target
