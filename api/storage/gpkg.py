@@ -1,0 +1,321 @@
+"""The embedded default store: one GeoPackage file per dataset version under ``data_dir``.
+
+Layout::
+
+    data_dir/
+        catalogue.json                       which file is each dataset's current version
+        catalogue.lock                       serialises writers (flock)
+        datasets/NAME.vVERSION.HEX.gpkg      one layer NAME, with an R-tree spatial index
+
+``put`` writes a new file under a temporary name, flushes it to disk, renames it, and
+then replaces ``catalogue.json`` atomically (write + fsync + ``os.replace``). A crash at
+any point leaves either the old catalogue (and a stray file that ``upgrade`` removes) or
+the new one; never a half-written dataset that a reader can see.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import json
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+
+from api.storage._codec import Encoded, decode, encode
+from api.storage.base import (
+    DatasetInfo,
+    StorageError,
+    Store,
+    check_kind,
+    not_found,
+    validate_kind,
+    validate_name,
+)
+
+try:  # POSIX
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: single writer assumed
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = ["GeoPackageStore", "CATALOGUE_FORMAT"]
+
+#: Version of the catalogue layout; ``upgrade`` migrates older ones.
+CATALOGUE_FORMAT = 1
+_TMP_PREFIX = ".tmp-"
+_STALE_TMP_S = 3600.0
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):  # not possible on every platform
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb+") as fh:
+        os.fsync(fh.fileno())
+
+
+class GeoPackageStore(Store):
+    """Datasets as GeoPackage files in a folder; no server needed.
+
+    Parameters
+    ----------
+    data_dir : path
+        The folder (created on first write).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from shapely import Point
+    >>> store = GeoPackageStore(tempfile.mkdtemp())
+    >>> g = gpd.GeoDataFrame({"id": ["A"]}, geometry=[Point(674000, 6580000)], crs=3006)
+    >>> store.put("kameror", "cameras", g).version
+    1
+    >>> store.get("kameror", kind="cameras")["id"].tolist()
+    ['A']
+    """
+
+    backend: ClassVar[str] = "gpkg"
+    #: Rows written per call to the GeoPackage driver.
+    chunk_rows: int = 50_000
+
+    def __init__(self, data_dir: str | os.PathLike[str]) -> None:
+        self.data_dir = Path(data_dir)
+        self.datasets_dir = self.data_dir / "datasets"
+        self.catalogue_path = self.data_dir / "catalogue.json"
+        self.lock_path = self.data_dir / "catalogue.lock"
+
+    def describe(self) -> str:
+        """The folder, e.g. ``GeoPackage store in var``."""
+        return f"GeoPackage store in {self.data_dir}"
+
+    # -- catalogue ----------------------------------------------------------------
+
+    def _ensure_dirs(self) -> None:
+        try:
+            self.datasets_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(f"{self.data_dir}: cannot create the data folder: {exc}") from exc
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        self._ensure_dirs()
+        with open(self.lock_path, "a+") as fh:
+            if fcntl is not None:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                if fcntl is not None:
+                    fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+    def _read_catalogue(self) -> dict[str, Any]:
+        try:
+            text = self.catalogue_path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return {"format": CATALOGUE_FORMAT, "datasets": {}}
+        try:
+            cat = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise StorageError(f"{self.catalogue_path}: the catalogue is damaged: {exc}") from exc
+        if int(cat.get("format", 0)) > CATALOGUE_FORMAT:
+            raise StorageError(
+                f"{self.catalogue_path}: written by a newer tryggkarta "
+                f"(format {cat.get('format')}); upgrade tryggkarta"
+            )
+        return cat
+
+    def _write_catalogue(self, cat: dict[str, Any]) -> None:
+        tmp = self.data_dir / f"{_TMP_PREFIX}catalogue-{uuid.uuid4().hex}.json"
+        try:
+            with open(tmp, "w", encoding="utf-8") as fh:
+                json.dump(cat, fh, ensure_ascii=False, indent=1, sort_keys=True)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.catalogue_path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        _fsync_dir(self.data_dir)
+
+    @staticmethod
+    def _info(name: str, entry: dict[str, Any]) -> DatasetInfo:
+        return DatasetInfo(
+            name=name,
+            kind=entry["kind"],
+            version=int(entry["version"]),
+            n_features=int(entry["n_features"]),
+            created=datetime.fromisoformat(entry["created"]),
+            source=entry.get("source"),
+        )
+
+    # -- writing ------------------------------------------------------------------
+
+    def _write_chunk(self, path: Path, layer: str, chunk: gpd.GeoDataFrame, *, first: bool) -> None:
+        """Write (``first``) or append one chunk of rows to the layer in ``path``."""
+        pyogrio.write_dataframe(
+            chunk,
+            path,
+            layer=layer,
+            driver="GPKG",
+            append=not first,
+            geometry_type="Unknown",
+            promote_to_multi=False,
+            layer_options={"GEOMETRY_NAME": "geom", "FID": "fid", "SPATIAL_INDEX": "YES"}
+            if first
+            else None,
+        )
+
+    def _write_file(self, path: Path, layer: str, enc: Encoded) -> None:
+        table: dict[str, Any] = {}
+        for col in enc.columns:
+            s = enc.data[col.stored]
+            if col.kind == "datetime" and (s.dropna().dt.microsecond % 1000 != 0).any():
+                # The GeoPackage DATETIME type keeps milliseconds only: keep exact text.
+                s = s.dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ").astype(object).where(s.notna(), None)
+            elif col.kind == "text":
+                s = s.astype(object).where(s.notna(), None)
+            elif col.kind == "int" and s.dtype.kind not in "iu":
+                s = s.astype("float64")  # nullable ints: NULL as NaN
+            elif col.kind == "bool" and s.dtype != bool:
+                s = s.astype("float64")  # nullable bools: 1.0, 0.0, NULL
+            table[col.stored] = s
+        frame = gpd.GeoDataFrame(
+            pd.DataFrame(table, index=pd.RangeIndex(enc.n_features)),
+            geometry=gpd.GeoSeries(enc.geometry, crs=3006),
+            crs=3006,
+        )
+        step = max(1, int(self.chunk_rows))
+        starts = range(0, max(enc.n_features, 1), step)
+        for i, start in enumerate(starts):
+            self._write_chunk(path, layer, frame.iloc[start : start + step], first=i == 0)
+
+    def put(
+        self, name: str, kind: str, frame: gpd.GeoDataFrame, *, source: str | None = None
+    ) -> DatasetInfo:
+        """Store ``frame`` as the next version of ``name`` (see :meth:`Store.put`)."""
+        validate_name(name)
+        validate_kind(kind, name=name)
+        enc = encode(frame, source=f"db:{name}")
+        self._ensure_dirs()
+        tmp = self.datasets_dir / f"{_TMP_PREFIX}{uuid.uuid4().hex}.gpkg"
+        try:
+            try:
+                self._write_file(tmp, name, enc)
+                _fsync_file(tmp)
+            except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError,
+                    pyogrio.errors.FieldError, pyogrio.errors.GeometryError,
+                    pyogrio.errors.CRSError) as exc:
+                raise StorageError(f"db:{name}: could not write the dataset: {exc}") from exc
+            with self._locked():
+                cat = self._read_catalogue()
+                old = cat["datasets"].get(name)
+                version = int(old["version"]) + 1 if old else 1
+                final = self.datasets_dir / f"{name}.v{version}.{uuid.uuid4().hex[:8]}.gpkg"
+                os.replace(tmp, final)
+                _fsync_dir(self.datasets_dir)
+                entry = {
+                    "kind": kind,
+                    "version": version,
+                    "n_features": enc.n_features,
+                    "created": datetime.now(UTC).isoformat(),
+                    "source": source,
+                    "file": final.name,
+                    "schema": enc.schema,
+                }
+                cat["datasets"][name] = entry
+                cat["format"] = CATALOGUE_FORMAT
+                try:
+                    self._write_catalogue(cat)
+                except BaseException:
+                    final.unlink(missing_ok=True)
+                    raise
+            if old:
+                (self.datasets_dir / old["file"]).unlink(missing_ok=True)
+            return self._info(name, entry)
+        finally:
+            for suffix in ("", "-journal", "-wal", "-shm"):
+                Path(f"{tmp}{suffix}").unlink(missing_ok=True)
+
+    # -- reading ------------------------------------------------------------------
+
+    def _entry(self, name: str) -> dict[str, Any]:
+        validate_name(name)
+        entry = self._read_catalogue()["datasets"].get(name)
+        if entry is None:
+            raise not_found(name)
+        return entry
+
+    def get(self, name: str, *, kind: str | None = None) -> gpd.GeoDataFrame:
+        """The current version of ``name`` (see :meth:`Store.get`)."""
+        for attempt in range(5):
+            entry = self._entry(name)
+            check_kind(self._info(name, entry), kind)
+            path = self.datasets_dir / entry["file"]
+            try:
+                raw = pyogrio.read_dataframe(path, layer=name)
+            except pyogrio.errors.DataSourceError:
+                if path.exists() or attempt == 4:
+                    raise StorageError(
+                        f"db:{name}: the stored file {path} cannot be read"
+                    ) from None
+                time.sleep(0.05)  # replaced by a concurrent put: read the catalogue again
+                continue
+            geometry = raw.geometry.array
+            return decode(raw, geometry, entry["schema"])
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def info(self, name: str) -> DatasetInfo:
+        """Catalogue entry of ``name``."""
+        return self._info(name, self._entry(name))
+
+    def list(self) -> builtins.list[DatasetInfo]:
+        """Every dataset, sorted by name."""
+        cat = self._read_catalogue()
+        return [self._info(n, e) for n, e in sorted(cat["datasets"].items())]
+
+    def delete(self, name: str) -> None:
+        """Remove ``name`` from the catalogue, then its file."""
+        validate_name(name)
+        with self._locked():
+            cat = self._read_catalogue()
+            entry = cat["datasets"].pop(name, None)
+            if entry is None:
+                raise not_found(name)
+            self._write_catalogue(cat)
+        (self.datasets_dir / entry["file"]).unlink(missing_ok=True)
+
+    def upgrade(self) -> None:
+        """Create the folder and catalogue, and remove files no catalogue entry names.
+
+        Temporary files of a put that may still be running (younger than an hour)
+        are left alone.
+        """
+        with self._locked():
+            cat = self._read_catalogue()
+            cat["format"] = CATALOGUE_FORMAT
+            self._write_catalogue(cat)
+            live = {e["file"] for e in cat["datasets"].values()}
+            now = time.time()
+            for path in self.datasets_dir.iterdir():
+                if path.name in live:
+                    continue
+                if path.name.startswith(_TMP_PREFIX):
+                    with contextlib.suppress(OSError):
+                        if now - path.stat().st_mtime > _STALE_TMP_S:
+                            path.unlink()
+                elif path.suffix == ".gpkg" or path.name.endswith((".gpkg-journal",
+                                                                   ".gpkg-wal", ".gpkg-shm")):
+                    path.unlink(missing_ok=True)
