@@ -22,8 +22,8 @@ __all__ = [
     "EXIT_USAGE",
 ]
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 #: Exit codes: 0 ok, 1 bad input or failed analysis, 2 bad usage (Click's own).
 EXIT_INPUT = 1
