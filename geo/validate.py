@@ -46,7 +46,9 @@ GEOMETRY_TYPES: dict[str, tuple[str, ...]] = {
     "cameras": ("Point",),
     "buildings": ("Polygon", "MultiPolygon"),
     "areas": ("Polygon", "MultiPolygon"),
-    "sensitive": ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon"),
+    "sensitive": (
+        "Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon"
+    ),
 }
 
 _CAMERA_RANGES = {

@@ -13,7 +13,7 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyproj import Transformer
-from shapely import Point, Polygon, box
+from shapely import Point, box
 
 from geo.crs import lonlat_to_metric, metric_to_lonlat
 from geo.errors import CRSError, EmptyLayerError, InputError

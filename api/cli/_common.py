@@ -5,12 +5,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import click
 import geopandas as gpd
 import typer
 from rich.console import Console
 
-from geo.errors import InputError, NotFoundError, TryggkartaError
+from geo.errors import TryggkartaError
 from geo.layers import LayerKind
 
 __all__ = [
@@ -64,29 +63,26 @@ def load_input(
 
 
 def run_app(app: typer.Typer, argv: list[str] | None = None) -> int:
-    """Run the Typer app, turning domain errors into a message and exit code 1."""
+    """Run the Typer app and return its exit code.
+
+    Usage errors are Click's own (exit 2, with the usage line); domain errors
+    (:class:`~geo.errors.TryggkartaError`) become one clear message and exit 1; a file
+    the system cannot open becomes a message naming it. Nothing else is caught: a bug
+    should be loud.
+    """
     command = typer.main.get_command(app)
     try:
-        command.main(args=argv, prog_name="tryggkarta", standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        return int(exc.exit_code or 0)
-    except click.ClickException as exc:
-        exc.show()
-        return EXIT_USAGE
-    except click.exceptions.Abort:
-        err_console.print("aborted")
-        return EXIT_INPUT
-    except (TryggkartaError, NotFoundError) as exc:
+        command.main(args=argv, prog_name="tryggkarta", standalone_mode=True)
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else EXIT_INPUT)
+    except TryggkartaError as exc:
         err_console.print(f"[bold red]error:[/bold red] {exc}", highlight=False)
         return EXIT_INPUT
-    except InputError as exc:  # pragma: no cover - subclass of TryggkartaError
-        err_console.print(f"error: {exc}")
-        return EXIT_INPUT
-    except KeyboardInterrupt:
-        return 130
     except OSError as exc:
         name = getattr(exc, "filename", None) or ""
-        err_console.print(f"[bold red]error:[/bold red] {name}: {exc.strerror or exc}")
+        err_console.print(f"[bold red]error:[/bold red] {name}: {exc.strerror or exc}",
+                          highlight=False)
         return EXIT_INPUT
     return 0
 
