@@ -1,0 +1,496 @@
+"""Exact 2D visibility polygons among building footprints.
+
+Every building footprint blocks sight whatever its height (the contract's 2D
+occlusion). The visibility polygon of a viewpoint ``p`` within ``radius_m`` is
+computed exactly (no ray fan) by an angular sweep over the building edges:
+
+1. The footprints are prepared once (:class:`Obstacles`): multipolygons are split
+   into parts, footprints that overlap each other are merged (so no two edges
+   cross), rings are oriented (exterior counter-clockwise, holes clockwise: the
+   building is on the left of every edge) and all edges are stored as arrays with
+   one STRtree over the parts.
+2. Per viewpoint only the parts within ``radius_m`` are taken (one STRtree query for
+   all viewpoints), and of their edges only those within ``radius_m`` whose outer
+   side faces ``p`` (back faces can never be the first thing a sight line meets).
+3. The angles of the edges' end points (plus a 64-step grid) cut the circle into
+   intervals in which no end point lies; since edges do not cross, the same edge
+   (or none) is nearest to ``p`` over a whole interval. A ray at the interval's
+   middle finds it; the boundary over the interval is that edge between the
+   interval's two bounding rays, exactly (or an arc beyond ``radius_m`` when no
+   edge is hit). The polygon of these pieces is star-shaped around ``p``.
+
+Points inside a footprint are never visible (a sight line into a building enters
+through an edge facing the camera). Clip the result with the disc of the radius
+(:mod:`geo.coverage` does, together with the field-of-view sector).
+
+Facade mounting: a viewpoint inside a footprint (or on its edge) within 1 m of
+the edge is moved to the nearest point of the edge plus 1 cm outwards. Its own
+building then hides nothing in front of the facade but still blocks sight through
+itself. A viewpoint deeper inside is an :class:`~geo.errors.InputError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import shapely
+from numpy.typing import ArrayLike, NDArray
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from geo.errors import InputError, Problem
+
+__all__ = [
+    "MOUNT_TOLERANCE_M",
+    "Obstacles",
+    "mount_viewpoints",
+    "visibility_polygon",
+    "visibility_polygons",
+]
+
+#: A camera this close to a footprint's edge (inside or out) is on that facade.
+MOUNT_TOLERANCE_M = 1.0
+#: How far outside the facade a mounted camera's viewpoint is put (metres).
+_MOUNT_OFFSET_M = 0.01
+#: Grid of extra sweep angles, so that arcs beyond the radius stay outside the disc.
+_GRID_STEPS = 64
+#: Angles closer than this (radians) are one critical angle.
+_ANGLE_EPS = 1e-11
+#: Cap on rays × edges evaluated at once (memory bound of one sweep chunk).
+_CHUNK_CELLS = 2_000_000
+
+
+class Obstacles:
+    """Building footprints prepared for many visibility queries.
+
+    Parameters
+    ----------
+    geometries : array_like of shapely geometries
+        Building footprints (Polygon / MultiPolygon) in a metric CRS. Other
+        geometry types and empty geometries are ignored.
+
+    Attributes
+    ----------
+    parts : ndarray of Polygon
+        Non-overlapping oriented polygons (overlapping footprints merged).
+    part_source : ndarray of int
+        Position in ``geometries`` of (one of) the footprint(s) of each part.
+    tree : shapely.STRtree
+        Index over ``parts``.
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> obs = Obstacles([box(0, 0, 10, 10), box(5, 5, 15, 15), box(20, 0, 30, 10)])
+    >>> len(obs.parts), obs.n_edges          # the two overlapping boxes are merged
+    (2, 12)
+    """
+
+    def __init__(self, geometries: ArrayLike) -> None:
+        geoms = np.asarray(geometries, dtype=object)
+        parts, src = shapely.get_parts(geoms, return_index=True)
+        if len(parts):
+            poly = shapely.get_type_id(parts) == 3
+            parts, src = parts[poly], src[poly]
+            keep = ~shapely.is_empty(parts)
+            parts, src = parts[keep], src[keep]
+            bad = ~shapely.is_valid(parts)
+            if bad.any():
+                fixed, fsrc = _polygonal_parts(shapely.make_valid(parts[bad]), src[bad])
+                parts = np.concatenate([parts[~bad], fixed])
+                src = np.concatenate([src[~bad], fsrc])
+        parts, src = _merge_overlapping(parts, src)
+        parts = shapely.orient_polygons(parts, exterior_cw=False) if len(parts) else parts
+        self.parts: NDArray = parts
+        self.part_source: NDArray = src.astype(np.int64)
+        self.tree = shapely.STRtree(parts)
+        rings, ring_part = shapely.get_rings(parts, return_index=True)
+        coords, ring_of = shapely.get_coordinates(rings, return_index=True)
+        same = ring_of[:-1] == ring_of[1:]
+        self.x0 = coords[:-1, 0][same]
+        self.y0 = coords[:-1, 1][same]
+        self.x1 = coords[1:, 0][same]
+        self.y1 = coords[1:, 1][same]
+        seg_part = ring_part[ring_of[:-1][same]]
+        # Edges are grouped by part (rings come part by part): CSR pointers.
+        self.ptr = np.searchsorted(seg_part, np.arange(len(parts) + 1)).astype(np.int64)
+
+    @property
+    def n_edges(self) -> int:
+        """Number of edges of all parts."""
+        return int(len(self.x0))
+
+    def edges_of(self, part_idx: NDArray) -> NDArray:
+        """Indices of the edges of the given parts."""
+        starts = self.ptr[part_idx]
+        lens = self.ptr[part_idx + 1] - starts
+        total = int(lens.sum())
+        if total == 0:
+            return np.empty(0, dtype=np.int64)
+        offs = np.repeat(starts - np.concatenate([[0], np.cumsum(lens)[:-1]]), lens)
+        return offs + np.arange(total)
+
+
+def _polygonal_parts(geoms: NDArray, src: NDArray) -> tuple[NDArray, NDArray]:
+    parts, i = shapely.get_parts(geoms, return_index=True)
+    if len(parts) == 0:
+        return parts, src[:0]
+    # make_valid may return collections: dig one level deeper.
+    parts, j = shapely.get_parts(parts, return_index=True)
+    src = src[i][j]
+    poly = (shapely.get_type_id(parts) == 3) & ~shapely.is_empty(parts)
+    return parts[poly], src[poly]
+
+
+def _merge_overlapping(parts: NDArray, src: NDArray) -> tuple[NDArray, NDArray]:
+    """Merge groups of footprints that overlap (their edges would cross)."""
+    n = len(parts)
+    if n < 2:
+        return parts, src
+    tree = shapely.STRtree(parts)
+    a, b = tree.query(parts, predicate="overlaps")
+    if len(a) == 0:
+        return parts, src
+    graph = coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n))
+    n_comp, label = connected_components(graph, directed=False)
+    sizes = np.bincount(label, minlength=n_comp)
+    lone = sizes[label] == 1
+    out_parts = [parts[lone]]
+    out_src = [src[lone]]
+    for comp in np.flatnonzero(sizes > 1):
+        members = np.flatnonzero(label == comp)
+        merged = shapely.union_all(parts[members])
+        p, s = _polygonal_parts(np.array([merged], dtype=object), src[members[:1]])
+        out_parts.append(p)
+        out_src.append(s)
+    return np.concatenate(out_parts), np.concatenate(out_src)
+
+
+def mount_viewpoints(
+    xy: ArrayLike,
+    obstacles: Obstacles,
+    *,
+    source: str = "cameras",
+    labels: Sequence[object] | None = None,
+    tolerance_m: float = MOUNT_TOLERANCE_M,
+) -> NDArray:
+    """Viewpoints of cameras: facade cameras moved just outside their facade.
+
+    Parameters
+    ----------
+    xy : array_like, shape (n, 2)
+        Camera positions (metres).
+    obstacles : Obstacles
+        The prepared footprints.
+    source : str
+        File name used in error messages.
+    labels : sequence, optional
+        Feature index of each camera in ``source`` for error messages
+        (default ``0 … n−1``).
+    tolerance_m : float
+        How far inside a footprint a camera may be and still count as mounted on
+        its facade (metres).
+
+    Returns
+    -------
+    ndarray, shape (n, 2)
+        Viewpoints: unchanged for cameras outside every footprint; for cameras
+        inside or on the edge of one, the nearest edge point plus 1 cm outwards.
+
+    Raises
+    ------
+    InputError
+        Listing every camera more than ``tolerance_m`` inside a footprint.
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> obs = Obstacles([box(0, 0, 10, 10)])
+    >>> mount_viewpoints([[5.0, 9.5], [5.0, 12.0]], obs).round(3).tolist()
+    [[5.0, 10.01], [5.0, 12.0]]
+    """
+    pts_xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+    out = pts_xy.copy()
+    if len(pts_xy) == 0 or len(obstacles.parts) == 0:
+        return out
+    pts = shapely.points(pts_xy)
+    hit_pt, _ = obstacles.tree.query(pts, predicate="intersects")
+    problems: list[Problem] = []
+    for i in np.unique(hit_pt):
+        p = pts[i]
+        near = obstacles.tree.query(p, predicate="dwithin", distance=tolerance_m + 0.05)
+        merged = shapely.union_all(obstacles.parts[near])
+        boundary = shapely.boundary(merged)
+        dist = float(shapely.distance(boundary, p))
+        if dist > tolerance_m:
+            label = labels[i] if labels is not None else i
+            problems.append(
+                Problem(
+                    source,
+                    int(label) if isinstance(label, (int, np.integer)) else None,
+                    f"camera at ({pts_xy[i, 0]:.1f}, {pts_xy[i, 1]:.1f}) is {dist:.1f} m inside "
+                    f"a building footprint (more than {tolerance_m:g} m from its edge)"
+                    + ("" if isinstance(label, (int, np.integer)) else f" (camera {label})"),
+                )
+            )
+            continue
+        q = shapely.get_coordinates(shapely.line_interpolate_point(
+            boundary, shapely.line_locate_point(boundary, p)))[0]
+        out[i] = _step_outside(pts_xy[i], q, merged)
+    if problems:
+        raise InputError(problems)
+    return out
+
+
+def _step_outside(p: NDArray, q: NDArray, merged: shapely.Geometry) -> NDArray:
+    """``q`` (on the boundary) moved 1 cm out of ``merged``."""
+    d = q - p
+    n = float(np.hypot(*d))
+    if n > 1e-6:
+        cand = q + _MOUNT_OFFSET_M * d / n
+        if not shapely.intersects(merged, shapely.points(cand)):
+            return cand
+    # On the edge (or a corner): the mean of the free directions around q.
+    ang = np.linspace(0, 2 * np.pi, 144, endpoint=False)
+    dirs = np.column_stack([np.cos(ang), np.sin(ang)])
+    test = shapely.points(q + 2 * _MOUNT_OFFSET_M * dirs)
+    free = ~shapely.intersects(merged, test)
+    if not free.any():
+        return q
+    mean = dirs[free].sum(axis=0)
+    if np.hypot(*mean) < 1e-9:
+        mean = dirs[free][0]
+    mean = mean / np.hypot(*mean)
+    cand = q + _MOUNT_OFFSET_M * mean
+    if shapely.intersects(merged, shapely.points(cand)):
+        cand = q + _MOUNT_OFFSET_M * dirs[free][0]
+    return cand
+
+
+def _sweep(px: float, py: float, radius: float, obs: Obstacles, part_idx: NDArray) -> NDArray:
+    """Vertices (k, 2) of the visibility polygon of (px, py) up to ``radius``."""
+    r_out = radius * 1.05 / np.cos(np.pi / _GRID_STEPS)
+    seg = obs.edges_of(part_idx)
+    ax = obs.x0[seg] - px
+    ay = obs.y0[seg] - py
+    bx = obs.x1[seg] - px
+    by = obs.y1[seg] - py
+    cr = ax * by - ay * bx  # cross(a - p, b - p) < 0: the edge's outer side faces p
+    ex = bx - ax
+    ey = by - ay
+    len2 = ex * ex + ey * ey
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = np.clip(-(ax * ex + ay * ey) / len2, 0.0, 1.0)
+    dist2 = (ax + t * ex) ** 2 + (ay + t * ey) ** 2
+    keep = (cr < 0) & (dist2 <= radius * radius) & (len2 > 0)
+    ax, ay, ex, ey = ax[keep], ay[keep], ex[keep], ey[keep]
+    bx, by = bx[keep], by[keep]
+    start = np.arctan2(by, bx) % (2 * np.pi)  # counter-clockwise from b to a
+    span = (np.arctan2(ay, ax) - start) % (2 * np.pi)
+    grid = np.arange(_GRID_STEPS) * (2 * np.pi / _GRID_STEPS)
+    crit = np.sort(np.concatenate([grid, start, (start + span) % (2 * np.pi)]))
+    crit = crit[np.concatenate([[True], np.diff(crit) > _ANGLE_EPS])]
+    if 2 * np.pi - crit[-1] <= _ANGLE_EPS:
+        crit = crit[:-1]
+    lo = crit
+    hi = np.concatenate([crit[1:], [crit[0] + 2 * np.pi]])
+    mid = (lo + hi) / 2
+    # a - p cross e: numerator of the distance along a ray to each edge's line.
+    num = ax * ey - ay * ex
+    nearest = np.full(len(mid), -1, dtype=np.int64)
+    n_seg = len(ax)
+    if n_seg:
+        step = max(1, _CHUNK_CELLS // n_seg)
+        for c0 in range(0, len(mid), step):
+            m = mid[c0 : c0 + step]
+            inside = ((m[:, None] - start[None, :]) % (2 * np.pi)) < span[None, :]
+            dx = np.cos(m)[:, None]
+            dy = np.sin(m)[:, None]
+            den = dx * ey[None, :] - dy * ex[None, :]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                s = np.where(inside, num[None, :] / den, np.inf)
+            s = np.where(s > 0, s, np.inf)
+            j = np.argmin(s, axis=1)
+            hit = np.isfinite(s[np.arange(len(m)), j])
+            nearest[c0 : c0 + step] = np.where(hit, j, -1)
+    angles = np.column_stack([lo, hi]).ravel()
+    owner = np.repeat(nearest, 2)
+    dx = np.cos(angles)
+    dy = np.sin(angles)
+    xs = r_out * dx
+    ys = r_out * dy
+    on = owner >= 0
+    if on.any():
+        j = owner[on]
+        den = dx[on] * ey[j] - dy[on] * ex[j]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            tt = np.clip((ax[j] * dy[on] - ay[j] * dx[on]) / den, 0.0, 1.0)
+        xs[on] = ax[j] + tt * ex[j]
+        ys[on] = ay[j] + tt * ey[j]
+    pts = np.column_stack([xs + px, ys + py])
+    dup = np.concatenate([[False], np.all(np.abs(np.diff(pts, axis=0)) < 1e-9, axis=1)])
+    return pts[~dup]
+
+
+def _polygon_from(pts: NDArray) -> shapely.Polygon:
+    poly = shapely.polygons(pts)
+    if not shapely.is_valid(poly):  # pragma: no cover - numerical corner cases
+        poly = shapely.make_valid(poly)
+        parts = shapely.get_parts(poly)
+        poly = shapely.union_all(parts[shapely.get_type_id(parts) == 3])
+    return poly
+
+
+def visibility_polygon(
+    point: ArrayLike, obstacles: Obstacles, *, radius_m: float
+) -> shapely.Geometry:
+    """The exact visibility polygon of one viewpoint (not clipped to the radius).
+
+    The polygon is exact inside the disc of ``radius_m`` around ``point``; beyond it
+    the boundary is an arc somewhat outside the disc: intersect with the disc (or a
+    sector) to get the area seen within range. The viewpoint is used as given (see
+    :func:`mount_viewpoints` for cameras on facades).
+
+    Parameters
+    ----------
+    point : array_like, shape (2,)
+        Viewpoint x, y (metres).
+    obstacles : Obstacles
+        The prepared footprints.
+    radius_m : float
+        Range (metres).
+
+    Examples
+    --------
+    A wall 10 m wide, 5 m north of the viewpoint, hides the strip behind it:
+
+    >>> from shapely import box, Point
+    >>> obs = Obstacles([box(-5, 5, 5, 6)])
+    >>> vis = visibility_polygon([0, 0], obs, radius_m=20)
+    >>> vis.contains(Point(0, 4)), vis.contains(Point(0, 10)), vis.contains(Point(15, 0))
+    (True, False, True)
+    """
+    x, y = (float(v) for v in np.asarray(point, dtype=float).ravel()[:2])
+    if radius_m <= 0:
+        return shapely.Polygon()
+    part_idx = obstacles.tree.query(shapely.Point(x, y), predicate="dwithin", distance=radius_m)
+    return _polygon_from(_sweep(x, y, float(radius_m), obstacles, np.sort(part_idx)))
+
+
+def visibility_polygons(
+    viewpoints: ArrayLike,
+    obstacles: Obstacles,
+    *,
+    radius_m: ArrayLike,
+    workers: int = 1,
+    progress: Callable[[int], None] | None = None,
+) -> NDArray:
+    """Visibility polygons of many viewpoints (see :func:`visibility_polygon`).
+
+    Parameters
+    ----------
+    viewpoints : array_like, shape (n, 2)
+        Viewpoints (metres), e.g. from :func:`mount_viewpoints`.
+    obstacles : Obstacles
+        The prepared footprints (one STRtree query for all viewpoints).
+    radius_m : array_like, shape (n,) or scalar
+        Range per viewpoint (metres); 0 gives an empty polygon.
+    workers : int
+        Processes to use (1: in this process). Worth it from a few thousand
+        viewpoints on.
+    progress : callable, optional
+        Called with the number of viewpoints just finished.
+
+    Returns
+    -------
+    ndarray of shapely geometries, shape (n,)
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> obs = Obstacles([box(-5, 5, 5, 6)])
+    >>> polys = visibility_polygons([[0, 0], [0, 20]], obs, radius_m=3.0)
+    >>> [round(float(a)) > 0 for a in shapely.area(polys)]
+    [True, True]
+    """
+    xy = np.asarray(viewpoints, dtype=float).reshape(-1, 2)
+    n = len(xy)
+    radius = np.broadcast_to(np.asarray(radius_m, dtype=float), (n,)).copy()
+    radius = np.where(np.isfinite(radius) & (radius > 0), radius, 0.0)
+    out = np.empty(n, dtype=object)
+    out[:] = [shapely.Polygon()] * n
+    todo = np.flatnonzero(radius > 0)
+    if len(todo) == 0:
+        return out
+    if workers > 1 and len(todo) >= 2 * workers:
+        return _parallel(xy, obstacles, radius, todo, out, workers, progress)
+    _run_chunk(xy, obstacles, radius, todo, out, progress)
+    return out
+
+
+def _run_chunk(
+    xy: NDArray,
+    obstacles: Obstacles,
+    radius: NDArray,
+    todo: NDArray,
+    out: NDArray,
+    progress: Callable[[int], None] | None,
+) -> None:
+    pts = shapely.points(xy[todo])
+    q_pt, q_part = obstacles.tree.query(pts, predicate="dwithin", distance=radius[todo])
+    order = np.lexsort((q_part, q_pt))
+    q_pt, q_part = q_pt[order], q_part[order]
+    bounds = np.searchsorted(q_pt, np.arange(len(todo) + 1))
+    done = 0
+    for k, i in enumerate(todo):
+        parts = q_part[bounds[k] : bounds[k + 1]]
+        out[i] = _polygon_from(_sweep(xy[i, 0], xy[i, 1], radius[i], obstacles, parts))
+        done += 1
+        if progress is not None and done % 200 == 0:
+            progress(200)
+    if progress is not None and done % 200:
+        progress(done % 200)
+
+
+_SHARED: dict[str, object] = {}
+
+
+def _worker(chunk: NDArray) -> list[bytes]:
+    xy = _SHARED["xy"]
+    obs = _SHARED["obs"]
+    radius = _SHARED["radius"]
+    out = np.empty(len(xy), dtype=object)  # type: ignore[arg-type]
+    _run_chunk(xy, obs, radius, chunk, out, None)  # type: ignore[arg-type]
+    return list(shapely.to_wkb(out[chunk]))
+
+
+def _parallel(
+    xy: NDArray,
+    obstacles: Obstacles,
+    radius: NDArray,
+    todo: NDArray,
+    out: NDArray,
+    workers: int,
+    progress: Callable[[int], None] | None,
+) -> NDArray:
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    try:
+        ctx = mp.get_context("fork")
+    except ValueError:  # pragma: no cover - no fork on this platform
+        _run_chunk(xy, obstacles, radius, todo, out, progress)
+        return out
+    _SHARED.update(xy=xy, obs=obstacles, radius=radius)
+    chunks = np.array_split(todo, max(workers * 8, len(todo) // 500))
+    chunks = [c for c in chunks if len(c)]
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            for chunk, wkb in zip(chunks, pool.map(_worker, chunks), strict=True):
+                out[chunk] = shapely.from_wkb(np.asarray(wkb, dtype=object))
+                if progress is not None:
+                    progress(len(chunk))
+    finally:
+        _SHARED.clear()
+    return out
