@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import sys
 
-from api.cli._app import app
-from api.cli._common import run_app
-
 # Command modules register themselves on import.
 from api.cli import data as _data  # noqa: F401,E402
+from api.cli import serve as _serve  # noqa: F401,E402
+from api.cli._app import app
+from api.cli._common import run_app
 
 __all__ = ["app", "main"]
 

@@ -1,0 +1,15 @@
+"""The HTTP app of the foundation: the health check, through a real ASGI client."""
+
+from fastapi.testclient import TestClient
+
+
+def test_health_names_the_backend(monkeypatch):
+    from api.app import create_app
+
+    monkeypatch.delenv("TRYGGKARTA_DATABASE_URL", raising=False)
+    client = TestClient(create_app())
+    body = client.get("/health").json()
+    assert body["status"] == "ok" and body["backend"] == "gpkg"
+    monkeypatch.setenv("TRYGGKARTA_DATABASE_URL", "postgresql+psycopg://u@localhost/x")
+    assert client.get("/health").json()["backend"] == "postgis"
+    assert "/health" in client.get("/openapi.json").json()["paths"]
