@@ -1,0 +1,376 @@
+"""The PostGIS store: SQLAlchemy 2 + GeoAlchemy2, SRID 3006, schema ``tryggkarta``.
+
+Every dataset version is its own table ``tryggkarta."d_<hex>"`` (``fid`` primary key in
+row order, the attribute columns, ``geom geometry(GEOMETRY, 3006)`` with a GiST index),
+and the catalogue table ``tryggkarta.datasets`` points each name at its current table.
+``put`` creates and fills the new table, swaps the pointer and drops the old table in
+ONE transaction: readers see the old version until it commits, and a failure rolls all
+of it back. The schema is created and migrated by Alembic (``api/migrations``) through
+:meth:`PostGISStore.upgrade` (``tryggkarta db upgrade``).
+
+SQLAlchemy, GeoAlchemy2 and Alembic are imported only in this module.
+"""
+
+from __future__ import annotations
+
+import builtins
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+import sqlalchemy as sa
+from geoalchemy2 import Geometry
+from psycopg import sql as pgsql
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Connection, Engine
+
+from api.storage._codec import Column, Encoded, column_values, decode, encode
+from api.storage.base import (
+    DatasetInfo,
+    StorageError,
+    Store,
+    check_kind,
+    not_found,
+    validate_kind,
+    validate_name,
+)
+
+__all__ = ["PostGISStore", "SCHEMA", "HEAD_REVISION", "MIGRATIONS_DIR", "dispose_engines"]
+
+#: Database schema holding everything tryggkarta stores.
+SCHEMA = "tryggkarta"
+#: The Alembic revision this code needs (``tryggkarta db upgrade`` brings a database there).
+HEAD_REVISION = "0001"
+#: Folder of the Alembic environment.
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+SRID = 3006
+
+_metadata = sa.MetaData(schema=SCHEMA)
+_catalogue = sa.Table(
+    "datasets",
+    _metadata,
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("n_features", sa.BigInteger, nullable=False),
+    sa.Column("created", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("source", sa.Text),
+    sa.Column("table_name", sa.Text, nullable=False),
+    sa.Column("schema", postgresql.JSONB, nullable=False),
+)
+
+_SQL_TYPES: dict[str, Any] = {
+    "bool": sa.Boolean,
+    "int": sa.BigInteger,
+    "float": sa.Float(precision=53),
+    "datetime": sa.DateTime(timezone=True),
+    "datetime_naive": sa.DateTime(timezone=False),
+    "text": sa.Text,
+}
+
+_ENGINES: dict[str, Engine] = {}
+_ENGINES_LOCK = threading.Lock()
+
+
+def _normalise_url(url: str) -> sa.URL:
+    try:
+        u = sa.make_url(url)
+    except sa.exc.ArgumentError as exc:
+        raise StorageError(f"TRYGGKARTA_DATABASE_URL is not a database URL: {exc}") from None
+    if u.drivername in ("postgresql", "postgres", "postgresql+psycopg2"):
+        u = u.set(drivername="postgresql+psycopg")
+    if u.drivername != "postgresql+psycopg":
+        raise StorageError(
+            f"TRYGGKARTA_DATABASE_URL: expected postgresql+psycopg://..., got {u.drivername}://"
+        )
+    return u
+
+
+def _engine(url: sa.URL) -> Engine:
+    key = url.render_as_string(hide_password=False)
+    with _ENGINES_LOCK:
+        engine = _ENGINES.get(key)
+        if engine is None:
+            engine = sa.create_engine(
+                url,
+                pool_pre_ping=True,
+                connect_args={"options": "-c timezone=UTC", "connect_timeout": 10},
+            )
+            _ENGINES[key] = engine
+        return engine
+
+
+def dispose_engines() -> None:
+    """Close every pooled connection (tests call this before dropping a database)."""
+    with _ENGINES_LOCK:
+        for engine in _ENGINES.values():
+            engine.dispose()
+        _ENGINES.clear()
+
+
+def _geometry_type(geoms: np.ndarray) -> tuple[str | None, int]:
+    present = geoms[~shapely.is_missing(geoms)]
+    present = present[~shapely.is_empty(present)]
+    has_z = shapely.has_z(present)
+    if has_z.all() and len(present):
+        return "GEOMETRYZ", 3
+    if not has_z.any():
+        return "GEOMETRY", 2
+    return None, 2  # 2D and 3D mixed: an unconstrained column, SRID checked separately
+
+
+def _data_table(table_name: str, columns: list[Column], geoms: np.ndarray) -> sa.Table:
+    gtype, dim = _geometry_type(geoms)
+    cols: list[Any] = [sa.Column("fid", sa.BigInteger, primary_key=True, autoincrement=False)]
+    cols += [sa.Column(c.stored, _SQL_TYPES[c.kind]) for c in columns]
+    if gtype is None:
+        cols.append(sa.Column("geom", Geometry(geometry_type=None, srid=-1, spatial_index=False)))
+        cols.append(sa.CheckConstraint(f"geom IS NULL OR ST_SRID(geom) = {SRID}",
+                                       name=f"{table_name}_srid"))
+    else:
+        cols.append(sa.Column("geom", Geometry(geometry_type=gtype, srid=SRID, dimension=dim,
+                                               spatial_index=False)))
+    table = sa.Table(table_name, sa.MetaData(schema=SCHEMA), *cols)
+    sa.Index(f"{table_name}_geom_gist", table.c.geom, postgresql_using="gist")
+    return table
+
+
+class PostGISStore(Store):
+    """Datasets in a PostgreSQL database with PostGIS.
+
+    Parameters
+    ----------
+    url : str
+        ``postgresql+psycopg://USER:PASSWORD@HOST:PORT/DB`` (``postgresql://`` is
+        read as psycopg too).
+
+    Notes
+    -----
+    Run :meth:`upgrade` (``tryggkarta db upgrade``) once before the first use and after
+    updating tryggkarta; every other method refuses a database whose schema is missing
+    or older, with a message saying so.
+    """
+
+    backend: ClassVar[str] = "postgis"
+    #: Rows sent per COPY.
+    chunk_rows: int = 20_000
+
+    def __init__(self, url: str) -> None:
+        self.url = _normalise_url(url)
+        self._checked = False
+
+    def describe(self) -> str:
+        """The database, password hidden."""
+        return f"PostGIS database {self.url.render_as_string(hide_password=True)}"
+
+    # -- connections and schema ----------------------------------------------------
+
+    @contextmanager
+    def _connect(self, *, begin: bool) -> Iterator[Connection]:
+        try:
+            conn = _engine(self.url).connect()
+        except sa.exc.OperationalError as exc:
+            raise StorageError(
+                f"cannot connect to {self.describe()}: {str(exc.orig).strip()}"
+            ) from None
+        with conn:
+            if begin:
+                with conn.begin():
+                    yield conn
+            else:
+                yield conn
+
+    def _check_schema(self, conn: Connection) -> None:
+        if self._checked:
+            return
+        found = conn.execute(
+            sa.text("SELECT to_regclass(:t)"), {"t": f"{SCHEMA}.alembic_version"}
+        ).scalar()
+        if found is None:
+            raise StorageError(
+                f"{self.describe()} has no tryggkarta tables yet: run 'tryggkarta db upgrade'"
+            )
+        rev = conn.execute(sa.text(f"SELECT version_num FROM {SCHEMA}.alembic_version")).scalar()
+        if rev != HEAD_REVISION:
+            raise StorageError(
+                f"{self.describe()}: the schema is at revision {rev}, this tryggkarta needs "
+                f"{HEAD_REVISION}: run 'tryggkarta db upgrade'"
+            )
+        self._checked = True
+
+    def upgrade(self) -> None:
+        """Create or migrate the schema with Alembic (idempotent; one upgrade at a time)."""
+        from alembic import command
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("path_separator", "os")
+        cfg.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
+        cfg.set_main_option("version_locations",
+                            str(MIGRATIONS_DIR / "versions").replace("%", "%%"))
+        try:
+            with self._connect(begin=True) as conn:
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+        except sa.exc.DBAPIError as exc:
+            raise StorageError(
+                f"{self.describe()}: the schema upgrade failed: {str(exc.orig).strip()}"
+            ) from None
+        self._checked = False
+
+    # -- writing ------------------------------------------------------------------
+
+    def _copy_chunk(self, cursor: Any, table: str, columns: list[str],
+                    rows: builtins.list[tuple[Any, ...]]) -> None:
+        """Send one chunk of rows to ``table`` with COPY."""
+        stmt = pgsql.SQL("COPY {}.{} ({}) FROM STDIN").format(
+            pgsql.Identifier(SCHEMA), pgsql.Identifier(table),
+            pgsql.SQL(", ").join(pgsql.Identifier(c) for c in columns),
+        )
+        with cursor.copy(stmt) as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    def _fill(self, conn: Connection, table: str, enc: Encoded) -> None:
+        geoms = shapely.set_srid(enc.geometry, SRID)
+        wkb = shapely.to_wkb(geoms, hex=True, include_srid=True)
+        values = [column_values(enc.data[c.stored], c.kind) for c in enc.columns]
+        names = ["fid", *(c.stored for c in enc.columns), "geom"]
+        rows = list(zip(range(1, enc.n_features + 1), *values, wkb.tolist(), strict=True))
+        cursor = conn.connection.driver_connection.cursor()
+        try:
+            step = max(1, int(self.chunk_rows))
+            for start in range(0, len(rows), step):
+                self._copy_chunk(cursor, table, names, rows[start : start + step])
+        finally:
+            cursor.close()
+
+    def put(
+        self, name: str, kind: str, frame: gpd.GeoDataFrame, *, source: str | None = None
+    ) -> DatasetInfo:
+        """Store ``frame`` as the next version of ``name`` in one transaction."""
+        validate_name(name)
+        validate_kind(kind, name=name)
+        enc = encode(frame, source=f"db:{name}")
+        table_name = f"d_{uuid.uuid4().hex[:24]}"
+        try:
+            with self._connect(begin=True) as conn:
+                self._check_schema(conn)
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
+                             {"k": f"tryggkarta:dataset:{name}"})
+                old = conn.execute(
+                    sa.select(_catalogue.c.version, _catalogue.c.table_name)
+                    .where(_catalogue.c.name == name)
+                    .with_for_update()
+                ).first()
+                table = _data_table(table_name, enc.columns, enc.geometry)
+                table.create(conn)  # the table and its GiST index
+                self._fill(conn, table_name, enc)
+                conn.execute(sa.text(f'ANALYZE {SCHEMA}."{table_name}"'))
+                version = old.version + 1 if old else 1
+                created = datetime.now(UTC)
+                values = {
+                    "name": name, "kind": kind, "version": version,
+                    "n_features": enc.n_features, "created": created, "source": source,
+                    "table_name": table_name, "schema": enc.schema,
+                }
+                stmt = postgresql.insert(_catalogue).values(**values)
+                stmt = stmt.on_conflict_do_update(
+                    index_elements=[_catalogue.c.name],
+                    set_={k: stmt.excluded[k] for k in values if k != "name"},
+                )
+                conn.execute(stmt)
+                if old:
+                    conn.execute(sa.text(f'DROP TABLE {SCHEMA}."{old.table_name}"'))
+        except sa.exc.DBAPIError as exc:
+            raise StorageError(
+                f"db:{name}: could not write the dataset: {str(exc.orig).strip()}"
+            ) from None
+        except Exception as exc:
+            import psycopg
+
+            if isinstance(exc, psycopg.Error):
+                raise StorageError(f"db:{name}: could not write the dataset: {exc}") from None
+            raise
+        return DatasetInfo(name, kind, version, enc.n_features, created, source)
+
+    # -- reading ------------------------------------------------------------------
+
+    @staticmethod
+    def _info(row: Any) -> DatasetInfo:
+        return DatasetInfo(row.name, row.kind, int(row.version), int(row.n_features),
+                           row.created.astimezone(UTC), row.source)
+
+    def _row(self, conn: Connection, name: str) -> Any:
+        self._check_schema(conn)
+        row = conn.execute(sa.select(_catalogue).where(_catalogue.c.name == name)).first()
+        if row is None:
+            raise not_found(name)
+        return row
+
+    def get(self, name: str, *, kind: str | None = None) -> gpd.GeoDataFrame:
+        """The current version of ``name``."""
+        validate_name(name)
+        for attempt in range(5):
+            with self._connect(begin=True) as conn:
+                row = self._row(conn, name)
+                check_kind(self._info(row), kind)
+                schema = row.schema
+                stored = [c["stored"] for c in schema["columns"]]
+                query = (
+                    sa.select(*(sa.column(c) for c in stored),
+                              sa.func.ST_AsEWKB(sa.column("geom")))
+                    .select_from(sa.table(row.table_name, schema=SCHEMA))
+                    .order_by(sa.column("fid"))
+                )
+                try:
+                    with conn.begin_nested():
+                        rows = conn.execute(query).all()
+                except sa.exc.ProgrammingError:
+                    if attempt == 4:
+                        raise StorageError(f"db:{name}: the stored table cannot be read") from None
+                    time.sleep(0.05)  # replaced by a concurrent put: look again
+                    continue
+            columns = list(zip(*rows, strict=True)) if rows else [()] * (len(stored) + 1)
+            raw = {s: pd.Series(list(v), dtype=object) for s, v in zip(stored, columns,
+                                                                        strict=False)}
+            wkb = np.array([None if g is None else bytes(g) for g in columns[-1]], dtype=object)
+            return decode(raw, shapely.from_wkb(wkb), schema)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def info(self, name: str) -> DatasetInfo:
+        """Catalogue entry of ``name``."""
+        validate_name(name)
+        with self._connect(begin=False) as conn:
+            return self._info(self._row(conn, name))
+
+    def list(self) -> builtins.list[DatasetInfo]:
+        """Every dataset, sorted by name."""
+        with self._connect(begin=False) as conn:
+            self._check_schema(conn)
+            rows = conn.execute(sa.select(_catalogue).order_by(_catalogue.c.name)).all()
+        return [self._info(r) for r in rows]
+
+    def delete(self, name: str) -> None:
+        """Remove ``name`` from the catalogue and drop its table, in one transaction."""
+        validate_name(name)
+        with self._connect(begin=True) as conn:
+            self._check_schema(conn)
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
+                         {"k": f"tryggkarta:dataset:{name}"})
+            table = conn.execute(
+                sa.delete(_catalogue).where(_catalogue.c.name == name)
+                .returning(_catalogue.c.table_name)
+            ).scalar()
+            if table is None:
+                raise not_found(name)
+            conn.execute(sa.text(f'DROP TABLE IF EXISTS {SCHEMA}."{table}"'))
