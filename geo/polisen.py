@@ -1,0 +1,621 @@
+"""Reading Polisen's open events API ("API över polisens händelser") as incidents.
+
+Polisen publishes a list of events, each with an ``id``, a ``datetime`` (the publish or
+update time, local with an offset, the hour sometimes without a leading zero), a
+``type``, a ``name`` such as ``"25 juni 01.44, Brand, Helsingborg"`` (the incident's own
+date and time, in Swedish), a ``summary``, a ``url`` and a ``location`` with a ``name``
+(a municipality or a county, ``"... län"``) and ``gps`` = ``"lat,lon"`` (latitude
+first). The position is the centre of that municipality or county, never the scene, so
+imported events get ``precision`` ``municipality`` or ``county`` and are left out of
+density, hot spots and coverage (see :func:`geo.layers.precise_incidents`).
+
+The incident time
+-----------------
+``time`` is read from the ``name`` ("25 juni 01.44" or "26 september 14:21"), local
+Europe/Stockholm time. The name carries no year; it is taken from ``datetime``: the
+latest year that puts the incident at most :data:`MAX_DAYS_AHEAD` days after the
+publish time. Polisen publishes after the fact and sometimes updates an event weeks
+later, and now and then announces a planned event (a traffic check, a march) some days
+ahead, so an event named "31 december 23.50" published "2027-01-01 0:20:00 +01:00" is
+2026-12-31 and one named "1 januari 00.10" published "2026-12-31 23:55:00 +01:00" is
+2027-01-01.
+
+Clock changes follow :pep:`495` with ``fold=0``, the rule of :mod:`zoneinfo`:
+
+* an *ambiguous* time (the hour 02:00-02:59 on the last Sunday of October happens
+  twice) is the first one, still summer time (+02:00);
+* a *nonexistent* time (02:00-02:59 on the last Sunday of March is skipped) is read
+  with the offset before the jump (+01:00), so "02.30" is 01:30 UTC (03:30 summer time).
+
+When the name has no date and time that can be read (or not a real one, such as
+"30 februari 25.10"), ``time`` is the publish time and the column ``time_source`` says
+``published`` instead of ``name``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final, Literal
+from zoneinfo import ZoneInfo
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo.crs import METRIC_CRS, inside_sweden_lonlat, lonlat_to_metric
+from geo.errors import EmptyLayerError, InputError, Problem
+from geo.layers import LOCAL_TZ
+
+if TYPE_CHECKING:  # geo.io imports this module to route .json files here
+    from geo.io import Layer
+
+__all__ = [
+    "SWEDISH_MONTHS",
+    "MAX_DAYS_AHEAD",
+    "POLISEN_BASE_URL",
+    "read_polisen",
+    "read_polisen_layer",
+    "looks_like_polisen",
+]
+
+#: Swedish month names as Polisen writes them, January first.
+SWEDISH_MONTHS: Final = (
+    "januari",
+    "februari",
+    "mars",
+    "april",
+    "maj",
+    "juni",
+    "juli",
+    "augusti",
+    "september",
+    "oktober",
+    "november",
+    "december",
+)
+#: How many days after its publish time an event's own time may lie (announced events).
+MAX_DAYS_AHEAD: Final = 60
+#: Polisen gives ``url`` as a path on this site; the importer makes it absolute.
+POLISEN_BASE_URL: Final = "https://polisen.se"
+
+_TZ = ZoneInfo(LOCAL_TZ)
+_MONTH_NUMBER = {m: i + 1 for i, m in enumerate(SWEDISH_MONTHS)}
+
+_NAME_RE = (
+    r"^\s*(?P<day>\d{1,2})\s+(?P<month>" + "|".join(SWEDISH_MONTHS) + r")\s+"
+    r"(?P<hour>\d{1,2})[.:](?P<minute>\d{2})(?:\D|$)"
+)
+_DATETIME_RE = (
+    r"^\s*(?P<year>\d{4})-(?P<month>\d{1,2})-(?P<day>\d{1,2})[ T]+"
+    r"(?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:\.\d+)?)?\s*"
+    r"(?P<offset>Z|[+-]\d{2}:?\d{2})?\s*$"
+)
+_GPS_RE = r"^\s*(?P<lat>[+-]?\d+(?:\.\d*)?)\s*,\s*(?P<lon>[+-]?\d+(?:\.\d*)?)\s*$"
+
+_OUTPUT_COLUMNS: Final = (
+    "id",
+    "time",
+    "category",
+    "weight",
+    "precision",
+    "time_source",
+    "location_name",
+    "name",
+    "summary",
+    "url",
+    "published",
+)
+
+Events = str | Path | bytes | Sequence[Any]
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _read_text(path: Path, source: str) -> str:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError.single(source, f"cannot read the file: {exc.strerror or exc}") from exc
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as exc:
+            raise InputError.single(source, f"not a readable gzip file: {exc}") from exc
+    return _decode(raw, source)
+
+
+def _decode(raw: bytes, source: str) -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError.single(
+            source, f"not UTF-8 text (byte {exc.start}): expected Polisen's events JSON"
+        ) from exc
+
+
+def _parse_text(text: str, source: str) -> tuple[list[Any], list[Problem]]:
+    """Parse a JSON list or JSON Lines; unparseable lines become problems (item None)."""
+    body = text.strip()
+    if not body:
+        raise EmptyLayerError.single(source, "the file is empty: no events")
+    if body[0] == "[":
+        try:
+            obj = json.loads(body)
+        except json.JSONDecodeError as exc:
+            raise InputError.single(
+                source, f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+            ) from exc
+        if not isinstance(obj, list):  # pragma: no cover - "[" always parses to a list
+            raise InputError.single(source, "not a list of Polisen events")
+        return obj, []
+    if body[0] != "{":
+        raise InputError.single(
+            source,
+            "not Polisen's events JSON: expected a JSON list of events ([{...}, ...]) "
+            "or JSON Lines (one event {...} per line)",
+        )
+    # One object, or JSON Lines: one event per non-blank line.
+    lines = [ln for ln in body.splitlines() if ln.strip()]
+    try:  # fast path: the whole file as one array (one C call instead of one per line)
+        fast = json.loads("[" + ",".join(lines) + "]")
+    except json.JSONDecodeError:
+        fast = None
+    if (
+        isinstance(fast, list)
+        and len(fast) == len(lines)
+        and all(ln.lstrip()[:1] == "{" for ln in lines)
+    ):
+        items: list[Any] = fast
+    else:
+        items, problems = _parse_lines(body, source)
+        if problems or len(items) != 1:
+            return items, problems
+    if len(items) == 1 and isinstance(items[0], dict) and "features" in items[0]:
+        raise InputError.single(
+            source, "this is GeoJSON, not Polisen's events (a list of events with location.gps)"
+        )
+    return items, []
+
+
+def _parse_lines(body: str, source: str) -> tuple[list[Any], list[Problem]]:
+    """JSON Lines one by one, naming the lines that do not parse."""
+    items: list[Any] = []
+    problems: list[Problem] = []
+    for lineno, line in enumerate(body.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            items.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            if lineno == 1 and len(items) == 0:
+                # Maybe one pretty-printed object over several lines.
+                try:
+                    whole = json.loads(body)
+                except json.JSONDecodeError:
+                    pass
+                else:
+                    return [whole], []
+            problems.append(
+                Problem(source, len(items), f"line {lineno}: not valid JSON ({exc.msg})")
+            )
+            items.append(None)
+    return items, problems
+
+
+def _load(events: Events, source: str | None) -> tuple[list[Any], list[Problem], str]:
+    if isinstance(events, str | Path):
+        path = Path(events)
+        src = source or str(events)
+        return (*_parse_text(_read_text(path, src), src), src)
+    src = source or "events"
+    if isinstance(events, bytes | bytearray):
+        raw = bytes(events)
+        if raw[:2] == b"\x1f\x8b":
+            try:
+                raw = gzip.decompress(raw)
+            except (OSError, EOFError) as exc:
+                raise InputError.single(src, f"not a readable gzip file: {exc}") from exc
+        return (*_parse_text(_decode(raw, src), src), src)
+    if isinstance(events, Mapping):
+        events = [events]
+    if not isinstance(events, Sequence):
+        raise InputError.single(src, "not a list of Polisen events")
+    return list(events), [], src
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def _ints(text: pd.Series) -> np.ndarray:
+    """Digit strings -> float array (NaN where missing)."""
+    return pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _naive(
+    year: np.ndarray,
+    month: np.ndarray,
+    day: np.ndarray,
+    hour: np.ndarray,
+    minute: np.ndarray,
+    second: np.ndarray | float = 0.0,
+) -> np.ndarray:
+    """Naive ``datetime64[us]`` from component arrays; NaT where a component is missing
+    or out of range (no 30 February, no hour 24: nothing rolls over into the next day).
+
+    Examples
+    --------
+    >>> _naive(np.array([2024., 2025.]), np.array([2., 2.]), np.array([29., 29.]),
+    ...        np.array([23., 23.]), np.array([59., 59.]))
+    array(['2024-02-29T23:59:00.000000',                        'NaT'],
+          dtype='datetime64[us]')
+    """
+    second = np.broadcast_to(np.asarray(second, dtype=float), np.shape(year))
+    comps = np.stack([year, month, day, hour, minute, second])
+    ok = np.isfinite(comps).all(axis=0)
+    y, mo, d, h, mi, s = np.where(ok, comps, 1).astype(np.int64)
+    ok &= (y >= 1900) & (y <= 2200) & (mo >= 1) & (mo <= 12) & (d >= 1)
+    ok &= (h <= 23) & (mi <= 59) & (s <= 59)
+    mo = np.where(ok, mo, 1)
+    y = np.where(ok, y, 2000)
+    first = ((y - 1970) * 12 + (mo - 1)).astype("datetime64[M]")
+    days_in_month = (first + 1).astype("datetime64[D]") - first.astype("datetime64[D]")
+    ok &= d <= days_in_month.astype(np.int64)
+    out = (
+        first.astype("datetime64[D]").astype("datetime64[us]")
+        + ((d - 1) * 86_400 + h * 3_600 + mi * 60 + s).astype("timedelta64[s]")
+    ).astype("datetime64[us]")
+    out[~ok] = np.datetime64("NaT")
+    return out
+
+
+def _localize(naive: pd.Series) -> pd.Series:
+    """Local Europe/Stockholm wall-clock times -> UTC, PEP 495 fold=0 (see module doc)."""
+    local = naive.dt.tz_localize(
+        _TZ,
+        ambiguous=np.ones(len(naive), dtype=bool),  # True = summer time = first occurrence
+        nonexistent=pd.Timedelta(hours=1),  # 02:30 read with +01:00 = 03:30 summer time
+    )
+    return local.dt.tz_convert("UTC")
+
+
+def _parse_published(text: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Publish time: (UTC timestamps, naive local wall clock as written); NaT if bad."""
+    m = text.str.extract(_DATETIME_RE)
+    naive = pd.Series(
+        _naive(
+            _ints(m["year"]),
+            _ints(m["month"]),
+            _ints(m["day"]),
+            _ints(m["hour"]),
+            _ints(m["minute"]),
+            np.nan_to_num(_ints(m["second"]), nan=0.0),
+        ),
+        index=text.index,
+    )
+    off = m["offset"].fillna("")
+    has_off = off.ne("").to_numpy()
+    digits = off.str.replace(":", "", regex=False).str.replace("Z", "+0000", regex=False)
+    sign = np.where(digits.str[0].eq("-").to_numpy(), -1, 1)
+    minutes = np.nan_to_num(_ints(digits.str[1:3])) * 60 + np.nan_to_num(_ints(digits.str[3:5]))
+    bad_off = has_off & (minutes > 14 * 60)
+    fixed = (naive - pd.to_timedelta(sign * minutes, unit="min")).dt.tz_localize("UTC")
+    utc = fixed
+    if not has_off.all():  # a time without an offset is Stockholm time (the contract)
+        utc = fixed.where(has_off, _localize(naive))
+    utc = utc.where(~bad_off)
+    return utc, naive.where(~bad_off)
+
+
+def _parse_name_time(name: pd.Series, published_local: pd.Series) -> pd.Series:
+    """The incident time from the name; the year from the publish time; NaT if none."""
+    m = name.str.extract(_NAME_RE, flags=re.IGNORECASE)
+    month = _ints(m["month"].str.lower().map(_MONTH_NUMBER))
+    day, hour, minute = _ints(m["day"]), _ints(m["hour"]), _ints(m["minute"])
+    pub = published_local.to_numpy(dtype="datetime64[us]")
+    limit = pub + np.timedelta64(MAX_DAYS_AHEAD, "D")
+    pub_year = published_local.dt.year.to_numpy(dtype=float, na_value=np.nan)
+    chosen = np.full(len(name), np.datetime64("NaT"), dtype="datetime64[us]")
+    for dy in (1, 0, -1):  # the latest year first
+        cand = _naive(pub_year + dy, month, day, hour, minute)
+        take = np.isnat(chosen) & ~np.isnat(cand) & (cand <= limit)
+        chosen = np.where(take, cand, chosen)
+    return _localize(pd.Series(chosen, index=name.index))
+
+
+def _id_text(values: list[Any]) -> tuple[list[str | None], list[str | None]]:
+    """Event ids as text, and a reason where an id is missing or of the wrong kind."""
+    ids: list[str | None] = []
+    why: list[str | None] = []
+    for v in values:
+        if v is None or (isinstance(v, str) and not v.strip()):
+            ids.append(None)
+            why.append("missing id")
+        elif isinstance(v, bool) or not isinstance(v, int | str):
+            ids.append(None)
+            why.append(f"id {v!r} is not a number or text")
+        else:
+            ids.append(str(v).strip())
+            why.append(None)
+    return ids, why
+
+
+def _text_or_none(values: list[Any]) -> pd.Series:
+    """Text values as a (pyarrow-backed) ``str`` Series; anything else missing."""
+    return pd.Series([v if isinstance(v, str) else None for v in values], dtype="str")
+
+
+# --------------------------------------------------------------------------- public
+
+
+def read_polisen_layer(
+    events: Events,
+    *,
+    source: str | None = None,
+    skip_invalid: bool = False,
+    duplicates: Literal["error", "latest"] = "error",
+) -> Layer:
+    """Read Polisen's events as a validated incidents :class:`~geo.io.Layer`.
+
+    Parameters
+    ----------
+    events : str, Path, bytes or list of dict
+        A file (a JSON list, i.e. the API response, or JSON Lines; plain or gzip),
+        its bytes, or the already parsed events.
+    source : str, optional
+        Name used in error messages (default: the path, or ``"events"``).
+    skip_invalid : bool
+        Leave out bad events and list them in ``Layer.skipped`` instead of raising.
+    duplicates : {"error", "latest"}
+        ``"error"``: a repeated id is a bad event (the later ones are reported).
+        ``"latest"``: keep the version with the latest ``datetime`` of each id (what
+        one wants after concatenating several API responses), ties to the later one.
+
+    Returns
+    -------
+    Layer
+        ``frame`` in EPSG:3006 (metres) with the incidents columns ``id``, ``time``
+        (UTC), ``category`` (= ``type``), ``weight`` (1.0), ``precision``
+        (``municipality``, or ``county`` when ``location.name`` ends in " län"), plus
+        ``time_source`` (``name`` or ``published``), ``location_name``, ``name``,
+        ``summary``, ``url`` (absolute) and ``published`` (UTC), in file order.
+
+    Raises
+    ------
+    InputError
+        Listing every bad event (file, index, reason): not JSON or not a list of
+        events, a missing ``id``/``datetime``/``type``/``location.gps``, an
+        unparseable ``gps`` or ``datetime``, coordinates outside Sweden (or lat/lon
+        swapped), a duplicate id. Raised with ``skip_invalid`` too when the whole file
+        is unreadable.
+    EmptyLayerError
+        When there are no (valid) events.
+
+    Examples
+    --------
+    >>> ev = {"id": 1, "datetime": "2026-08-22 9:48:12 +02:00", "type": "Brand",
+    ...       "name": "22 augusti 07.59, Brand, Kävlinge",
+    ...       "location": {"name": "Skåne län", "gps": "55.990257,13.595769"}}
+    >>> layer = read_polisen_layer([ev])
+    >>> row = layer.frame.iloc[0]
+    >>> str(row["time"]), row["precision"], row["category"]
+    ('2026-08-22 05:59:00+00:00', 'county', 'Brand')
+    """
+    from geo.io import Layer  # not at the top: geo.io imports this module
+
+    items, problems, src = _load(events, source)
+    n = len(items)
+    if n == 0:
+        raise EmptyLayerError.single(src, "the list of events is empty")
+
+    reasons: list[list[str]] = [[] for _ in range(n)]
+    fatal = {p.index for p in problems}
+    dicts = [e if isinstance(e, dict) else {} for e in items]
+    for i, e in enumerate(items):
+        if not isinstance(e, dict) and i not in fatal:
+            reasons[i].append(f"not an event object (got {type(e).__name__})")
+
+    ids, id_why = _id_text([e.get("id") for e in dicts])
+    locs = [e.get("location") for e in dicts]
+    locs = [loc if isinstance(loc, dict) else {} for loc in locs]
+    dt_text = _text_or_none([e.get("datetime") for e in dicts])
+    type_text = _text_or_none([e.get("type") for e in dicts])
+    name_text = _text_or_none([e.get("name") for e in dicts])
+    gps_text = _text_or_none([loc.get("gps") for loc in locs])
+    loc_name = _text_or_none([loc.get("name") for loc in locs])
+    summary = _text_or_none([e.get("summary") for e in dicts])
+    url = _text_or_none([e.get("url") for e in dicts])
+
+    # --- field checks (vectorised), reasons collected per event
+    is_event = np.array([isinstance(e, dict) for e in items])
+    published, published_local = _parse_published(dt_text)
+    gps = gps_text.str.extract(_GPS_RE)
+    lat = pd.to_numeric(gps["lat"], errors="coerce").to_numpy(dtype=float)
+    lon = pd.to_numeric(gps["lon"], errors="coerce").to_numpy(dtype=float)
+    gps_ok = np.isfinite(lat) & np.isfinite(lon)
+    inside = gps_ok & inside_sweden_lonlat(lon, lat)
+    swapped = gps_ok & ~inside & inside_sweden_lonlat(lat, lon)
+    type_ok = type_text.str.strip().str.len().fillna(0).to_numpy() > 0
+
+    checks: list[tuple[np.ndarray, Any]] = [
+        (np.array([w is not None for w in id_why]) & is_event, lambda i: id_why[i]),
+        (
+            is_event & dt_text.isna().to_numpy(),
+            lambda i: "missing datetime (the publish time)",
+        ),
+        (
+            is_event & dt_text.notna().to_numpy() & published.isna().to_numpy(),
+            lambda i: (
+                f"unparseable datetime {dt_text[i]!r} (expected e.g. '2026-08-22 19:51:41 +02:00')"
+            ),
+        ),
+        (is_event & ~type_ok, lambda i: "missing type"),
+        (is_event & gps_text.isna().to_numpy(), lambda i: "missing location.gps"),
+        (
+            is_event & gps_text.notna().to_numpy() & ~gps_ok,
+            lambda i: f"unparseable location.gps {gps_text[i]!r} (expected 'lat,lon')",
+        ),
+        (
+            swapped,
+            lambda i: (
+                f"location.gps {gps_text[i]!r} has lat/lon swapped: lat {lon[i]:g}, "
+                f"lon {lat[i]:g} would be in Sweden; Polisen writes 'lat,lon'"
+            ),
+        ),
+        (
+            gps_ok & ~inside & ~swapped,
+            lambda i: (
+                f"coordinates outside Sweden: location.gps {gps_text[i]!r} "
+                f"(lat {lat[i]:g}, lon {lon[i]:g})"
+            ),
+        ),
+    ]
+    for mask, why in checks:
+        for i in np.flatnonzero(mask):
+            reasons[i].append(why(int(i)))
+
+    # --- duplicate ids
+    id_series = pd.Series(ids, dtype=object)
+    has_id = id_series.notna().to_numpy()
+    if duplicates == "latest":
+        order = pd.DataFrame({"id": id_series, "pub": published, "pos": np.arange(n)}).loc[
+            has_id & published.notna().to_numpy()
+        ]
+        last = order.sort_values(["pub", "pos"]).drop_duplicates("id", keep="last")["pos"]
+        superseded = has_id & published.notna().to_numpy()
+        superseded[last.to_numpy()] = False
+    else:
+        superseded = np.zeros(n, dtype=bool)
+        dup = has_id & id_series.duplicated(keep="first").to_numpy()
+        first_pos = (
+            pd.Series(np.arange(n)).loc[has_id].groupby(id_series.loc[has_id]).transform("min")
+        )
+        for i in np.flatnonzero(dup):
+            reasons[i].append(f"duplicate id {ids[i]!r} (first at feature {int(first_pos.loc[i])})")
+
+    for i, rs in enumerate(reasons):
+        problems.extend(Problem(src, i, r) for r in rs)
+    problems.sort(key=lambda p: p.index if p.index is not None else -1)
+    bad = np.array([bool(rs) for rs in reasons]) | np.isin(np.arange(n), list(fatal))
+    if problems and not skip_invalid:
+        raise InputError(problems)
+    keep = ~bad & ~superseded
+    if not keep.any():
+        raise EmptyLayerError(
+            problems or [Problem(src, None, "no events")],
+            summary=f"{src}: none of the {n} events is usable",
+        )
+
+    # --- the frame, only for the kept events
+    sel = np.flatnonzero(keep)
+    pub = published.iloc[sel].reset_index(drop=True)
+    pub_local = published_local.iloc[sel].reset_index(drop=True)
+    names = name_text.iloc[sel].reset_index(drop=True)
+    time = _parse_name_time(names.fillna(""), pub_local)
+    from_name = time.notna()
+    time = time.where(from_name, pub)
+    lname = loc_name.iloc[sel].reset_index(drop=True)
+    county = lname.fillna("").str.strip().str.endswith(" län").to_numpy()
+    urls = url.iloc[sel].reset_index(drop=True)
+    urls = urls.where(~urls.str.startswith("/").fillna(False), POLISEN_BASE_URL + urls)
+    x, y = lonlat_to_metric(lon[sel], lat[sel])
+    frame = gpd.GeoDataFrame(
+        {
+            "id": pd.array([ids[i] for i in sel], dtype="str"),
+            "time": time.astype("datetime64[us, UTC]"),
+            "category": pd.array(type_text.iloc[sel].str.strip(), dtype="str"),
+            "weight": np.ones(len(sel)),
+            "precision": pd.array(np.where(county, "county", "municipality"), dtype="str"),
+            "time_source": pd.array(np.where(from_name, "name", "published"), dtype="str"),
+            "location_name": pd.array(lname.fillna(""), dtype="str"),
+            "name": pd.array(names.fillna(""), dtype="str"),
+            "summary": pd.array(summary.iloc[sel].fillna("").to_numpy(), dtype="str"),
+            "url": pd.array(urls.fillna(""), dtype="str"),
+            "published": pub.astype("datetime64[us, UTC]"),
+        },
+        geometry=shapely.points(x, y),
+        crs=METRIC_CRS,
+    )
+    skipped = [p for p in problems if p.index is None or bad[p.index]] if skip_invalid else []
+    return Layer(frame, src, "incidents", skipped)
+
+
+def read_polisen(
+    events: Events,
+    *,
+    source: str | None = None,
+    skip_invalid: bool = False,
+    duplicates: Literal["error", "latest"] = "error",
+) -> gpd.GeoDataFrame:
+    """Read Polisen's events as an incidents GeoDataFrame in EPSG:3006.
+
+    The same as :func:`read_polisen_layer` but returns the frame only; with
+    ``skip_invalid`` the skipped problems are in ``frame.attrs["skipped"]``.
+
+    Examples
+    --------
+    >>> ev = {"id": 7, "datetime": "2027-01-01 0:20:00 +01:00", "type": "Brand",
+    ...       "name": "31 december 23.50, Brand, Helsingborg",
+    ...       "location": {"name": "Helsingborg", "gps": "56.046467,12.694512"}}
+    >>> g = read_polisen([ev])
+    >>> g.crs.to_epsg(), str(g["time"][0]), g["precision"][0], g["time_source"][0]
+    (3006, '2026-12-31 22:50:00+00:00', 'municipality', 'name')
+    """
+    layer = read_polisen_layer(
+        events, source=source, skip_invalid=skip_invalid, duplicates=duplicates
+    )
+    layer.frame.attrs["skipped"] = list(layer.skipped)
+    return layer.frame
+
+
+_HEAD_CHARS = 8192
+
+
+def looks_like_polisen(obj_or_path: Any) -> bool:
+    """Cheap guess whether a file (or parsed JSON) is Polisen's events, not GeoJSON.
+
+    Reads at most the first few kilobytes of a file; never raises.
+
+    Examples
+    --------
+    >>> looks_like_polisen([{"id": 1, "datetime": "2026-08-22 9:48:12 +02:00",
+    ...                      "location": {"name": "Malmö", "gps": "55.6,13.0"}}])
+    True
+    >>> looks_like_polisen({"type": "FeatureCollection", "features": []})
+    False
+    """
+    try:
+        obj = obj_or_path
+        if isinstance(obj, list):
+            obj = obj[0] if obj else None
+        if isinstance(obj, dict):
+            loc = obj.get("location")
+            return "datetime" in obj and isinstance(loc, dict) and "gps" in loc
+        if isinstance(obj, bytes | bytearray):
+            head = bytes(obj[: _HEAD_CHARS * 4])
+            if head[:2] == b"\x1f\x8b":
+                head = gzip.decompress(bytes(obj))[: _HEAD_CHARS * 4]
+            text = head.decode("utf-8", errors="ignore")[:_HEAD_CHARS]
+        elif isinstance(obj, str | Path):
+            with open(obj, "rb") as fh:
+                magic = fh.read(2)
+            opener = gzip.open if magic == b"\x1f\x8b" else open
+            with opener(obj, "rb") as fh:  # type: ignore[operator]
+                text = fh.read(_HEAD_CHARS * 4).decode("utf-8", errors="ignore")[:_HEAD_CHARS]
+        else:
+            return False
+    except (OSError, EOFError, ValueError, TypeError, IndexError):
+        return False
+    text = text.lstrip("\ufeff \t\r\n")
+    if text[:1] not in ("[", "{"):
+        return False
+    if re.search(r'"(features|FeatureCollection|Feature|coordinates)"', text):
+        return False
+    return all(
+        re.search(p, text) for p in (r'"datetime"\s*:', r'"location"\s*:\s*\{', r'"gps"\s*:\s*"')
+    )
