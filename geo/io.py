@@ -102,12 +102,9 @@ def read_layer(
     if kind not in LAYER_KINDS:
         raise ValueError(f"unknown layer kind {kind!r}")
     source = str(path)
-    frame = read_frame(path, kind, crs=crs)
+    frame = read_frame(path, kind, crs=crs, skip_invalid=skip_invalid)
     if isinstance(frame, Layer):  # Polisen events come validated
-        layer = frame
-        if layer.skipped and not skip_invalid:
-            raise InputError(layer.skipped)
-        return layer
+        return frame
     if len(frame) == 0:
         raise EmptyLayerError.single(source, "empty layer: the file has no features")
     frame = frame.reset_index(drop=True)
@@ -125,10 +122,14 @@ def read_layer(
     return Layer(metric, source, kind, problems)
 
 
-def read_frame(path: str | Path, kind: str = "incidents", *, crs: str | None = None):
+def read_frame(
+    path: str | Path, kind: str = "incidents", *, crs: str | None = None,
+    skip_invalid: bool = False,
+) -> gpd.GeoDataFrame | Layer:
     """Read a file into a GeoDataFrame with its CRS set, without validation.
 
-    Polisen events JSON comes back as an already validated :class:`Layer`.
+    Polisen events JSON comes back as an already validated :class:`Layer`
+    (``skip_invalid`` applies to it).
     """
     source = str(path)
     layer_name = None
@@ -145,9 +146,9 @@ def read_frame(path: str | Path, kind: str = "incidents", *, crs: str | None = N
     name = p.name.lower()
     try:
         if name.endswith((".jsonl", ".jsonl.gz", ".json.gz")):
-            return _read_polisen(p, kind, source)
+            return _read_polisen(p, kind, source, skip_invalid)
         if name.endswith((".geojson", ".json")):
-            return _read_json(p, kind, source, crs)
+            return _read_json(p, kind, source, crs, skip_invalid)
         if name.endswith(".csv"):
             return _read_csv(p, source, crs)
         if name.endswith((".parquet", ".geoparquet")):
@@ -188,24 +189,15 @@ def _with_crs(gdf: gpd.GeoDataFrame, source: str, crs: str | None) -> gpd.GeoDat
     return gdf
 
 
-def _read_polisen(p: Path, kind: str, source: str):
-    from geo.polisen import read_polisen
+def _read_polisen(p: Path, kind: str, source: str, skip_invalid: bool) -> Layer:
+    from geo.polisen import read_polisen_layer
 
     if kind != "incidents":
         raise InputError.single(source, f"Polisen events are incidents, not {kind}")
-    return _as_layer(read_polisen(p, source=source, skip_invalid=True), source)
+    return read_polisen_layer(p, source=source, skip_invalid=skip_invalid)
 
 
-def _as_layer(result, source: str) -> Layer:
-    if isinstance(result, Layer):
-        return result
-    if isinstance(result, tuple):
-        frame, skipped = result
-        return Layer(frame, source, "incidents", list(skipped))
-    return Layer(result, source, "incidents", [])
-
-
-def _read_json(p: Path, kind: str, source: str, crs: str | None):
+def _read_json(p: Path, kind: str, source: str, crs: str | None, skip_invalid: bool):
     try:
         with open(p, "rb") as fh:
             doc = json.load(fh)
@@ -216,12 +208,10 @@ def _read_json(p: Path, kind: str, source: str, crs: str | None):
             source, f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
         ) from exc
     if isinstance(doc, list):
-        try:
-            from geo.polisen import looks_like_polisen
-        except ImportError:  # pragma: no cover
-            looks_like_polisen = None
-        if looks_like_polisen is not None and looks_like_polisen(doc):
-            return _read_polisen(p, kind, source)
+        from geo.polisen import looks_like_polisen
+
+        if looks_like_polisen(doc):
+            return _read_polisen(p, kind, source, skip_invalid)
         raise InputError.single(source, "a JSON list, but not Polisen's events format")
     if not isinstance(doc, dict) or doc.get("type") not in ("FeatureCollection", "Feature"):
         raise InputError.single(source, "not GeoJSON: no FeatureCollection or Feature")
@@ -236,15 +226,10 @@ def _read_json(p: Path, kind: str, source: str, crs: str | None):
     elif crs is not None:
         file_crs = parse_crs(crs, source=source)
     geoms, props, problems = _parse_features(feats, source)
-    if problems:
-        # structurally broken features are reported with the rest of the validation
-        pass
-    gdf = gpd.GeoDataFrame(pd.DataFrame.from_records(props, columns=_columns(props)),
-                           geometry=geoms, crs=file_crs)
-    gdf.attrs["structural_problems"] = problems
-    if problems:
+    if problems:  # not even a Feature: nothing to validate further
         raise InputError(problems)
-    return gdf
+    return gpd.GeoDataFrame(pd.DataFrame.from_records(props, columns=_columns(props)),
+                            geometry=geoms, crs=file_crs)
 
 
 def _columns(props: list[dict]) -> list[str]:

@@ -410,3 +410,28 @@ def test_write_csv_of_points_has_3006_xy(tmp_path):
     df = pd.read_csv(out)
     assert df.loc[0, "x"] == pytest.approx(X, abs=1e-3)
     assert df.loc[0, "y"] == pytest.approx(Y, abs=1e-3)
+
+
+POLISEN = Path(__file__).parents[2] / "shared/data/real/polisen-events"
+
+
+def test_polisen_api_json_is_an_incidents_input(tmp_path):
+    layer = read_layer(POLISEN / "api_snapshot_2026-08-22T1754Z.json", "incidents")
+    g = layer.frame
+    assert len(g) == 500 and g.crs.to_epsg() == 3006
+    assert set(g["precision"]) <= {"municipality", "county"}
+    raw = json.loads((POLISEN / "api_snapshot_2026-08-22T1754Z.json").read_text())
+    n_county = sum(e["location"]["name"].endswith(" län") for e in raw)
+    assert (g["precision"] == "county").sum() == n_county
+    with pytest.raises(InputError, match="Polisen events are incidents, not sites"):
+        read_layer(POLISEN / "api_snapshot_2026-08-22T1754Z.json", "sites")
+
+
+def test_polisen_bad_event_reported_or_skipped(tmp_path):
+    raw = json.loads((POLISEN / "api_snapshot_2026-08-22T1754Z.json").read_text())[:3]
+    raw[1]["location"]["gps"] = "not,gps"
+    p = write_json(tmp_path, raw, "events.json")
+    with pytest.raises(InputError, match="events.json: feature 1"):
+        read_layer(p, "incidents")
+    layer = read_layer(p, "incidents", skip_invalid=True)
+    assert len(layer.frame) == 2 and [s.index for s in layer.skipped] == [1]
