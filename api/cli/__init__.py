@@ -11,6 +11,7 @@ import sys
 # Command modules register themselves on import.
 from api.cli import data as _data  # noqa: F401,E402
 from api.cli import serve as _serve  # noqa: F401,E402
+from api.cli import storage as _storage  # noqa: F401,E402
 from api.cli._app import app
 from api.cli._common import run_app
 

@@ -1,0 +1,123 @@
+"""Storage commands: ``db upgrade``, ``load`` and ``datasets`` (list, info, delete).
+
+The backend is the configured one (:func:`api.storage.open_store`): the GeoPackage
+folder ``TRYGGKARTA_DATA_DIR`` (default ``./var``), or PostGIS when
+``TRYGGKARTA_DATABASE_URL`` is set.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from api.cli._app import app, db_app
+from api.cli._common import SKIP_INVALID_HELP, console, load_input
+from geo.layers import LAYER_KINDS
+
+__all__ = ["db_upgrade", "load", "datasets_app", "datasets_list", "datasets_info",
+           "datasets_delete"]
+
+datasets_app = typer.Typer(
+    help="List, show and delete stored datasets (with no subcommand: list them).",
+    invoke_without_command=True,
+)
+app.add_typer(datasets_app, name="datasets")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create the storage schema, or migrate it to this version of tryggkarta."""
+    from api.storage import open_store
+
+    store = open_store()
+    store.upgrade()
+    console.print(f"storage schema up to date: {store.describe()}", highlight=False)
+
+
+@app.command("load")
+def load(
+    kind: Annotated[str, typer.Argument(help=f"Layer kind: {', '.join(LAYER_KINDS)}.")],
+    file: Annotated[str, typer.Argument(help="The file to store (or db:NAME to copy).")],
+    name: Annotated[
+        str,
+        typer.Option(
+            "--name",
+            help="Dataset name, then usable as db:NAME (letters, digits, _ . -).",
+        ),
+    ],
+    skip_invalid: Annotated[bool, typer.Option(help=SKIP_INVALID_HELP)] = False,
+    crs: Annotated[
+        str | None, typer.Option(help="CRS of x/y columns in a CSV, e.g. EPSG:3006.")
+    ] = None,
+) -> None:
+    """Validate a layer and store it as dataset NAME, all or nothing.
+
+    A reload of an existing NAME stores a new version; the old one stays readable
+    until the new one is complete, and stays as it was when the load fails.
+    """
+    from api.storage import open_store, validate_name
+
+    if kind not in LAYER_KINDS:
+        raise typer.BadParameter(f"unknown kind {kind!r}; use one of {', '.join(LAYER_KINDS)}",
+                                 param_hint="KIND")
+    validate_name(name)
+    frame = load_input(file, kind, skip_invalid=skip_invalid, crs=crs)  # type: ignore[arg-type]
+    store = open_store()
+    info = store.put(name, kind, frame, source=file)
+    console.print(
+        f"stored db:{info.name} version {info.version}: {info.n_features} {info.kind} "
+        f"({store.describe()})",
+        highlight=False,
+    )
+
+
+@datasets_app.callback(invoke_without_command=True)
+def _datasets(ctx: typer.Context) -> None:
+    if ctx.invoked_subcommand is None:
+        datasets_list()
+
+
+@datasets_app.command("list")
+def datasets_list() -> None:
+    """List the stored datasets: name, kind, version, features, stored (UTC), source."""
+    from api.storage import open_store
+
+    store = open_store()
+    infos = store.list()
+    if not infos:
+        console.print(f"no datasets in {store.describe()}", highlight=False)
+        return
+    table = Table(title=store.describe(), title_justify="left")
+    for col in ("name", "kind", "version", "features", "stored (UTC)", "source"):
+        table.add_column(col, justify="right" if col in ("version", "features") else "left",
+                         overflow="fold")
+    for i in infos:
+        table.add_row(i.name, i.kind, str(i.version), str(i.n_features),
+                      i.created.strftime("%Y-%m-%d %H:%M:%S"), i.source or "")
+    console.print(table)
+
+
+@datasets_app.command("info")
+def datasets_info(
+    name: Annotated[str, typer.Argument(help="Dataset name (with or without db:).")],
+) -> None:
+    """Show one dataset's catalogue entry."""
+    from api.storage import open_store
+
+    info = open_store().info(name.removeprefix("db:"))
+    for key, value in info.to_dict().items():
+        console.print(f"{key}: {value}", highlight=False, markup=False)
+
+
+@datasets_app.command("delete")
+def datasets_delete(
+    name: Annotated[str, typer.Argument(help="Dataset name (with or without db:).")],
+) -> None:
+    """Delete a dataset and all its data."""
+    from api.storage import open_store
+
+    name = name.removeprefix("db:")
+    open_store().delete(name)
+    console.print(f"deleted db:{name}", highlight=False)
