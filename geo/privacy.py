@@ -59,8 +59,8 @@ def public_cells(
     >>> pts = [Point(674_010, 6_580_020)] * 3 + [Point(674_150, 6_580_020)] * 2
     >>> g = gpd.GeoDataFrame(geometry=pts, crs=3006)
     >>> cells = public_cells(g)
-    >>> cells[["cell_x", "cell_y", "count"]].values.tolist()
-    [[674000.0, 6580000.0, 3]]
+    >>> cells[["cell_x", "cell_y"]].values.tolist(), cells["count"].tolist()
+    ([[674000.0, 6580000.0]], [3])
     >>> cells.attrs["suppressed_cells"], cells.attrs["suppressed_incidents"]
     (1, 2)
     """
