@@ -39,7 +39,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal, overload
 from zoneinfo import ZoneInfo
 
 import geopandas as gpd
@@ -146,7 +146,7 @@ def _parse_text(text: str, source: str) -> tuple[list[Any], list[Problem]]:
         raise EmptyLayerError.single(source, "the file is empty: no events")
     if body[0] == "[":
         try:
-            obj = json.loads(body)
+            obj = json.loads(text)
         except json.JSONDecodeError as exc:
             raise InputError.single(
                 source, f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
@@ -161,7 +161,7 @@ def _parse_text(text: str, source: str) -> tuple[list[Any], list[Problem]]:
             "or JSON Lines (one event {...} per line)",
         )
     # One object, or JSON Lines: one event per non-blank line.
-    lines = [ln for ln in body.splitlines() if ln.strip()]
+    lines = [ln for ln in text.splitlines() if ln.strip()]
     try:  # fast path: the whole file as one array (one C call instead of one per line)
         fast = json.loads("[" + ",".join(lines) + "]")
     except json.JSONDecodeError:
@@ -173,7 +173,7 @@ def _parse_text(text: str, source: str) -> tuple[list[Any], list[Problem]]:
     ):
         items: list[Any] = fast
     else:
-        items, problems = _parse_lines(body, source)
+        items, problems = _parse_lines(text, source)
         if problems or len(items) != 1:
             return items, problems
     if len(items) == 1 and isinstance(items[0], dict) and "features" in items[0]:
@@ -193,7 +193,7 @@ def _parse_lines(body: str, source: str) -> tuple[list[Any], list[Problem]]:
         try:
             items.append(json.loads(line))
         except json.JSONDecodeError as exc:
-            if lineno == 1 and len(items) == 0:
+            if not items:
                 # Maybe one pretty-printed object over several lines.
                 try:
                     whole = json.loads(body)
@@ -545,17 +545,39 @@ def read_polisen_layer(
     return Layer(frame, src, "incidents", skipped)
 
 
+@overload
+def read_polisen(
+    events: Events,
+    *,
+    source: str | None = ...,
+    skip_invalid: Literal[False] = ...,
+    duplicates: Literal["error", "latest"] = ...,
+) -> gpd.GeoDataFrame: ...
+
+
+@overload
+def read_polisen(
+    events: Events,
+    *,
+    source: str | None = ...,
+    skip_invalid: Literal[True],
+    duplicates: Literal["error", "latest"] = ...,
+) -> Layer: ...
+
+
 def read_polisen(
     events: Events,
     *,
     source: str | None = None,
     skip_invalid: bool = False,
     duplicates: Literal["error", "latest"] = "error",
-) -> gpd.GeoDataFrame:
+) -> gpd.GeoDataFrame | Layer:
     """Read Polisen's events as an incidents GeoDataFrame in EPSG:3006.
 
-    The same as :func:`read_polisen_layer` but returns the frame only; with
-    ``skip_invalid`` the skipped problems are in ``frame.attrs["skipped"]``.
+    Parameters and columns as :func:`read_polisen_layer`. Strict by default: any bad
+    event raises :class:`~geo.errors.InputError`, and the frame is returned. With
+    ``skip_invalid=True`` the result is a :class:`~geo.io.Layer` (``.frame``, and
+    ``.skipped``: the problems of the events left out), as :func:`geo.io.read_layer`.
 
     Examples
     --------
@@ -565,12 +587,14 @@ def read_polisen(
     >>> g = read_polisen([ev])
     >>> g.crs.to_epsg(), str(g["time"][0]), g["precision"][0], g["time_source"][0]
     (3006, '2026-12-31 22:50:00+00:00', 'municipality', 'name')
+    >>> layer = read_polisen([ev, {"id": 8}], skip_invalid=True)
+    >>> len(layer.frame), [str(p) for p in layer.skipped][:1]
+    (1, ['events: feature 1: missing datetime (the publish time)'])
     """
     layer = read_polisen_layer(
         events, source=source, skip_invalid=skip_invalid, duplicates=duplicates
     )
-    layer.frame.attrs["skipped"] = list(layer.skipped)
-    return layer.frame
+    return layer if skip_invalid else layer.frame
 
 
 _HEAD_CHARS = 8192
