@@ -402,7 +402,9 @@ def select_sites(
     b, gw = aggregate_incidents(a, w_all, covered=ex)
     opts = dict(k=k, costs=cost if budget is not None else None, budget=budget, penalty=pen,
                 privacy_weight=privacy_weight)
-    notes = [f"{m} incidents in {b.shape[1]} distinct covering sets"]
+    n_cov = int(((np.diff(sparse.csc_matrix(a).indptr) > 0) & ~ex).sum())
+    notes = [f"{n_cov} incidents not covered by existing cameras lie in some candidate's "
+             f"coverage; they form {b.shape[1]} distinct covering sets"]
     if exact:
         chosen, obj, optimal = milp_select(b, gw, time_limit_s=time_limit_s, **opts)
         method = "milp"

@@ -12,6 +12,7 @@ import sys
 from api.cli import data as _data  # noqa: F401,E402
 from api.cli import polisen as _polisen  # noqa: F401,E402
 from api.cli import serve as _serve  # noqa: F401,E402
+from api.cli import sites as _sites  # noqa: F401,E402
 from api.cli import storage as _storage  # noqa: F401,E402
 from api.cli._app import app
 from api.cli._common import run_app
