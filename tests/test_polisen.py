@@ -337,6 +337,29 @@ def test_looks_like_polisen(tmp_path: Path) -> None:
 
 # ------------------------------------------------------------------ the real data
 
+SAMPLE = Path(__file__).parent / "data" / "polisen" / "sample.jsonl"
+
+
+def test_real_sample_hard_cases() -> None:
+    # Ten real events (tests/data/polisen/README.md); expected UTC times by hand.
+    g = read_polisen(SAMPLE)
+    expected = {
+        "411277": (utc(2023, 3, 26, 0, 16), "municipality"),  # 01:16 CET, spring-forward night
+        "411288": (utc(2023, 3, 26, 1, 53), "municipality"),  # 03:53 CEST, same night
+        "465354": (utc(2023, 10, 29, 0, 33), "municipality"),  # 02:33 twice: the first (CEST)
+        "480687": (utc(2023, 12, 30, 23, 7), "municipality"),  # 31 Dec 00:07, published 1 Jan
+        "507664": (utc(2024, 2, 29, 8, 57), "county"),  # leap day, "Örebro län"
+        "555208": (utc(2024, 10, 27, 0, 23), "municipality"),  # fall back 2024, first 02:23
+        "610604": (utc(2025, 10, 26, 0, 49), "municipality"),  # fall back 2025, first 02:49
+        "619868": (utc(2025, 12, 31, 22, 8), "municipality"),  # 31 Dec 23:08, published 1 Jan
+        "628768": (utc(2026, 3, 26, 1, 48), "county"),  # CET still (DST on 29 March 2026)
+        "650297": (utc(2026, 8, 22, 15, 59), "county"),  # 17:59 CEST
+    }
+    got = {r.id: (r.time, r.precision) for r in g.itertuples()}
+    assert got == expected
+    # "2023-03-26 7:16:40 +02:00": the publish hour without a leading zero
+    assert g["published"].iloc[0] == utc(2023, 3, 26, 5, 16, 40)
+
 
 def _plain_read(path: Path) -> list[dict]:
     if path.suffix == ".gz":
