@@ -133,7 +133,8 @@ _db_numbers = itertools.count(1)
 def postgis_url(postgis_server: PostGISServer) -> Iterator[str]:
     """URL of a fresh database with PostGIS (nothing else) for one test; dropped after."""
     name = f"tk_test_{os.getpid()}_{next(_db_numbers)}"
-    postgis_server.execute(f"CREATE DATABASE {name} TEMPLATE {postgis_server.template}")
+    postgis_server.execute(f"CREATE DATABASE {name} TEMPLATE {postgis_server.template} "
+                            "STRATEGY FILE_COPY")
     url = postgis_server.url(name)
     try:
         yield url

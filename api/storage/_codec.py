@@ -171,13 +171,14 @@ def encode(frame: gpd.GeoDataFrame, *, source: str) -> Encoded:
         raise CRSError(f"{source}: a stored layer must be in EPSG:3006 (got {frame.crs})")
     geom_name = frame.geometry.name
     attrs = [c for c in frame.columns if c != geom_name]
-    problems = []
     if len(set(frame.columns)) != len(frame.columns):
-        problems.append(Problem(source, None, "duplicate column names"))
+        dup = sorted({str(c) for c in frame.columns if list(frame.columns).count(c) > 1})
+        raise InputError.single(source, f"duplicate column names: {', '.join(dup)}")
+    problems = []
     for c in attrs:
         if not isinstance(c, str) or not c:
             problems.append(Problem(source, None, f"column {c!r}: names must be non-empty text"))
-        elif isinstance(frame[c], pd.DataFrame) or isinstance(frame[c].dtype, gpd.array.GeometryDtype):
+        elif isinstance(frame[c].dtype, gpd.array.GeometryDtype):
             problems.append(Problem(source, None, f"column {c!r}: a second geometry column"))
     if problems:
         raise InputError(problems)
@@ -200,6 +201,12 @@ def encode(frame: gpd.GeoDataFrame, *, source: str) -> Encoded:
             s = s.astype(object)
         if kind == "datetime":
             s = s.dt.tz_convert("UTC")
+        if kind == "text":
+            nul = np.fromiter((isinstance(v, str) and "\x00" in v for v in s), bool, len(s))
+            if nul.any():
+                problems.append(Problem(source, int(np.flatnonzero(nul)[0]),
+                                        f"column {name!r}: text with a NUL character"))
+                continue
         columns.append(Column(name, sname, kind, str(frame[name].dtype), cats, bool(ordered)))
         data[sname] = s.reset_index(drop=True)
     if problems:

@@ -93,10 +93,10 @@ def validate_name(name: str) -> str:
     --------
     >>> validate_name("brott_2024.v2")
     'brott_2024.v2'
-    >>> validate_name("../etc")
+    >>> validate_name("../etc")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    geo.errors.InputError: db:../etc: invalid dataset name: use 1-63 letters, digits, '_', '.' or '-', not starting with '.' or '-'
+    geo.errors.InputError: db:../etc: invalid dataset name: use 1-63 letters, digits, ...
     """
     if not isinstance(name, str) or not NAME_PATTERN.match(name):
         raise InputError.single(
