@@ -107,17 +107,23 @@ def write_feature_collection(path: Path, features: Iterable[tuple[object, dict]]
         properties = {k: _json_value(v) for k, v in props.items()}
         properties = {k: v for k, v in properties.items() if v is not None}
         feature = {"type": "Feature", "properties": properties, "geometry": geometry}
-        lines.append(json.dumps(feature, ensure_ascii=False, separators=(",", ":"), allow_nan=False))
+        lines.append(
+            json.dumps(feature, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        )
     text = '{"type":"FeatureCollection","features":[\n' + ",\n".join(lines) + "\n]}\n"
     path.write_text(text, encoding="utf-8", newline="\n")
 
 
 def _to_lonlat(geom: object) -> object:
-    return shapely.transform(geom, lambda xy: np.column_stack(_TO_4326.transform(xy[:, 0], xy[:, 1])))
+    return shapely.transform(
+        geom, lambda xy: np.column_stack(_TO_4326.transform(xy[:, 0], xy[:, 1]))
+    )
 
 
 def _to_metric(geom: object) -> object:
-    return shapely.transform(geom, lambda xy: np.column_stack(_TO_3006.transform(xy[:, 0], xy[:, 1])))
+    return shapely.transform(
+        geom, lambda xy: np.column_stack(_TO_3006.transform(xy[:, 0], xy[:, 1]))
+    )
 
 
 # --------------------------------------------------------------------------- the scene
@@ -166,7 +172,9 @@ def load_scene(osm_dir: Path = OSM_DIR) -> Scene:
     clipped = shapely.difference(shapely.intersection(streets.geometry.values, inner), blocked)
     walk, names, kinds = [], [], []
     for geom, name, hw in zip(clipped, streets["name"], streets["highway"], strict=True):
-        for part in shapely.get_parts(shapely.line_merge(geom) if geom.geom_type.startswith("Multi") else geom):
+        for part in shapely.get_parts(
+            shapely.line_merge(geom) if geom.geom_type.startswith("Multi") else geom
+        ):
             if part.geom_type == "LineString" and part.length >= 2.0:
                 walk.append(part)
                 names.append(name if isinstance(name, str) else "")
@@ -224,49 +232,97 @@ def _valid(scene: Scene, xy: np.ndarray) -> np.ndarray:
 
 # --------------------------------------------------------------------------- incidents
 
+# fmt: off
 HOURS: dict[str, list[float]] = {
-    # local hour 0..23; relative rates
-    "night": [9, 8, 7, 5, 3, 1.5, .6, .4, .4, .5, .6, .8, 1, 1, 1, 1.2, 1.4, 1.7, 2, 2.4, 3, 4, 5.5, 7.5],
-    "shop": [.2, .2, .1, .1, .1, .1, .2, .5, 1, 2, 3.5, 4.5, 5, 5, 5, 5.5, 6, 6, 5, 3.5, 2, 1.2, .8, .4],
-    "drugs": [2.5, 2, 1.5, 1, .5, .3, .2, .3, .5, .8, 1.2, 1.5, 2, 2.5, 3, 3.5, 4, 4.5, 4.5, 4.5, 4, 3.5, 3, 3],
-    "vandal": [4, 4, 3.5, 3, 2, 1, .5, .4, .4, .4, .5, .5, .6, .6, .7, .8, 1, 1.2, 1.5, 2, 2.5, 3, 3.5, 4],
-    "burglary": [3, 3.5, 4, 4, 3.5, 2.5, 1.5, 1, 1, 1.2, 1.5, 1.5, 1.5, 1.5, 1.5, 1.5, 1.5, 1.5, 1.5, 1.5, 1.5, 1.8, 2, 2.5],
+    # relative rates by local hour:  0 .. 11  |  12 .. 23
+    "night":    [9, 8, 7, 5, 3, 1.5, .6, .4, .4, .5, .6, .8,
+                 1, 1, 1, 1.2, 1.4, 1.7, 2, 2.4, 3, 4, 5.5, 7.5],
+    "shop":     [.2, .2, .1, .1, .1, .1, .2, .5, 1, 2, 3.5, 4.5,
+                 5, 5, 5, 5.5, 6, 6, 5, 3.5, 2, 1.2, .8, .4],
+    "drugs":    [2.5, 2, 1.5, 1, .5, .3, .2, .3, .5, .8, 1.2, 1.5,
+                 2, 2.5, 3, 3.5, 4, 4.5, 4.5, 4.5, 4, 3.5, 3, 3],
+    "vandal":   [4, 4, 3.5, 3, 2, 1, .5, .4, .4, .4, .5, .5,
+                 .6, .6, .7, .8, 1, 1.2, 1.5, 2, 2.5, 3, 3.5, 4],
+    "burglary": [3, 3.5, 4, 4, 3.5, 2.5, 1.5, 1, 1, 1.2, 1.5, 1.5,
+                 1.5, 1.5, 1.5, 1.5, 1.5, 1.5, 1.5, 1.5, 1.5, 1.8, 2, 2.5],
 }
+# fmt: on
 #: Day-of-week rates (Monday first) of the evening an incident belongs to: an incident
 #: at 00-05 belongs to the evening before (a Friday night incident at 02:00 is Friday's).
 WEEKDAYS: dict[str, list[float]] = {
-    "night": [.6, .6, .7, .9, 1.7, 2.1, .8],
-    "shop": [1, 1, 1, 1.05, 1.2, 1.4, .8],
-    "drugs": [.9, .9, 1, 1, 1.2, 1.2, .9],
-    "vandal": [.8, .8, .9, 1, 1.3, 1.4, .9],
+    "night": [0.6, 0.6, 0.7, 0.9, 1.7, 2.1, 0.8],
+    "shop": [1, 1, 1, 1.05, 1.2, 1.4, 0.8],
+    "drugs": [0.9, 0.9, 1, 1, 1.2, 1.2, 0.9],
+    "vandal": [0.8, 0.8, 0.9, 1, 1.3, 1.4, 0.9],
     "burglary": [1.1, 1, 1, 1, 1, 1, 1],
 }
 #: Month rates (January first): summer and December nights, Christmas shopping.
 MONTHS: dict[str, list[float]] = {
-    "night": [.85, .85, .9, .95, 1.05, 1.15, 1.15, 1.15, 1.05, 1, .95, 1.1],
-    "shop": [1, .9, .9, .9, 1, 1, 1.1, 1, .95, 1, 1.1, 1.35],
+    "night": [0.85, 0.85, 0.9, 0.95, 1.05, 1.15, 1.15, 1.15, 1.05, 1, 0.95, 1.1],
+    "shop": [1, 0.9, 0.9, 0.9, 1, 1, 1.1, 1, 0.95, 1, 1.1, 1.35],
 }
 RHYTHM = {
-    "Misshandel": "night", "Rån": "night", "Ofredande": "night", "Hot": "night",
-    "Ordningsstörning": "night", "Fylleri/LOB": "night",
-    "Stöld": "shop", "Ficktjuveri": "shop",
+    "Misshandel": "night",
+    "Rån": "night",
+    "Ofredande": "night",
+    "Hot": "night",
+    "Ordningsstörning": "night",
+    "Fylleri/LOB": "night",
+    "Stöld": "shop",
+    "Ficktjuveri": "shop",
     "Narkotikabrott": "drugs",
-    "Skadegörelse": "vandal", "Klotter": "vandal",
+    "Skadegörelse": "vandal",
+    "Klotter": "vandal",
     "Inbrott": "burglary",
-}  # fmt: skip
+}
 MIXES: dict[str, dict[str, float]] = {
-    "nightlife": {"Misshandel": .26, "Ofredande": .12, "Hot": .10, "Ordningsstörning": .14,
-                  "Fylleri/LOB": .16, "Rån": .07, "Stöld": .10, "Skadegörelse": .05},
-    "transit": {"Stöld": .22, "Ficktjuveri": .18, "Narkotikabrott": .16, "Rån": .07,
-                "Misshandel": .10, "Ofredande": .07, "Hot": .06, "Ordningsstörning": .08,
-                "Klotter": .03, "Fylleri/LOB": .03},
-    "shopping": {"Stöld": .40, "Ficktjuveri": .25, "Skadegörelse": .05, "Klotter": .05,
-                 "Rån": .05, "Ofredande": .05, "Misshandel": .07, "Hot": .04,
-                 "Ordningsstörning": .04},
-    "background": {"Stöld": .22, "Skadegörelse": .15, "Klotter": .15, "Inbrott": .14,
-                   "Misshandel": .08, "Ordningsstörning": .07, "Hot": .05, "Ofredande": .04,
-                   "Narkotikabrott": .05, "Fylleri/LOB": .03, "Ficktjuveri": .02},
-}  # fmt: skip
+    "nightlife": {
+        "Misshandel": 0.26,
+        "Ofredande": 0.12,
+        "Hot": 0.10,
+        "Ordningsstörning": 0.14,
+        "Fylleri/LOB": 0.16,
+        "Rån": 0.07,
+        "Stöld": 0.10,
+        "Skadegörelse": 0.05,
+    },
+    "transit": {
+        "Stöld": 0.22,
+        "Ficktjuveri": 0.18,
+        "Narkotikabrott": 0.16,
+        "Rån": 0.07,
+        "Misshandel": 0.10,
+        "Ofredande": 0.07,
+        "Hot": 0.06,
+        "Ordningsstörning": 0.08,
+        "Klotter": 0.03,
+        "Fylleri/LOB": 0.03,
+    },
+    "shopping": {
+        "Stöld": 0.40,
+        "Ficktjuveri": 0.25,
+        "Skadegörelse": 0.05,
+        "Klotter": 0.05,
+        "Rån": 0.05,
+        "Ofredande": 0.05,
+        "Misshandel": 0.07,
+        "Hot": 0.04,
+        "Ordningsstörning": 0.04,
+    },
+    "background": {
+        "Stöld": 0.22,
+        "Skadegörelse": 0.15,
+        "Klotter": 0.15,
+        "Inbrott": 0.14,
+        "Misshandel": 0.08,
+        "Ordningsstörning": 0.07,
+        "Hot": 0.05,
+        "Ofredande": 0.04,
+        "Narkotikabrott": 0.05,
+        "Fylleri/LOB": 0.03,
+        "Ficktjuveri": 0.02,
+    },
+}
 
 
 @dataclass(frozen=True)
@@ -288,17 +344,19 @@ class Component:
 
 
 COMPONENTS: tuple[Component, ...] = (
-    Component("Hötorget metro", .13, "transit", (674240, 6581440), 32, trend="shrink"),
-    Component("Hötorget market", .06, "shopping", (674178, 6581340), 22, .3, trend="shrink"),
-    Component("Sergels torg edge", .09, "transit", (674320, 6581305), 28),
-    Component("Stureplan", .13, "nightlife", (674825, 6581420), 28),
-    Component("Sturegatan clubs", .08, "nightlife", (674765, 6581560), 22),
-    Component("Östermalmstorg", .09, "transit", (675110, 6581500), 30, .6, trend="grow"),
-    Component("Kungsgatan", .09, "shopping", streets=("Kungsgatan",), trend="shrink"),
-    Component("Biblioteksgatan", .05, "nightlife", streets=("Biblioteksgatan",)),
-    Component("Sveavägen/Drottninggatan", .04, "shopping", streets=("Sveavägen", "Drottninggatan")),
-    Component("all streets", .24, "background"),
-)  # fmt: skip
+    Component("Hötorget metro", 0.13, "transit", (674240, 6581440), 32, trend="shrink"),
+    Component("Hötorget market", 0.06, "shopping", (674178, 6581340), 22, 0.3, trend="shrink"),
+    Component("Sergels torg edge", 0.09, "transit", (674320, 6581305), 28),
+    Component("Stureplan", 0.13, "nightlife", (674825, 6581420), 28),
+    Component("Sturegatan clubs", 0.08, "nightlife", (674765, 6581560), 22),
+    Component("Östermalmstorg", 0.09, "transit", (675110, 6581500), 30, 0.6, trend="grow"),
+    Component("Kungsgatan", 0.09, "shopping", streets=("Kungsgatan",), trend="shrink"),
+    Component("Biblioteksgatan", 0.05, "nightlife", streets=("Biblioteksgatan",)),
+    Component(
+        "Sveavägen/Drottninggatan", 0.04, "shopping", streets=("Sveavägen", "Drottninggatan")
+    ),
+    Component("all streets", 0.24, "background"),
+)
 
 
 def _trend_factor(trend: str, u: np.ndarray) -> np.ndarray:
@@ -378,7 +436,9 @@ def make_incidents(rng: np.random.Generator, scene: Scene) -> list[tuple[object,
         xy_parts.append(_places(rng, scene, comp, int(n)))
         mix = MIXES[comp.mix]
         names = np.array(list(mix))
-        cat = names[rng.choice(len(names), size=int(n), p=np.array(list(mix.values())) / sum(mix.values()))]
+        cat = names[
+            rng.choice(len(names), size=int(n), p=np.array(list(mix.values())) / sum(mix.values()))
+        ]
         t = pd.Series(pd.NaT, index=range(int(n)), dtype=f"datetime64[ns, {LOCAL_TZ}]")
         for rhythm in sorted({RHYTHM[c] for c in cat}):
             m = np.array([RHYTHM[c] == rhythm for c in cat])
@@ -416,12 +476,32 @@ def make_incidents(rng: np.random.Generator, scene: Scene) -> list[tuple[object,
 
 
 POLISEN_TYPES = {
-    "Misshandel": 388, "Stöld": 142, "Rån": 132, "Skadegörelse": 108, "Misshandel, grov": 101,
-    "Stöld/inbrott": 76, "Narkotikabrott": 75, "Fylleri/LOB": 57, "Bråk": 57, "Olaga hot": 42,
+    "Misshandel": 388,
+    "Stöld": 142,
+    "Rån": 132,
+    "Skadegörelse": 108,
+    "Misshandel, grov": 101,
+    "Stöld/inbrott": 76,
+    "Narkotikabrott": 75,
+    "Fylleri/LOB": 57,
+    "Bråk": 57,
+    "Olaga hot": 42,
     "Ofredande/förargelse": 25,
-}  # fmt: skip
-MONTH_SV = ["januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti",
-            "september", "oktober", "november", "december"]  # fmt: skip
+}
+MONTH_SV = [
+    "januari",
+    "februari",
+    "mars",
+    "april",
+    "maj",
+    "juni",
+    "juli",
+    "augusti",
+    "september",
+    "oktober",
+    "november",
+    "december",
+]
 
 
 def make_polisen_events(rng: np.random.Generator) -> list[tuple[object, dict]]:
@@ -435,7 +515,9 @@ def make_polisen_events(rng: np.random.Generator) -> list[tuple[object, dict]]:
     out = []
     for k in range(N_POLISEN):
         ts = t[k]
-        name = f"{ts.day} {MONTH_SV[ts.month - 1]} {ts.hour:02d}.{ts.minute:02d}, {kind[k]}, Stockholm"
+        name = (
+            f"{ts.day} {MONTH_SV[ts.month - 1]} {ts.hour:02d}.{ts.minute:02d}, {kind[k]}, Stockholm"
+        )
         props = {
             "id": f"P{641001 + k}",
             "time": ts.isoformat(),
@@ -452,7 +534,9 @@ def make_polisen_events(rng: np.random.Generator) -> list[tuple[object, dict]]:
 # --------------------------------------------------------------------------- facades, sites
 
 
-def facade_candidates(scene: Scene, *, spacing_m: float = 12.0, out_m: float = 0.25) -> pd.DataFrame:
+def facade_candidates(
+    scene: Scene, *, spacing_m: float = 12.0, out_m: float = 0.25
+) -> pd.DataFrame:
     """Points ``out_m`` metres outside street-facing facades, every ``spacing_m`` metres.
 
     A facade is a piece of the outer ring of the union of footprints (no shared walls,
@@ -494,7 +578,11 @@ def pole_candidates(scene: Scene, *, spacing_m: float = 8.0, clear_m: float = 4.
     pts = []
     for line in scene.walk[mask]:
         n = max(int(line.length // spacing_m), 1)
-        pts.append(shapely.get_coordinates(shapely.line_interpolate_point(line, (np.arange(n) + 0.5) * spacing_m)))
+        pts.append(
+            shapely.get_coordinates(
+                shapely.line_interpolate_point(line, (np.arange(n) + 0.5) * spacing_m)
+            )
+        )
     square = scene.pois[scene.pois["amenity"] == "marketplace"].geometry
     for poly in square:
         x0, y0, x1, y1 = poly.bounds
@@ -646,7 +734,7 @@ def _outer_segments(scene: Scene) -> tuple[np.ndarray, np.ndarray]:
 def _to_facade(scene: Scene, xy: np.ndarray, out_m: float = 0.3) -> np.ndarray:
     """Move points to the nearest outer facade (ring of the footprint union), ``out_m`` outside.
 
-    Rows that cannot be placed (a concave corner) come back as NaN.
+    Rows that cannot be placed (a concave corner, a narrow gap) come back as NaN.
     """
     seg, normal = _outer_segments(scene)
     lines = shapely.linestrings(seg.reshape(-1, 2, 2))
@@ -658,14 +746,24 @@ def _to_facade(scene: Scene, xy: np.ndarray, out_m: float = 0.3) -> np.ndarray:
     s = shapely.line_locate_point(lines[near], pts)
     q = shapely.get_coordinates(shapely.line_interpolate_point(lines[near], s))
     out = q + normal[near] * out_m
-    bad = shapely.intersects(scene.bunion, shapely.points(out))
+    # a point that ends up near another footprint (a corner, a narrow gap) is dropped
+    bad = shapely.dwithin(scene.bunion, shapely.points(out), 0.9 * out_m)
     out[bad] = np.nan
     return out
 
 
 #: OSM ``building`` values whose address points are not homes.
-NON_RESIDENTIAL = ("office", "retail", "commercial", "concert_hall", "museum", "church",
-                   "embassy", "government", "roof")  # fmt: skip
+NON_RESIDENTIAL = (
+    "office",
+    "retail",
+    "commercial",
+    "concert_hall",
+    "museum",
+    "church",
+    "embassy",
+    "government",
+    "roof",
+)
 #: Address points further than this from a facade are left out (mapped in the street).
 MAX_MOVE_M = 10.0
 
@@ -674,31 +772,60 @@ def make_sensitive(rng: np.random.Generator, scene: Scene) -> list[tuple[object,
     """Schools, preschools, healthcare, places of worship, entrances and residential facades."""
     items: list[tuple[np.ndarray, dict]] = []
     pois = scene.pois
-    kinds = {"school": "school", "kindergarten": "preschool", "doctors": "healthcare",
-             "clinic": "healthcare", "dentist": "healthcare", "hospital": "healthcare",
-             "place_of_worship": "worship"}  # fmt: skip
+    kinds = {
+        "school": "school",
+        "kindergarten": "preschool",
+        "doctors": "healthcare",
+        "clinic": "healthcare",
+        "dentist": "healthcare",
+        "hospital": "healthcare",
+        "place_of_worship": "worship",
+    }
     seen: set[int] = set()
     for _, r in pois[pois["amenity"].isin(list(kinds))].sort_values("osm_id").iterrows():
         seen.add(int(r.osm_id))
-        items.append((np.asarray(r.geometry.representative_point().coords[0]),
-                      {"kind": kinds[r.amenity], "name": r["name"], "source": "osm",
-                       "osm_id": int(r.osm_id)}))  # fmt: skip
+        items.append(
+            (
+                np.asarray(r.geometry.representative_point().coords[0]),
+                {
+                    "kind": kinds[r.amenity],
+                    "name": r["name"],
+                    "source": "osm",
+                    "osm_id": int(r.osm_id),
+                },
+            )
+        )
     b = scene.buildings
     for _, r in b[(b["amenity"] == "place_of_worship")].sort_values("osm_id").iterrows():
         if int(r.osm_id) in seen:
             continue
-        items.append((np.asarray(r.geometry.representative_point().coords[0]),
-                      {"kind": "worship", "name": r["name"], "source": "osm", "osm_id": int(r.osm_id)}))
+        items.append(
+            (
+                np.asarray(r.geometry.representative_point().coords[0]),
+                {"kind": "worship", "name": r["name"], "source": "osm", "osm_id": int(r.osm_id)},
+            )
+        )
     adr = scene.addresses.sort_values("osm_id")
     host = gpd.sjoin(adr, b[["building", "geometry"]], how="left", predicate="within")
     host = host[~host.index.duplicated(keep="first")]["building"]
     adr = adr[~host.reindex(adr.index).isin(NON_RESIDENTIAL).to_numpy()]
     for _, r in adr.iterrows():
-        label = " ".join(str(v) for v in (r.get("street"), r.get("housenumber")) if isinstance(v, str))
-        items.append((np.asarray(r.geometry.coords[0]),
-                      {"kind": "entrance", "name": label or None,
-                       "source": "osm-entrance" if isinstance(r.get("entrance"), str) else "osm-address",
-                       "osm_id": int(r.osm_id)}))  # fmt: skip
+        label = " ".join(
+            str(v) for v in (r.get("street"), r.get("housenumber")) if isinstance(v, str)
+        )
+        items.append(
+            (
+                np.asarray(r.geometry.coords[0]),
+                {
+                    "kind": "entrance",
+                    "name": label or None,
+                    "source": "osm-entrance"
+                    if isinstance(r.get("entrance"), str)
+                    else "osm-address",
+                    "osm_id": int(r.osm_id),
+                },
+            )
+        )
     xy = np.array([i[0] for i in items])
     fxy = _to_facade(scene, xy)
     moved = np.hypot(*(fxy - xy).T)
@@ -716,15 +843,32 @@ def make_sensitive(rng: np.random.Generator, scene: Scene) -> list[tuple[object,
     for _, r in res.sort_values("osm_id").iterrows():
         hit = shapely.dwithin(r.geometry, fpts, 0.5)
         for x, y in fac.loc[hit, ["x", "y"]].to_numpy():
-            out.append((np.array([x, y]), {"kind": "residential", "name": r["name"], "source": "osm-building",
-                                            "osm_id": int(r.osm_id)}))  # fmt: skip
+            out.append(
+                (
+                    np.array([x, y]),
+                    {
+                        "kind": "residential",
+                        "name": r["name"],
+                        "source": "osm-building",
+                        "osm_id": int(r.osm_id),
+                    },
+                )
+            )
     # synthetic preschools on facades of residential streets (OSM maps only one here)
     targets = [(675150, 6581900), (674160, 6582060), (674700, 6582140), (674980, 6581760)]
-    for k, t in enumerate(targets):
+    for t in targets:
         i = int(np.argmin(np.hypot(fac.x - t[0], fac.y - t[1])))
         street = fac.street.iloc[i] or "okänd gata"
-        out.append((fac[["x", "y"]].to_numpy()[i],
-                    {"kind": "preschool", "name": f"Förskola {street} (synthetic)", "source": "synthetic"}))
+        out.append(
+            (
+                fac[["x", "y"]].to_numpy()[i],
+                {
+                    "kind": "preschool",
+                    "name": f"Förskola {street} (synthetic)",
+                    "source": "synthetic",
+                },
+            )
+        )
     features = []
     for k, (q, props) in enumerate(out):
         lon, lat = _TO_4326.transform(q[0], q[1])
