@@ -176,10 +176,18 @@ def _parse_text(text: str, source: str) -> tuple[list[Any], list[Problem]]:
         items, problems = _parse_lines(text, source)
         if problems or len(items) != 1:
             return items, problems
-    if len(items) == 1 and isinstance(items[0], dict) and "features" in items[0]:
-        raise InputError.single(
-            source, "this is GeoJSON, not Polisen's events (a list of events with location.gps)"
-        )
+    if len(items) == 1 and isinstance(items[0], dict):
+        if "features" in items[0] or items[0].get("type") in ("FeatureCollection", "Feature"):
+            raise InputError.single(
+                source,
+                "this is GeoJSON, not Polisen's events (a list of events with location.gps)",
+            )
+        if not {"id", "datetime", "location"} & items[0].keys():
+            raise InputError.single(
+                source,
+                "not Polisen's events: one JSON object without id, datetime or location "
+                "(expected a list of events)",
+            )
     return items, []
 
 
@@ -345,6 +353,13 @@ def _id_text(values: list[Any]) -> tuple[list[str | None], list[str | None]]:
     return ids, why
 
 
+def _missing(value: Any, field: str) -> str:
+    """Why a required text field is unusable: absent, or not text."""
+    if value is None or isinstance(value, str):
+        return f"missing {field}"
+    return f"{field.split(' ')[0]} is not text (got {type(value).__name__})"
+
+
 def _text_or_none(values: list[Any]) -> pd.Series:
     """Text values as a (pyarrow-backed) ``str`` Series; anything else missing."""
     return pd.Series([v if isinstance(v, str) else None for v in values], dtype="str")
@@ -423,10 +438,13 @@ def read_polisen_layer(
     ids, id_why = _id_text([e.get("id") for e in dicts])
     locs = [e.get("location") for e in dicts]
     locs = [loc if isinstance(loc, dict) else {} for loc in locs]
-    dt_text = _text_or_none([e.get("datetime") for e in dicts])
-    type_text = _text_or_none([e.get("type") for e in dicts])
+    dt_raw = [e.get("datetime") for e in dicts]
+    type_raw = [e.get("type") for e in dicts]
+    gps_raw = [loc.get("gps") for loc in locs]
+    dt_text = _text_or_none(dt_raw)
+    type_text = _text_or_none(type_raw)
     name_text = _text_or_none([e.get("name") for e in dicts])
-    gps_text = _text_or_none([loc.get("gps") for loc in locs])
+    gps_text = _text_or_none(gps_raw)
     loc_name = _text_or_none([loc.get("name") for loc in locs])
     summary = _text_or_none([e.get("summary") for e in dicts])
     url = _text_or_none([e.get("url") for e in dicts])
@@ -446,7 +464,7 @@ def read_polisen_layer(
         (np.array([w is not None for w in id_why]) & is_event, lambda i: id_why[i]),
         (
             is_event & dt_text.isna().to_numpy(),
-            lambda i: "missing datetime (the publish time)",
+            lambda i: _missing(dt_raw[i], "datetime (the publish time)"),
         ),
         (
             is_event & dt_text.notna().to_numpy() & published.isna().to_numpy(),
@@ -454,8 +472,11 @@ def read_polisen_layer(
                 f"unparseable datetime {dt_text[i]!r} (expected e.g. '2026-08-22 19:51:41 +02:00')"
             ),
         ),
-        (is_event & ~type_ok, lambda i: "missing type"),
-        (is_event & gps_text.isna().to_numpy(), lambda i: "missing location.gps"),
+        (is_event & ~type_ok, lambda i: _missing(type_raw[i], "type")),
+        (
+            is_event & gps_text.isna().to_numpy(),
+            lambda i: _missing(gps_raw[i], "location.gps"),
+        ),
         (
             is_event & gps_text.notna().to_numpy() & ~gps_ok,
             lambda i: f"unparseable location.gps {gps_text[i]!r} (expected 'lat,lon')",

@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pyproj import Transformer
 
 from api.cli import app
@@ -221,6 +223,41 @@ def test_duplicates_latest_keeps_the_newest_version() -> None:
     assert g["name"].tolist() == ["b", "c"]
 
 
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.datetimes(datetime(2001, 1, 1), datetime(2099, 12, 31)),
+            st.integers(-59 * 24 * 60, 300 * 24 * 60),  # publish lag, minutes
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_any_time_and_publish_lag_round_trips(cases: list[tuple[datetime, int]]) -> None:
+    # An incident at UTC instant t, named by its Stockholm wall clock, published from
+    # 59 days before to 300 days after: the importer finds the wall clock's fold=0
+    # reading (t itself, or one hour earlier for the second pass of a fall-back hour).
+    events, expected = [], []
+    for k, (naive, lag_min) in enumerate(cases):
+        t = naive.replace(second=0, microsecond=0, tzinfo=UTC)
+        local = t.astimezone(STOCKHOLM)
+        pub = (t + pd.Timedelta(minutes=lag_min)).astimezone(STOCKHOLM)
+        off = pub.strftime("%z")
+        events.append(
+            event(
+                k,
+                name=f"{local.day} {MONTHS[local.month - 1]} {local:%H.%M}, Brand, X",
+                dt=f"{pub:%Y-%m-%d} {pub.hour}:{pub:%M:%S} {off[:3]}:{off[3:]}",
+            )
+        )
+        wall = local.replace(tzinfo=None)
+        expected.append(pd.Timestamp(wall.replace(tzinfo=STOCKHOLM, fold=0).astimezone(UTC)))
+    g = read_polisen(events)
+    assert g["time"].tolist() == expected
+    assert (g["time_source"] == "name").all()
+
+
 # ------------------------------------------------------------------ validation
 
 
@@ -242,6 +279,7 @@ def test_every_problem_is_listed_with_file_index_and_reason() -> None:
         event(1),  # duplicate of feature 0
         event(None),  # missing id
         event(7, typ=" "),
+        event(8, dt=1700000000, typ=5),
     ]
     got = problems_of(evs, source="f.json")
     assert got == [
@@ -259,6 +297,8 @@ def test_every_problem_is_listed_with_file_index_and_reason() -> None:
         "f.json: feature 7: duplicate id '1' (first at feature 0)",
         "f.json: feature 8: missing id",
         "f.json: feature 9: missing type",
+        "f.json: feature 10: datetime is not text (got int)",
+        "f.json: feature 10: type is not text (got int)",
     ]
 
 
@@ -289,6 +329,7 @@ def test_skip_invalid_with_nothing_left_is_an_empty_layer() -> None:
         (b"hello", "not Polisen's events JSON"),
         (b"42", "not Polisen's events JSON"),
         (b'{"type": "FeatureCollection", "features": []}', "this is GeoJSON"),
+        (b'{"events": [{"id": 1}]}', "not Polisen's events: one JSON object"),
         (b"\xff\xfe[", "not UTF-8 text"),
         (b"\x1f\x8b\x08garbage", "not a readable gzip file"),
     ],
