@@ -700,7 +700,7 @@ def write_density(result: DensityResult, path: str | Path) -> Path:
 
 def _write_tif(result: DensityResult, tmp: Path) -> None:
     import rasterio
-    from rasterio.transform import from_origin
+    from affine import Affine
 
     g = result.grid
     code = np.zeros(g.shape, dtype=np.float32)
@@ -713,7 +713,7 @@ def _write_tif(result: DensityResult, tmp: Path) -> None:
         ("gi_p", result.gi_p),
         ("hotspot", code),
     ]
-    transform = from_origin(g.minx, g.miny + g.ny * g.cell_m, g.cell_m, g.cell_m)
+    transform = Affine(g.cell_m, 0.0, g.minx, 0.0, -g.cell_m, g.miny + g.ny * g.cell_m)
     with rasterio.open(
         tmp, "w", driver="GTiff", height=g.ny, width=g.nx, count=len(bands),
         dtype="float32", crs="EPSG:3006", transform=transform, compress="deflate",
