@@ -116,7 +116,11 @@ def _depth_inside_m(xy: np.ndarray, buildings: gpd.GeoDataFrame) -> np.ndarray:
 
 @pytest.mark.parametrize("name", LAYERS)
 def test_committed_files_equal_a_fresh_run(fresh: Path, name: str) -> None:
-    assert (fresh / f"{name}.geojson").read_bytes() == (DEMO / f"{name}.geojson").read_bytes()
+    same = (fresh / f"{name}.geojson").read_bytes() == (DEMO / f"{name}.geojson").read_bytes()
+    assert same, (
+        f"data/demo/{name}.geojson differs from a fresh run of data/make_demo.py: if the "
+        "script changed on purpose, run `python data/make_demo.py` and commit data/demo/"
+    )
 
 
 def test_fresh_run_writes_only_the_five_layers(fresh: Path) -> None:
