@@ -23,6 +23,7 @@ import pytest
 import shapely
 from pyproj import Transformer
 from scipy import stats
+from shapely.ops import nearest_points
 
 from geo.io import read_layer
 
@@ -325,7 +326,7 @@ def test_facade_sites_sit_on_a_facade_and_face_away(
     assert not shapely.intersects(footprints, pts).any()  # outside
     assert np.all((dist > 0.05) & (dist <= 0.5))  # within 0.5 m of the edge (so within 1 m)
     for f, p, (x, y) in zip(feats, pts, xy, strict=True):
-        q = shapely.get_coordinates(shapely.ops.nearest_points(footprints, p)[0])[0]
+        q = shapely.get_coordinates(nearest_points(footprints, p)[0])[0]
         outward = math.degrees(math.atan2(x - q[0], y - q[1])) % 360
         az = f["properties"]["azimuth_deg"]
         diff = abs((az - outward + 180) % 360 - 180)
