@@ -1,0 +1,340 @@
+"""Map commands: ``map`` (one self-contained HTML file) and ``print-map`` (PNG/PDF).
+
+Printing renders the HTML page in headless Chromium (Debian package ``chromium``),
+offline and with a fresh profile, so a PNG or PDF for an appendix shows exactly
+what the HTML shows.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import geopandas as gpd
+import pandas as pd
+import typer
+
+from api.cli._app import app
+from api.cli._common import SKIP_INVALID_HELP, console, load_input, output_path
+from geo.crs import to_metric
+from geo.errors import AnalysisError, InputError
+from geo.io import atomic_path, read_frame
+from geo.maps import OSM_TILES, join_by_id, write_map
+
+__all__ = ["map_cmd", "print_map_cmd", "print_map", "find_chromium", "demo",
+           "CHROMIUM_FLAGS"]
+
+#: Flags for a headless, offline, throwaway Chromium.
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+    "--mute-audio",
+)
+#: Page size of PNGs (CSS pixels) and of PDFs (A4 landscape at 96 dpi).
+PNG_SIZE = (1400, 1000)
+PDF_SIZE = (1123, 794)
+
+
+def find_chromium(explicit: str | None = None) -> str:
+    """The Chromium executable: ``explicit``, ``$TRYGGKARTA_CHROMIUM`` or on ``PATH``.
+
+    Raises
+    ------
+    AnalysisError
+        When none is found (install the Debian package ``chromium``).
+    """
+    for cand in (explicit, os.environ.get("TRYGGKARTA_CHROMIUM"), "chromium",
+                 "chromium-browser", "google-chrome"):
+        if cand and (found := shutil.which(cand)):
+            return found
+    raise AnalysisError("Chromium is needed to print maps and was not found: install the "
+                        "Debian package 'chromium' or set TRYGGKARTA_CHROMIUM")
+
+
+def print_map(
+    html: str | Path,
+    *,
+    png: str | Path | None = None,
+    pdf: str | Path | None = None,
+    budget_ms: int = 8000,
+    chromium: str | None = None,
+    timeout_s: float = 120.0,
+) -> list[Path]:
+    """Render an HTML map to PNG and/or PDF with headless Chromium.
+
+    Parameters
+    ----------
+    html : str or Path
+        The map page (from :func:`geo.maps.write_map`).
+    png, pdf : str or Path, optional
+        Outputs, written atomically. The PNG is 1400 × 1000 px, the PDF one A4
+        landscape page.
+    budget_ms : int
+        Virtual time Chromium gives the page before capturing (ms), so Leaflet has
+        drawn every layer.
+    chromium : str, optional
+        The executable (default: :func:`find_chromium`).
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    exe = find_chromium(chromium)
+    src = Path(html).resolve()
+    if not src.is_file():
+        raise InputError.single(str(html), "no such file")
+    written = []
+    jobs = [(p, kind) for p, kind in ((png, "png"), (pdf, "pdf")) if p is not None]
+    for target, kind in jobs:
+        target = Path(target)
+        w, h = PNG_SIZE if kind == "png" else PDF_SIZE
+        with tempfile.TemporaryDirectory(prefix="tryggkarta-chromium-") as profile, \
+                atomic_path(target) as tmp:
+            flag = (f"--screenshot={tmp}" if kind == "png"
+                    else f"--print-to-pdf={tmp}")
+            cmd = [exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
+                   f"--window-size={w},{h}", f"--virtual-time-budget={budget_ms}",
+                   "--no-pdf-header-footer", flag, src.as_uri()]
+            try:
+                proc = subprocess.run(cmd, capture_output=True, text=True,
+                                      timeout=timeout_s, check=False)
+            except subprocess.TimeoutExpired as exc:
+                raise AnalysisError(f"Chromium did not finish {target} within "
+                                    f"{timeout_s:g} s") from exc
+            if not tmp.exists() or tmp.stat().st_size == 0:
+                tail = (proc.stderr or "").strip().splitlines()[-3:]
+                raise AnalysisError(f"Chromium could not render {target} (exit "
+                                    f"{proc.returncode}): {' | '.join(tail)}")
+        written.append(target)
+    return written
+
+
+def _crs_of_csv(path: str) -> str | None:
+    """EPSG:3006 for a CSV with x,y and no lon,lat (the tables tryggkarta writes)."""
+    if not path.lower().endswith(".csv") or not Path(path).is_file():
+        return None
+    with open(path, encoding="utf-8-sig", errors="replace") as fh:
+        head = fh.readline().strip().lower()
+    cols = {c.strip() for c in head.replace(";", ",").split(",")}
+    return "EPSG:3006" if {"x", "y"} <= cols and not {"lon", "lat"} <= cols else None
+
+
+def _layer(path: str | None, kind: str, skip: bool) -> gpd.GeoDataFrame | None:
+    if path is None:
+        return None
+    return load_input(path, kind, skip_invalid=skip, crs=_crs_of_csv(path))  # type: ignore[arg-type]
+
+
+def _table(path: str, *, geometry_ok: bool = True) -> pd.DataFrame:
+    """A CSV table (EPSG:3006 x/y kept as columns) or a vector layer in EPSG:3006."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError.single(path, "no such file")
+    if p.suffix.lower() == ".csv":
+        try:
+            return pd.read_csv(p, dtype={"id": str, "camera_id": str})
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            raise InputError.single(path, f"cannot read the CSV: {exc}") from exc
+    frame = read_frame(p)
+    if not isinstance(frame, gpd.GeoDataFrame):  # a Polisen file
+        raise InputError.single(path, "not a table or layer of this kind")
+    return to_metric(frame, source=path) if geometry_ok else pd.DataFrame(frame)
+
+
+def _coverage(path: str | None) -> gpd.GeoDataFrame | None:
+    if path is None:
+        return None
+    frame = _table(path)
+    if not isinstance(frame, gpd.GeoDataFrame):
+        raise InputError.single(path, "coverage must be polygons (GeoJSON from 'coverage')")
+    missing = [c for c in ("camera_id", "level") if c not in frame.columns]
+    if missing:
+        raise InputError.single(path, f"missing field {missing[0]!r}")
+    return frame
+
+
+FileOpt = Annotated[str | None, typer.Option(metavar="FILE", show_default=False)]
+
+
+@app.command("map")
+def map_cmd(
+    out: Annotated[Path, typer.Option("--out", help="The HTML file to write.")],
+    incidents: Annotated[str | None, typer.Option(
+        metavar="FILE", help="Incidents (clustered points; cells with --public).",
+        show_default=False)] = None,
+    sites: Annotated[str | None, typer.Option(
+        metavar="FILE", help="Candidate sites (score-sites output is coloured by score).",
+        show_default=False)] = None,
+    scores: Annotated[str | None, typer.Option(
+        metavar="FILE", help="score-sites table to join onto --sites by id.",
+        show_default=False)] = None,
+    selected: Annotated[str | None, typer.Option(
+        metavar="FILE", help="select-sites table (positions from --sites by id).",
+        show_default=False)] = None,
+    cameras: Annotated[str | None, typer.Option(
+        metavar="FILE", help="Existing cameras.", show_default=False)] = None,
+    coverage: Annotated[str | None, typer.Option(
+        metavar="FILE", help="Coverage polygons (output of 'coverage').",
+        show_default=False)] = None,
+    buildings: Annotated[str | None, typer.Option(
+        metavar="FILE", help="Building footprints.", show_default=False)] = None,
+    areas: Annotated[str | None, typer.Option(
+        metavar="FILE", help="Areas (score-areas GeoJSON shows its statistics).",
+        show_default=False)] = None,
+    area_stats: Annotated[str | None, typer.Option(
+        "--area-stats", metavar="FILE", help="score-areas table to join onto --areas by id.",
+        show_default=False)] = None,
+    sensitive: Annotated[str | None, typer.Option(
+        metavar="FILE", help="Sensitive places ('kind').", show_default=False)] = None,
+    density: Annotated[str | None, typer.Option(
+        metavar="FILE", help="Density grid (CSV from 'density'): density and hot spots.",
+        show_default=False)] = None,
+    public: Annotated[bool, typer.Option(
+        "--public", help="For public documents: incidents only as counts in 100 m cells "
+        "(< 3 left out), no incident position in the file, no density/hot-spot grid.")] = False,
+    title: Annotated[str, typer.Option(help="Title on the map.")] = "tryggkarta",
+    source: Annotated[list[str] | None, typer.Option(
+        "--source", metavar="TEXT", help="A data source to list on the map (repeatable; "
+        "default: the input files).", show_default=False)] = None,
+    tiles: Annotated[bool, typer.Option(
+        "--tiles/--no-tiles", help="OpenStreetMap base map (needs network when viewed).")] = True,
+    png: Annotated[Path | None, typer.Option(
+        metavar="FILE.png", help="Also print the map to a PNG (headless Chromium).",
+        show_default=False)] = None,
+    pdf: Annotated[Path | None, typer.Option(
+        metavar="FILE.pdf", help="Also print the map to an A4 PDF (headless Chromium).",
+        show_default=False)] = None,
+    skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help=SKIP_INVALID_HELP)] = False,
+) -> None:
+    """Draw the given layers on one self-contained HTML map (works offline)."""
+    target = output_path(out, (".html", ".htm"))
+    for extra, suffix in ((png, ".png"), (pdf, ".pdf")):
+        if extra is not None:
+            output_path(extra, (suffix,))
+    given = {"incidents": incidents, "sites": sites, "cameras": cameras,
+             "buildings": buildings, "areas": areas, "sensitive": sensitive,
+             "coverage": coverage, "density": density, "selected": selected}
+    if not any(given.values()):
+        raise typer.BadParameter("give at least one layer (--incidents, --sites, ...)")
+    layers = {k: _layer(given[k], k, skip_invalid)
+              for k in ("incidents", "sites", "cameras", "buildings", "areas", "sensitive")}
+    if scores is not None:
+        if layers["sites"] is None:
+            raise typer.BadParameter("--scores needs --sites")
+        layers["sites"] = join_by_id(layers["sites"], _table(scores, geometry_ok=False),
+                                     source=scores)
+    if area_stats is not None:
+        if layers["areas"] is None:
+            raise typer.BadParameter("--area-stats needs --areas")
+        layers["areas"] = join_by_id(layers["areas"], _table(area_stats, geometry_ok=False),
+                                     source=area_stats)
+    dens = _table(density) if density else None
+    sel = _table(selected) if selected else None
+    if sel is not None and isinstance(sel, gpd.GeoDataFrame):
+        sel = pd.DataFrame(sel.drop(columns=sel.geometry.name))
+    sources = source or [f"{k}: {Path(v).name}" for k, v in given.items() if v]
+    write_map(target, **layers, coverage=_coverage(coverage), density=dens, selected=sel,
+              public=public, title=title, sources=sources,
+              tiles=OSM_TILES if tiles else None)
+    console.print(f"wrote {target}" + (" (public)" if public else ""), highlight=False)
+    if png or pdf:
+        for p in print_map(target, png=png, pdf=pdf):
+            console.print(f"wrote {p}", highlight=False)
+
+
+@app.command("print-map")
+def print_map_cmd(
+    html: Annotated[Path, typer.Argument(help="The HTML map (from 'map').")],
+    png: Annotated[Path | None, typer.Option(metavar="FILE.png", help="PNG to write.",
+                                             show_default=False)] = None,
+    pdf: Annotated[Path | None, typer.Option(metavar="FILE.pdf", help="A4 PDF to write.",
+                                             show_default=False)] = None,
+    budget_ms: Annotated[int, typer.Option(
+        "--budget-ms", min=500, help="Virtual time for the page to draw (ms).")] = 8000,
+) -> None:
+    """Render an HTML map to PNG and/or PDF with headless Chromium (offline)."""
+    if png is None and pdf is None:
+        raise typer.BadParameter("give --png and/or --pdf")
+    for extra, suffix in ((png, ".png"), (pdf, ".pdf")):
+        if extra is not None:
+            output_path(extra, (suffix,))
+    if not html.is_file():
+        raise InputError.single(str(html), "no such file")
+    for p in print_map(html, png=png, pdf=pdf, budget_ms=budget_ms):
+        console.print(f"wrote {p}", highlight=False)
+
+
+def _read_if(path: Path) -> pd.DataFrame | None:
+    if not path.is_file():
+        return None
+    return pd.read_csv(path, dtype={"id": str, "camera_id": str})
+
+
+def _demo_coverage(out: Path, selected: pd.DataFrame | None) -> gpd.GeoDataFrame | None:
+    """Coverage of the existing cameras and of the selected sites."""
+    parts = []
+    cams = out / "coverage_cameras.geojson"
+    if cams.is_file():
+        parts.append(_coverage(str(cams)))
+    sts = out / "coverage_sites.geojson"
+    if sts.is_file() and selected is not None and "id" in selected.columns:
+        cov = _coverage(str(sts))
+        parts.append(cov[cov["camera_id"].astype(str).isin(selected["id"].astype(str))])
+    if not parts:
+        return None
+    return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=parts[0].crs)
+
+
+def demo(layers: dict[str, gpd.GeoDataFrame], out: Path) -> list[str]:
+    """Review and public maps of the demo layers (and the analyses already in ``out``).
+
+    Uses ``density.csv``, ``coverage_cameras.geojson``, ``site_scores.csv``,
+    ``site_selection.csv`` and ``area_scores.csv`` from ``out`` when the other demo
+    parts wrote them. Writes ``map.html``, ``map_public.html`` and, when Chromium is
+    installed, ``map.png``.
+    """
+    lines: list[str] = []
+    kinds = ("incidents", "sites", "cameras", "buildings", "areas", "sensitive")
+    kw: dict[str, object] = {k: layers.get(k) for k in kinds}
+    scores = _read_if(out / "site_scores.csv")
+    if scores is not None and kw["sites"] is not None:
+        kw["sites"] = join_by_id(kw["sites"], scores, source="site_scores.csv")  # type: ignore[arg-type]
+    stats = _read_if(out / "area_scores.csv")
+    if stats is not None and kw["areas"] is not None:
+        kw["areas"] = join_by_id(kw["areas"], stats, source="area_scores.csv")  # type: ignore[arg-type]
+    kw["density"] = _read_if(out / "density.csv")
+    kw["selected"] = _read_if(out / "site_selection.csv")
+    if kw["buildings"] is None:
+        from api.cli.data import DEMO_DIR
+
+        osm = DEMO_DIR.parent / "osm" / "buildings.geojson"
+        if osm.is_file():
+            kw["buildings"] = load_input(str(osm), "buildings")
+    kw["coverage"] = _demo_coverage(out, kw["selected"])
+    sources = ["Buildings, sensitive places: © OpenStreetMap contributors (ODbL)",
+               "incidents, sites, cameras, areas: synthetic demo data (data/make_demo.py)"]
+    review = write_map(out / "map.html", **kw, title="tryggkarta demo: central Stockholm",
+                       sources=sources)
+    public = write_map(out / "map_public.html", **kw, public=True,
+                       title="tryggkarta demo: central Stockholm (public)", sources=sources)
+    drawn = [k for k, v in kw.items() if v is not None]
+    lines.append(f"maps of {', '.join(drawn)} -> {review.name}, {public.name} (public: "
+                 "incidents only as 100 m cell counts)")
+    try:
+        print_map(review, png=out / "map.png")
+        lines.append("map printed with headless Chromium -> map.png")
+    except AnalysisError as exc:
+        lines.append(f"map.png skipped: {exc}")
+    return lines
