@@ -11,6 +11,7 @@ import sys
 # Command modules register themselves on import.
 from api.cli import data as _data  # noqa: F401,E402
 from api.cli import density as _density  # noqa: F401,E402
+from api.cli import maps as _maps  # noqa: F401,E402
 from api.cli import polisen as _polisen  # noqa: F401,E402
 from api.cli import serve as _serve  # noqa: F401,E402
 from api.cli import sites as _sites  # noqa: F401,E402
