@@ -379,6 +379,38 @@ def test_failed_first_put_leaves_nothing(store: Store, monkeypatch: pytest.Monke
     assert store.list() == [] and _orphans(store) == set()
 
 
+def test_readers_see_whole_versions_during_puts(store: Store) -> None:
+    import threading
+
+    frames = {n: incidents().iloc[[i % 3 for i in range(n)]].reset_index(drop=True)
+              for n in (3, 7, 11, 15)}
+    store.put("live", "incidents", frames[3])
+    seen: list[int] = []
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def reader() -> None:
+        try:
+            while not done.is_set():
+                got = store.get("live")
+                pd.testing.assert_frame_equal(got, frames[len(got)], check_exact=True)
+                seen.append(len(got))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        for n in (7, 11, 15):
+            store.put("live", "incidents", frames[n])
+            time.sleep(0.02)
+    finally:
+        done.set()
+        thread.join()
+    assert errors == [] and seen
+    assert store.info("live").version == 4 and len(store.get("live")) == 15
+
+
 # -- schema, migrations, spatial index --------------------------------------------------------
 
 

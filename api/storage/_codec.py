@@ -119,6 +119,8 @@ def _kind_of(series: pd.Series) -> str | None:
     if isinstance(dtype, pd.CategoricalDtype):
         cats = dtype.categories
         return "text" if all(isinstance(c, str) for c in cats) else None
+    if isinstance(dtype, pd.StringDtype):
+        return "text"
     if ptypes.is_string_dtype(dtype):
         values = series.dropna()
         if all(isinstance(v, str) for v in values):
@@ -202,7 +204,10 @@ def encode(frame: gpd.GeoDataFrame, *, source: str) -> Encoded:
         if kind == "datetime":
             s = s.dt.tz_convert("UTC")
         if kind == "text":
-            nul = np.fromiter((isinstance(v, str) and "\x00" in v for v in s), bool, len(s))
+            if isinstance(s.dtype, pd.StringDtype):
+                nul = s.str.contains("\x00", regex=False).fillna(False).to_numpy(bool)
+            else:
+                nul = np.fromiter((isinstance(v, str) and "\x00" in v for v in s), bool, len(s))
             if nul.any():
                 problems.append(Problem(source, int(np.flatnonzero(nul)[0]),
                                         f"column {name!r}: text with a NUL character"))

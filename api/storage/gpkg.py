@@ -266,7 +266,7 @@ class GeoPackageStore(Store):
             path = self.datasets_dir / entry["file"]
             try:
                 raw = pyogrio.read_dataframe(path, layer=name)
-            except pyogrio.errors.DataSourceError:
+            except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError):
                 if path.exists() or attempt == 4:
                     raise StorageError(
                         f"db:{name}: the stored file {path} cannot be read"
