@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 
 # Command modules register themselves on import.
+from api.cli import areas as _areas  # noqa: F401,E402
 from api.cli import data as _data  # noqa: F401,E402
 from api.cli import density as _density  # noqa: F401,E402
 from api.cli import maps as _maps  # noqa: F401,E402

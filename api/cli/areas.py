@@ -1,0 +1,252 @@
+"""Ordningsvakt area commands: ``score-areas``, ``propose-areas``, ``report-area``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import geopandas as gpd
+import typer
+
+from api.cli._app import app
+from api.cli._common import SKIP_INVALID_HELP, console, err_console, load_input, output_path
+from api.cli._weights import AsOfOpt, HalfLifeOpt, SeverityOpt, weights_from_options
+from geo.areas import DEFAULT_MAX_AREA_KM2, DEFAULT_RING_M, propose_areas, score_areas
+from geo.errors import InputError, Problem
+from geo.io import write_output
+
+__all__ = ["score_areas_cmd", "propose_areas_cmd", "report_area_cmd", "load_streets", "demo"]
+
+RingOpt = Annotated[
+    float,
+    typer.Option("--ring-m", min=1.0, metavar="M",
+                 help="Width of the ring of surroundings each area is compared with (m)."),
+]
+StreetsOpt = Annotated[
+    str | None,
+    typer.Option("--streets", metavar="FILE",
+                 help="Street centre lines (LineString layer, e.g. from OpenStreetMap).",
+                 show_default=False),
+]
+
+
+def load_streets(arg: str) -> gpd.GeoDataFrame:
+    """Read a street-line layer (any readable format) into EPSG:3006.
+
+    Only (Multi)LineStrings are kept; a layer with none is an error.
+    """
+    from geo.crs import to_metric
+    from geo.io import Layer, read_frame
+
+    if arg.startswith("db:"):
+        from api.storage import open_store
+
+        frame = open_store().get(arg[3:])
+    else:
+        got = read_frame(arg, "buildings")
+        frame = got.frame if isinstance(got, Layer) else got
+    frame = to_metric(frame, source=arg)
+    lines = frame[frame.geometry.notna() & frame.geometry.geom_type.isin(
+        ["LineString", "MultiLineString"]).to_numpy()]
+    if len(lines) == 0:
+        raise InputError([Problem(arg, None, "no LineString features: a streets layer "
+                                             "holds street centre lines")])
+    return lines
+
+
+def _note_left_out(n: int) -> None:
+    if n:
+        err_console.print(
+            f"note: {n:,} incidents with only a municipality/county/district position "
+            "were left out (they cannot be placed inside an area)", highlight=False)
+
+
+@app.command("score-areas")
+def score_areas_cmd(
+    incidents: Annotated[str, typer.Option("--incidents", metavar="FILE",
+                                           help="Incidents (points).")],
+    areas: Annotated[str, typer.Option("--areas", metavar="FILE",
+                                       help="Areas (polygons with id, name).")],
+    out: Annotated[str, typer.Option("--out", metavar="F.csv|F.geojson",
+                                     help="The scores to write.")],
+    severity: SeverityOpt = None,
+    half_life_days: HalfLifeOpt = 0.0,
+    as_of: AsOfOpt = None,
+    ring_m: RingOpt = DEFAULT_RING_M,
+    skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help=SKIP_INVALID_HELP)] = False,
+) -> None:
+    """Score ordningsvakt areas: incidents, density, night share, trend, surroundings.
+
+    One row per area, best first: id, name, area_km2, incidents, incidents_per_km2,
+    weighted_density, night_share, score (0-100), rank, the comparison with a ring
+    around the area and with the whole study region, the monthly trend, and counts
+    per category (category:NAME) and per month (month:YYYY-MM). Only incidents with a
+    point or street position are counted.
+    """
+    target = output_path(out, (".csv", ".geojson", ".json"))
+    inc = load_input(incidents, "incidents", skip_invalid=skip_invalid)
+    ar = load_input(areas, "areas", skip_invalid=skip_invalid)
+    w = weights_from_options(inc, severity=severity, half_life_days=half_life_days,
+                             as_of=as_of)
+    scores = score_areas(inc, ar, weights=w, ring_m=ring_m, source=incidents,
+                         areas_source=areas)
+    write_output(scores.sort_values("rank", kind="stable"), target)
+    _note_left_out(scores.attrs["left_out_imprecise"])
+    console.print(f"wrote {target}: {len(scores)} areas, {scores.attrs['used']:,} incidents "
+                  f"({scores.attrs['period'][0]} to {scores.attrs['period'][1]})",
+                  highlight=False, markup=False)
+    for _, r in scores.sort_values("rank", kind="stable").head(10).iterrows():
+        console.print(f"  {r['rank']:>3}. {r['id']} {r['name']}: score {r['score']:.1f}, "
+                      f"{r['incidents']} incidents, {r['incidents_per_km2']:,.0f}/km², "
+                      f"{r['ring_ratio']:.2f} × the ring", highlight=False, markup=False)
+
+
+@app.command("propose-areas")
+def propose_areas_cmd(
+    incidents: Annotated[str, typer.Option("--incidents", metavar="FILE",
+                                           help="Incidents (points).")],
+    out: Annotated[str, typer.Option("--out", metavar="F.geojson",
+                                     help="The candidate areas to write.")],
+    max_area_km2: Annotated[float, typer.Option(
+        "--max-area-km2", min=0.0, metavar="A", help="Largest area of a candidate (km²).",
+    )] = DEFAULT_MAX_AREA_KM2,
+    streets: StreetsOpt = None,
+    cell: Annotated[float, typer.Option("--cell", min=1.0, metavar="M",
+                                        help="Hot-spot grid cell (m).")] = 50.0,
+    bandwidth: Annotated[float, typer.Option("--bandwidth", min=1.0, metavar="M",
+                                             help="KDE bandwidth (m).")] = 150.0,
+    street_buffer_m: Annotated[float, typer.Option(
+        "--street-buffer-m", min=1.0, metavar="M",
+        help="Half-width of the corridor along streets (m).")] = 25.0,
+    severity: SeverityOpt = None,
+    half_life_days: HalfLifeOpt = 0.0,
+    as_of: AsOfOpt = None,
+    skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help=SKIP_INVALID_HELP)] = False,
+) -> None:
+    """Propose compact candidate areas grown from Getis-Ord Gi* hot-spot cells.
+
+    Each candidate is at most --max-area-km2; with --streets it follows the streets
+    inside the hot cells. Ranked by incidents held, with their share of all incidents.
+    """
+    target = output_path(out, (".geojson", ".json", ".csv"))
+    inc = load_input(incidents, "incidents", skip_invalid=skip_invalid)
+    st = load_streets(streets) if streets else None
+    w = weights_from_options(inc, severity=severity, half_life_days=half_life_days,
+                             as_of=as_of)
+    props = propose_areas(inc, max_area_km2=max_area_km2, streets=st, cell_m=cell,
+                          bandwidth_m=bandwidth, street_buffer_m=street_buffer_m,
+                          weights=w, source=incidents)
+    write_output(props, target)
+    _note_left_out(props.attrs["left_out_imprecise"])
+    if len(props) == 0:
+        console.print(f"wrote {target}: no hot-spot cells, so no candidate area "
+                      f"({props.attrs['used']:,} incidents)", highlight=False, markup=False)
+        return
+    console.print(f"wrote {target}: {len(props)} candidate areas from "
+                  f"{props.attrs['hot_cells']} hot cells", highlight=False, markup=False)
+    for _, r in props.head(10).iterrows():
+        console.print(f"  {r['id']}: {r['area_km2']:.3f} km², {r['incidents']} incidents "
+                      f"({r['share']:.1%} of all)", highlight=False, markup=False)
+
+
+@app.command("report-area")
+def report_area_cmd(
+    incidents: Annotated[str, typer.Option("--incidents", metavar="FILE",
+                                           help="Incidents (points).")],
+    areas: Annotated[str, typer.Option("--areas", metavar="FILE",
+                                       help="Areas (polygons with id, name).")],
+    area: Annotated[str, typer.Option("--area", metavar="ID", help="The area's id.")],
+    out: Annotated[str, typer.Option("--out", metavar="F.html", help="The report to write.")],
+    pdf: Annotated[str | None, typer.Option("--pdf", metavar="F.pdf",
+                                            help="Also print it to PDF (headless Chromium).",
+                                            show_default=False)] = None,
+    buildings: Annotated[str | None, typer.Option("--buildings", metavar="FILE",
+                                                  help="Buildings drawn on the map.",
+                                                  show_default=False)] = None,
+    streets: StreetsOpt = None,
+    severity: SeverityOpt = None,
+    half_life_days: HalfLifeOpt = 0.0,
+    as_of: AsOfOpt = None,
+    ring_m: RingOpt = DEFAULT_RING_M,
+    hours_share: Annotated[float, typer.Option(
+        "--hours-share", min=0.05, max=1.0, metavar="S",
+        help="Share of the area's incidents the recommended hours must hold.")] = 0.6,
+    skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help=SKIP_INVALID_HELP)] = False,
+) -> None:
+    """Write the permit evidence report for one area (self-contained, public-safe HTML).
+
+    Map (incidents only as counts per 100 m cell, under 3 not shown), counts by
+    category and month, weekday x hour, trend, comparison with the surroundings,
+    recommended hours and a patrol plan. No incident position appears in the file.
+    """
+    from geo.report import ReportOptions, area_report, html_to_pdf, write_report
+
+    target = output_path(out, (".html", ".htm"))
+    pdf_target = output_path(pdf, (".pdf",)) if pdf else None
+    inc = load_input(incidents, "incidents", skip_invalid=skip_invalid)
+    ar = load_input(areas, "areas", skip_invalid=skip_invalid)
+    bld = load_input(buildings, "buildings", skip_invalid=skip_invalid) if buildings else None
+    st = load_streets(streets) if streets else None
+    w = weights_from_options(inc, severity=severity, half_life_days=half_life_days,
+                             as_of=as_of)
+    sources = {"incidents": incidents, "areas": areas}
+    if buildings:
+        sources["buildings"] = buildings
+    if streets:
+        sources["streets"] = streets
+    text = area_report(inc, ar, area, buildings=bld, streets=st, weights=w, sources=sources,
+                       severity_name=severity or "default",
+                       options=ReportOptions(ring_m=ring_m, hours_share=hours_share))
+    write_report(text, target)
+    console.print(f"wrote {target}", highlight=False, markup=False)
+    if pdf_target is not None:
+        html_to_pdf(target, pdf_target)
+        console.print(f"wrote {pdf_target}", highlight=False, markup=False)
+
+
+def demo(layers: dict[str, gpd.GeoDataFrame], out: Path) -> list[str]:
+    """Area scores, proposals and one report (HTML and PDF) on the demo layers.
+
+    Keys used: ``incidents``, ``areas``, ``buildings``, ``streets`` (any may be
+    missing). Returns short summary lines.
+    """
+    from geo.errors import AnalysisError
+    from geo.report import area_report, html_to_pdf, write_report
+    from geo.weights import incident_weights
+
+    inc = layers.get("incidents")
+    if inc is None:
+        return []
+    lines: list[str] = []
+    w = incident_weights(inc)
+    ar = layers.get("areas")
+    if ar is not None and len(ar):
+        scores = score_areas(inc, ar, weights=w)
+        write_output(scores.sort_values("rank", kind="stable"), out / "area_scores.csv")
+        best = scores.sort_values("rank", kind="stable").iloc[0]
+        lines.append(f"area scores: best {best['id']} {best['name']} ({best['incidents']} "
+                     f"incidents, {best['ring_ratio']:.1f} × its surroundings) "
+                     "-> area_scores.csv")
+    props = propose_areas(inc, streets=layers.get("streets"), weights=w)
+    write_output(props, out / "area_proposals.geojson")
+    if len(props):
+        lines.append(f"proposed areas: {len(props)}, best {props.iloc[0]['area_km2']:.3f} km² "
+                     f"holding {props.iloc[0]['share']:.0%} of incidents "
+                     "-> area_proposals.geojson")
+    if ar is not None and len(ar):
+        text = area_report(inc, ar, str(best["id"]), buildings=layers.get("buildings"),
+                           streets=layers.get("streets"), weights=w,
+                           sources={"incidents": "data/demo/incidents.geojson (synthetic)",
+                                    "areas": "data/demo/areas.geojson",
+                                    "buildings, streets": "OpenStreetMap contributors, ODbL"},
+                           generated=dt.date.today())
+        html_path = write_report(text, out / f"area_report_{best['id']}.html")
+        msg = f"permit evidence report for {best['id']} -> {html_path.name}"
+        try:
+            pdf_path = html_to_pdf(html_path, out / f"area_report_{best['id']}.pdf")
+            msg += f", {pdf_path.name}"
+        except AnalysisError as exc:
+            msg += f" (no PDF: {exc})"
+        lines.append(msg)
+    return lines
