@@ -1,0 +1,225 @@
+"""The analyses behind ``/analyses``: stored datasets in, ``geo`` calls, bytes out.
+
+Each function is synchronous (the routes run it in a worker thread under the request
+time limit), takes a :class:`~api.deps.Runtime` and explicit keyword arguments named like
+the CLI options, and returns the answer's bytes. No geometry maths here: only ``geo``.
+Coverage matrices of camera analyses are cached per dataset version
+(:class:`~api.cache.ResultCache`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Final
+
+from api.cache import fingerprint
+from api.deps import Runtime
+from api.responses import file_bytes, frame_bytes
+from geo.errors import AnalysisError, InputError, Problem
+
+__all__ = [
+    "API_MAX_CELLS",
+    "API_MAX_CAMERAS",
+    "parse_extent",
+    "parse_levels",
+    "density",
+    "coverage",
+    "site_coverage",
+    "score_sites",
+    "select_sites",
+]
+
+#: Largest density grid (cells) one API request may ask for; the CLI allows more.
+API_MAX_CELLS: Final = 1_000_000
+#: Most cameras + candidate sites one API request may use; the CLI allows more.
+API_MAX_CAMERAS: Final = 2_000
+
+
+def parse_extent(extent: str | None) -> tuple[float, float, float, float] | None:
+    """``"minx,miny,maxx,maxy"`` (EPSG:3006 metres) as four floats.
+
+    Examples
+    --------
+    >>> parse_extent("674000,6580000,676000,6581000")
+    (674000.0, 6580000.0, 676000.0, 6581000.0)
+    """
+    if extent is None or not extent.strip():
+        return None
+    try:
+        vals = tuple(float(v) for v in extent.split(","))
+    except ValueError:
+        vals = ()
+    if len(vals) != 4 or not all(math.isfinite(v) for v in vals):
+        raise AnalysisError(f"extent {extent!r}: four numbers minx,miny,maxx,maxy expected "
+                            "(EPSG:3006 metres)")
+    return vals  # type: ignore[return-value]
+
+
+def parse_levels(levels: str) -> list[str]:
+    """Comma-separated DORI levels.
+
+    Examples
+    --------
+    >>> parse_levels("observe, detect")
+    ['observe', 'detect']
+    """
+    from geo.camera import LEVELS
+
+    out = [v.strip().lower() for v in levels.split(",") if v.strip()]
+    bad = [v for v in out if v not in LEVELS]
+    if bad or not out:
+        raise AnalysisError(f"levels: unknown {', '.join(bad) or '(none given)'}; use "
+                            f"{', '.join(LEVELS)}")
+    return out
+
+
+def _weights(incidents, *, severity: str, half_life_days: float, as_of: str | None):
+    from geo.weights import incident_weights
+
+    table = "none" if severity == "none" else None
+    from geo.weights import load_severity
+
+    return incident_weights(incidents, severity=load_severity(table),
+                            half_life_days=half_life_days, as_of=as_of)
+
+
+def density(rt: Runtime, *, incidents: str, cell_m: float, bandwidth_m: float,
+            extent: str | None, hotspot_distance_m: float | None, severity: str,
+            half_life_days: float, as_of: str | None,
+            fmt: str) -> tuple[bytes, dict[str, int], dict[str, int]]:
+    """``tryggkarta density`` on a stored incidents dataset: CSV, GeoJSON or GeoTIFF."""
+    from geo.density import default_extent, density_grid, make_grid, write_density
+    from geo.layers import precise_incidents
+
+    ds = rt.load(incidents, "incidents")
+    source = f"db:{incidents}"
+    box = parse_extent(extent)
+    if box is None:
+        kept, _ = precise_incidents(ds.frame, source=source)
+        box = default_extent(kept.geometry.x.to_numpy(), kept.geometry.y.to_numpy(),
+                             bandwidth_m=bandwidth_m)
+    grid = make_grid(box, cell_m=cell_m, max_cells=API_MAX_CELLS)
+    if grid.size > API_MAX_CELLS:  # pragma: no cover - make_grid already refuses
+        raise AnalysisError("grid too large")
+    w = _weights(ds.frame, severity=severity, half_life_days=half_life_days, as_of=as_of)
+    result = density_grid(ds.frame, cell_m=cell_m, bandwidth_m=bandwidth_m, extent=box,
+                          hotspot_distance_m=hotspot_distance_m, weights=w, source=source)
+    data = file_bytes(lambda p: write_density(result, p), fmt)
+    notes = {"used": result.used, "left_out_imprecise": result.left_out_imprecise,
+             "outside": result.outside, "hot_cells": result.hot_cells,
+             "cold_cells": result.cold_cells, "cells": int(grid.size)}
+    return data, {incidents: ds.info.version}, notes
+
+
+def _check_ids(frame, source: str) -> None:
+    ids = frame["id"].astype(str)
+    dup = ids.duplicated().to_numpy()
+    if dup.any():
+        raise InputError([Problem(source, int(i), f"duplicate id {ids.iloc[i]!r}")
+                          for i in dup.nonzero()[0]])
+
+
+def _cap(n: int) -> None:
+    if n > API_MAX_CAMERAS:
+        raise AnalysisError(f"{n:,} cameras and sites are more than the API's limit of "
+                            f"{API_MAX_CAMERAS:,} per request; use the tryggkarta command line")
+
+
+def coverage(rt: Runtime, *, cameras: str, buildings: str | None, levels: str,
+             fmt: str) -> tuple[bytes, dict[str, int]]:
+    """``tryggkarta coverage`` on stored cameras (and buildings), cached per version."""
+    from geo.coverage import coverage as coverage_polygons
+
+    lv = parse_levels(levels)
+    cams = rt.load(cameras, "cameras")
+    _cap(len(cams.frame))
+    _check_ids(cams.frame, f"db:{cameras}")
+    bld = rt.load(buildings, "buildings") if buildings else None
+    key = ("coverage", fingerprint(cams.info), fingerprint(bld.info if bld else None),
+           tuple(lv))
+    cov = rt.cache.get_or_compute(key, lambda: coverage_polygons(
+        cams.frame, bld.frame if bld else None, levels=lv, source=f"db:{cameras}"))
+    used = {cameras: cams.info.version} | ({buildings: bld.info.version} if bld else {})
+    return frame_bytes(cov, fmt), used
+
+
+def site_coverage(rt: Runtime, *, incidents: str, sites: str, buildings: str | None,
+                  cameras: str | None, sensitive: str | None, level: str, severity: str,
+                  half_life_days: float, as_of: str | None):
+    """The :class:`geo.scoring.SiteCoverage` of stored layers, cached per dataset version."""
+    from geo.camera import LEVELS
+    from geo.scoring import site_coverage as compute
+    from geo.visibility import Obstacles
+
+    lv = level.strip().lower()
+    if lv not in LEVELS:
+        raise AnalysisError(f"level {level!r}: use one of {', '.join(LEVELS)}")
+    inc = rt.load(incidents, "incidents")
+    sts = rt.load(sites, "sites")
+    _check_ids(sts.frame, f"db:{sites}")
+    bld = rt.load(buildings, "buildings") if buildings else None
+    cams = rt.load(cameras, "cameras") if cameras else None
+    sens = rt.load(sensitive, "sensitive") if sensitive else None
+    _cap(len(sts.frame) + (len(cams.frame) if cams else 0))
+    used = {n: d.info.version for n, d in ((incidents, inc), (sites, sts), (buildings, bld),
+                                           (cameras, cams), (sensitive, sens)) if d}
+    key = ("site_coverage", *(fingerprint(d.info) if d else None
+                              for d in (inc, sts, bld, cams, sens)),
+           lv, severity, float(half_life_days), as_of)
+
+    def run():
+        w = _weights(inc.frame, severity=severity, half_life_days=half_life_days, as_of=as_of)
+        return compute(inc.frame, sts.frame,
+                       buildings=Obstacles(bld.frame.geometry.to_numpy()) if bld else None,
+                       cameras=cams.frame if cams else None,
+                       sensitive=sens.frame if sens else None, level=lv,
+                       weights=w.to_numpy(),
+                       sources={"incidents": f"db:{incidents}", "sites": f"db:{sites}",
+                                "cameras": f"db:{cameras}"})
+
+    return rt.cache.get_or_compute(key, run), sts.frame, used
+
+
+def score_sites(rt: Runtime, *, privacy_weight: float, fmt: str,
+                **inputs) -> tuple[bytes, dict[str, int]]:
+    """``tryggkarta score-sites`` on stored layers: CSV or GeoJSON, best first."""
+    from geo.scoring import score_sites as score
+
+    sc, sts, used = site_coverage(rt, **inputs)
+    table = score(sites=sts, covered=sc, privacy_weight=privacy_weight)
+    table = table.sort_values("rank", kind="stable")
+    return frame_bytes(table, fmt), used
+
+
+def select_sites(rt: Runtime, *, k: int | None, budget: float | None, exact: bool,
+                 privacy_weight: float, time_limit_s: float | None, fmt: str,
+                 **inputs) -> tuple[bytes | dict, dict[str, int]]:
+    """``tryggkarta select-sites`` on stored layers: the chosen sites as CSV or JSON."""
+    from geo.selection import select_sites as select
+
+    if (k is None) == (budget is None):
+        raise AnalysisError("give exactly one of k and budget")
+    sc, _, used = site_coverage(rt, **inputs)
+    sel = select(sc.matrix, sc.weights, ids=sc.ids, existing=sc.existing, k=k,
+                 budget=budget, costs=sc.cost_sek, penalty=sc.privacy_penalty,
+                 privacy_weight=privacy_weight, exact=exact, time_limit_s=time_limit_s)
+    if fmt == "csv":
+        return frame_bytes(sel.table, "csv"), used
+
+    def finite(v: float) -> float | None:
+        return float(v) if math.isfinite(v) else None
+
+    return {
+        "sites": json.loads(sel.table.to_json(orient="records")),
+        "method": sel.method,
+        "optimal": bool(sel.optimal),
+        "objective": finite(sel.objective),
+        "new_weight": finite(sel.new_weight),
+        "existing_weight": finite(sel.existing_weight),
+        "total_weight": finite(sel.total_weight),
+        "privacy_penalty": finite(sel.privacy_penalty),
+        "upper_bound": finite(sel.upper_bound),
+        "gap": finite(sel.gap),
+        "notes": list(sc.notes) + list(sel.notes),
+    }, used

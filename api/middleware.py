@@ -1,0 +1,156 @@
+"""Two pure ASGI middlewares: the upload size limit and the audit log.
+
+:class:`BodyLimit` answers 413 when ``Content-Length`` announces more than the limit,
+and also counts the bytes actually received (a chunked or lying client is stopped as
+soon as it passes the limit). :class:`AuditTrail` appends one line per request to the
+:class:`~api.audit.AuditLog` with the principal and details the routes put in
+``request.state`` (``user``, ``audit``).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.audit import AuditLog
+
+__all__ = ["BodyLimit", "AuditTrail", "UNAUDITED_PATHS"]
+
+#: Paths that are neither protected nor logged.
+UNAUDITED_PATHS = frozenset({"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect",
+                             "/redoc"})
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _json(status: int, body: dict[str, Any]) -> tuple[Message, Message]:
+    data = json.dumps(body).encode()
+    start: Message = {
+        "type": "http.response.start",
+        "status": status,
+        "headers": [(b"content-type", b"application/json"),
+                    (b"content-length", str(len(data)).encode()),
+                    (b"connection", b"close")],
+    }
+    return start, {"type": "http.response.body", "body": data}
+
+
+class BodyLimit:
+    """Refuse request bodies over ``max_bytes`` with 413 (announced or counted)."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    def _message(self) -> dict[str, Any]:
+        mb = self.max_bytes / 1_000_000
+        return {"detail": f"request body too large: the limit is {mb:g} MB "
+                          "(TRYGGKARTA_MAX_UPLOAD_MB)", "error": "PayloadTooLarge"}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+        for key, value in scope.get("headers", []):
+            if key == b"content-length":
+                try:
+                    announced = int(value)
+                except ValueError:
+                    announced = -1
+                if announced < 0 or announced > self.max_bytes:
+                    state["audit_error"] = "request body too large"
+                    start, body = _json(413 if announced >= 0 else 400, self._message()
+                                        if announced >= 0 else
+                                        {"detail": "bad Content-Length header"})
+                    await send(start)
+                    await send(body)
+                    return
+        received = 0
+        exceeded = False
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received, exceeded
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    exceeded = True
+                    raise _TooLarge
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if exceeded:  # the app turned our exception into its own answer: replace it
+                return
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, guarded_send)
+        except _TooLarge:
+            pass
+        except Exception:
+            if not exceeded:
+                raise
+        if exceeded and not started:
+            state["audit_error"] = "request body too large"
+            start, body = _json(413, self._message())
+            await send(start)
+            await send(body)
+
+
+class AuditTrail:
+    """Append one :class:`~api.audit.AuditLog` entry per request (except meta paths)."""
+
+    def __init__(self, app: ASGIApp, *, log: AuditLog) -> None:
+        self.app = app
+        self.log = log
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("path") in UNAUDITED_PATHS:
+            await self.app(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+        status = 500
+        t0 = time.perf_counter()
+
+        async def capture(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            user = state.get("user")
+            details: dict[str, Any] = state.get("audit") or {}
+            query = scope.get("query_string", b"").decode("latin-1")
+            client = scope.get("client")
+            entry = {
+                "user": getattr(user, "label", None),
+                "role": getattr(user, "role", None),
+                "method": scope.get("method"),
+                "path": scope.get("path"),
+                "action": details.get("action"),
+                "datasets": details.get("datasets", {}),
+                "params": details.get("params") or ({"query": query} if query else {}),
+                "status": status,
+                "duration_ms": round((time.perf_counter() - t0) * 1000, 1),
+                "client": client[0] if client else None,
+                "error": state.get("audit_error"),
+            }
+            try:
+                self.log.record(entry)
+            except OSError:  # pragma: no cover - a full disk must not hide the answer
+                import logging
+
+                logging.getLogger("tryggkarta.api").exception("cannot write the audit log")

@@ -1,0 +1,10 @@
+"""The routers of the HTTP API, one module per family of routes."""
+
+from __future__ import annotations
+
+from api.routes import analyses, audit, datasets
+
+__all__ = ["analyses", "audit", "datasets", "ROUTERS"]
+
+#: Every router, in the order they appear in the OpenAPI document.
+ROUTERS = (datasets.router, analyses.router, audit.router)

@@ -1,0 +1,246 @@
+"""``/analyses``: density, coverage, score-sites, select-sites on stored datasets.
+
+Analyses read stored datasets and change nothing, so they are ``GET`` routes open to
+planners and reviewers alike (reviewers "read results"); every run is in the audit log.
+Parameters are named like the CLI options (``--cell`` is ``cell_m``, ``--half-life-days``
+is ``half_life_days``); inputs are dataset names (``db:NAME`` on the command line).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from api import analyses
+from api.deps import CurrentUser, RuntimeDep, audit
+from api.responses import answer, negotiate
+from api.routes.datasets import ERRORS
+from api.storage import NAME_PATTERN
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/analyses", tags=["analyses"])
+
+
+def _name(description: str, example: str) -> Any:
+    return Query(description=description, pattern=NAME_PATTERN.pattern, examples=[example])
+
+
+IncidentsQ = Annotated[str, _name("Stored incidents dataset.", "brott")]
+SitesQ = Annotated[str, _name("Stored candidate sites dataset.", "platser")]
+BuildingsQ = Annotated[str | None, _name("Stored building footprints that block sight.",
+                                         "byggnader")]
+CamerasQ = Annotated[str | None, _name("Stored existing cameras (coverage fixed).", "kameror")]
+SensitiveQ = Annotated[str | None, _name("Stored sensitive places (privacy penalty).",
+                                         "kansliga")]
+SeverityQ = Annotated[Literal["default", "none"], Query(
+    description="Severity per category: the built-in Swedish table, or 'none' (all 1). "
+    "Custom tables: use the CLI's --severity FILE.csv.")]
+HalfLifeQ = Annotated[float, Query(ge=0, le=1e6, description=(
+    "Recency decay in days (weight halves every DAYS before as_of); 0 = off."))]
+AsOfQ = Annotated[str | None, Query(
+    description="Reference date YYYY-MM-DD (local) of the decay; default newest incident.",
+    pattern=r"^\d{4}-\d{2}-\d{2}$", examples=["2025-05-01"])]
+LevelQ = Annotated[Literal["identify", "recognize", "observe", "detect", "visible"], Query(
+    description="Level at which an incident counts as covered.")]
+ANALYSIS_ERRORS = {k: v for k, v in ERRORS.items() if k != 403}
+ANALYSIS_ERRORS[422] = {"description": "Bad parameters or inputs, a grid or camera count "
+                        "over the API limits, or over the request time limit"}
+
+
+def _used(request: Request, action: str, used: dict[str, int]) -> None:
+    audit(request, action, datasets=used)
+
+
+@router.get(
+    "/density",
+    summary="Incident density, KDE and Gi* hot spots on a grid",
+    response_class=Response,
+    responses={**ANALYSIS_ERRORS, 200: {"content": {
+        "text/csv": {"example": "x,y,count,density,gi_z,gi_p,hotspot\n"
+                                "674012.5,6580012.5,2,41.3,3.1,0.0019,hot\n"},
+        "application/geo+json": {}, "image/tiff": {}}}},
+)
+async def density(
+    request: Request,
+    runtime: RuntimeDep,
+    user: CurrentUser,
+    incidents: IncidentsQ,
+    cell_m: Annotated[float, Query(gt=0, le=100_000, description="Cell side (m).")] = 25.0,
+    bandwidth_m: Annotated[float, Query(gt=0, le=100_000,
+                                        description="KDE bandwidth h (m).")] = 150.0,
+    extent: Annotated[str | None, Query(
+        description="minx,miny,maxx,maxy in EPSG:3006 m; default incidents' bounds grown "
+        "by 3 × bandwidth.", examples=["673000,6579000,676000,6582000"])] = None,
+    hotspot_distance_m: Annotated[float | None, Query(
+        gt=0, le=100_000, description="Gi* distance band (m); default 3 cells.")] = None,
+    severity: SeverityQ = "default",
+    half_life_days: HalfLifeQ = 0.0,
+    as_of: AsOfQ = None,
+    format: Annotated[Literal["csv", "geojson", "tif"] | None, Query(
+        description="csv (x, y EPSG:3006), geojson (cell polygons, WGS84) or tif "
+        "(5 bands); default from Accept, else csv.")] = None,
+) -> Response:
+    """``tryggkarta density`` on a stored incidents dataset.
+
+    Columns: ``x``, ``y``, ``count``, ``density`` (per km²), ``gi_z``, ``gi_p``,
+    ``hotspot``. Only ``point``/``street`` incidents are used; the headers
+    ``X-Incidents-Used`` and ``X-Incidents-Left-Out`` say how many. At most
+    1,000,000 cells per request.
+    """
+    fmt = negotiate(request, format, ("csv", "geojson", "tif"))
+    params = dict(incidents=incidents, cell_m=cell_m, bandwidth_m=bandwidth_m, extent=extent,
+                  hotspot_distance_m=hotspot_distance_m, severity=severity,
+                  half_life_days=half_life_days, as_of=as_of)
+    audit(request, "analysis.density", params={**params, "format": fmt})
+    data, used, notes = await runtime.run(analyses.density, runtime, fmt=fmt, **params)
+    _used(request, "analysis.density", used)
+    return answer(data, fmt, filename=f"density_{incidents}", headers={
+        "X-Incidents-Used": str(notes["used"]),
+        "X-Incidents-Left-Out": str(notes["left_out_imprecise"]),
+        "X-Hot-Cells": str(notes["hot_cells"])})
+
+
+@router.get(
+    "/coverage",
+    summary="Coverage polygons: one per camera and level",
+    response_class=Response,
+    responses={**ANALYSIS_ERRORS, 200: {"content": {
+        "application/geo+json": {"example": {"type": "FeatureCollection", "features": [
+            {"type": "Feature", "properties": {"camera_id": "K1", "level": "observe",
+                                               "radius_m": 27.8, "area_m2": 612.4},
+             "geometry": {"type": "Polygon", "coordinates": []}}]}},
+        "text/csv": {"example": "camera_id,level,radius_m,area_m2\nK1,observe,27.8,612.4\n"},
+    }}},
+)
+async def coverage(
+    request: Request,
+    runtime: RuntimeDep,
+    user: CurrentUser,
+    cameras: Annotated[str, _name("Stored cameras (or sites) dataset.", "kameror")],
+    buildings: BuildingsQ = None,
+    levels: Annotated[str, Query(
+        description="Comma-separated levels among identify, recognize, observe, detect, "
+        "visible.", examples=["observe,detect"], max_length=200)]
+    = "identify,recognize,observe,detect,visible",
+    format: Annotated[Literal["geojson", "csv"] | None, Query(
+        description="geojson (WGS84 polygons) or csv (no geometry).")] = None,
+) -> Response:
+    """``tryggkarta coverage``: field-of-view sector ∩ DORI disc ∩ visibility per level.
+
+    Cached per version of the cameras and buildings datasets.
+    """
+    fmt = negotiate(request, format, ("geojson", "csv"))
+    params = dict(cameras=cameras, buildings=buildings, levels=levels)
+    audit(request, "analysis.coverage", params={**params, "format": fmt})
+    data, used = await runtime.run(analyses.coverage, runtime, fmt=fmt, **params)
+    _used(request, "analysis.coverage", used)
+    return answer(data, fmt, filename=f"coverage_{cameras}")
+
+
+@router.get(
+    "/score-sites",
+    summary="Score and rank candidate camera sites",
+    response_class=Response,
+    responses={**ANALYSIS_ERRORS, 200: {"content": {
+        "text/csv": {"example": "id,rank,score,covered_incidents,covered_weight,"
+                     "marginal_weight,privacy_penalty,visible_area_m2\n"
+                     "S3,1,100.0,41,57.5,57.5,1.2,2210.0\n"},
+        "application/geo+json": {}}}},
+)
+async def score_sites(
+    request: Request,
+    runtime: RuntimeDep,
+    user: CurrentUser,
+    incidents: IncidentsQ,
+    sites: SitesQ,
+    buildings: BuildingsQ = None,
+    cameras: CamerasQ = None,
+    sensitive: SensitiveQ = None,
+    level: LevelQ = "observe",
+    privacy_weight: Annotated[float, Query(ge=0, le=1e9, description=(
+        "Incident weight given up per unit of privacy penalty."))] = 0.1,
+    severity: SeverityQ = "default",
+    half_life_days: HalfLifeQ = 0.0,
+    as_of: AsOfQ = None,
+    format: Annotated[Literal["csv", "geojson"] | None, Query(
+        description="csv (x, y EPSG:3006) or geojson (site points, WGS84).")] = None,
+) -> Response:
+    """``tryggkarta score-sites``: rows best first (``rank`` 1 = best, ``score`` 0-100).
+
+    The coverage matrix is cached per version of every dataset used.
+    """
+    fmt = negotiate(request, format, ("csv", "geojson"))
+    inputs = dict(incidents=incidents, sites=sites, buildings=buildings, cameras=cameras,
+                  sensitive=sensitive, level=level, severity=severity,
+                  half_life_days=half_life_days, as_of=as_of)
+    audit(request, "analysis.score-sites",
+          params={**inputs, "privacy_weight": privacy_weight, "format": fmt})
+    data, used = await runtime.run(analyses.score_sites, runtime, fmt=fmt,
+                                   privacy_weight=privacy_weight, **inputs)
+    _used(request, "analysis.score-sites", used)
+    return answer(data, fmt, filename=f"score_sites_{sites}")
+
+
+@router.get(
+    "/select-sites",
+    summary="Choose the sites covering the most incident weight (k sites or a budget)",
+    response_class=Response,
+    responses={**ANALYSIS_ERRORS, 200: {"content": {
+        "text/csv": {"example": "order,id,marginal_weight,cumulative_weight,"
+                     "cumulative_share,cost_sek,privacy_penalty\n"
+                     "1,S3,57.5,57.5,0.31,1.0,1.2\n"},
+        "application/json": {"example": {"sites": [], "method": "greedy", "optimal": False,
+                                         "gap": 0.02}}}}},
+)
+async def select_sites(
+    request: Request,
+    runtime: RuntimeDep,
+    user: CurrentUser,
+    incidents: IncidentsQ,
+    sites: SitesQ,
+    k: Annotated[int | None, Query(ge=0, le=10_000, description=(
+        "Number of sites (give k or budget)."))] = None,
+    budget: Annotated[float | None, Query(ge=0, le=1e12, description=(
+        "Total cost_sek allowed (give k or budget)."))] = None,
+    exact: Annotated[bool, Query(description="Prove the optimum (MILP, HiGHS).")] = False,
+    privacy_weight: Annotated[float, Query(ge=0, le=1e9, description=(
+        "Incident weight given up per unit of privacy penalty (0: coverage only)."))] = 0.0,
+    time_limit_s: Annotated[float | None, Query(ge=1, le=3600, description=(
+        "Stop exact=true after this long (the answer then says not proven)."))] = None,
+    buildings: BuildingsQ = None,
+    cameras: CamerasQ = None,
+    sensitive: SensitiveQ = None,
+    level: LevelQ = "observe",
+    severity: SeverityQ = "default",
+    half_life_days: HalfLifeQ = 0.0,
+    as_of: AsOfQ = None,
+    format: Annotated[Literal["csv", "json"] | None, Query(
+        description="csv (the contract's table) or json (table plus method, optimality "
+        "and gap).")] = None,
+) -> Response:
+    """``tryggkarta select-sites``: one row per chosen site, in order.
+
+    Columns: ``order``, ``id``, ``marginal_weight``, ``cumulative_weight``,
+    ``cumulative_share``, ``cost_sek``. Existing cameras count as already covering.
+    """
+    fmt = negotiate(request, format, ("csv", "json"))
+    inputs = dict(incidents=incidents, sites=sites, buildings=buildings, cameras=cameras,
+                  sensitive=sensitive, level=level, severity=severity,
+                  half_life_days=half_life_days, as_of=as_of)
+    limit = runtime.settings.request_timeout_s
+    if time_limit_s is None or time_limit_s > limit:
+        time_limit_s = max(1.0, limit * 0.8) if exact else time_limit_s
+    audit(request, "analysis.select-sites", params={
+        **inputs, "k": k, "budget": budget, "exact": exact, "privacy_weight": privacy_weight,
+        "time_limit_s": time_limit_s, "format": fmt})
+    data, used = await runtime.run(
+        analyses.select_sites, runtime, k=k, budget=budget, exact=exact,
+        privacy_weight=privacy_weight, time_limit_s=time_limit_s, fmt=fmt, **inputs)
+    _used(request, "analysis.select-sites", used)
+    if fmt == "json":
+        return answer(json.dumps(data).encode(), "json", filename=f"select_sites_{sites}")
+    return answer(data, fmt, filename=f"select_sites_{sites}")  # type: ignore[arg-type]
