@@ -95,13 +95,18 @@ def demo(
     table = Table(title="Demo layers (validated, EPSG:3006)")
     for col in ("layer", "file", "features"):
         table.add_column(col)
+    osm = data.parent / "osm"
     for kind in LAYER_KINDS:
-        path = data / f"{kind}.geojson"
-        if path.exists():
-            layers[kind] = load_input(str(path), kind)  # type: ignore[arg-type]
-            table.add_row(kind, path.name, str(len(layers[kind])))
-    if "streets" not in layers and (data.parent / "osm" / "streets.geojson").exists():
-        layers["streets"] = gpd.read_file(data.parent / "osm" / "streets.geojson").to_crs(3006)
+        for path in (data / f"{kind}.geojson", osm / f"{kind}.geojson"):
+            if path.exists():
+                layers[kind] = load_input(str(path), kind)  # type: ignore[arg-type]
+                table.add_row(kind, str(path.relative_to(data.parent)), str(len(layers[kind])))
+                break
+    streets = osm / "streets.geojson"
+    if streets.exists():
+        layers["streets"] = gpd.read_file(streets).to_crs(3006)
+        table.add_row("streets", str(streets.relative_to(data.parent)),
+                      str(len(layers["streets"])))
     console.print(table)
     for kind in ("sites", "cameras"):
         if kind in layers and "buildings" in layers:

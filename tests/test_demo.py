@@ -1,0 +1,95 @@
+"""`tryggkarta demo` end to end, through the installed console script."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "data" / "demo"
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo") / "out"
+    exe = Path(sys.executable).with_name("tryggkarta")
+    env = {**os.environ, "TRYGGKARTA_DATA_DIR": str(out.parent / "var"), "COLUMNS": "200"}
+    env.pop("TRYGGKARTA_DATABASE_URL", None)
+    proc = subprocess.run([str(exe), "demo", "--out", str(out)], capture_output=True,
+                          text=True, env=env, timeout=300, cwd=out.parent)
+    return proc, out
+
+
+def test_demo_exits_cleanly_and_writes_every_analysis(demo_run):
+    proc, out = demo_run
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    names = {p.name for p in out.iterdir()}
+    for expected in ("incidents_by_category_month.csv", "density.csv", "density.tif",
+                     "site_scores.csv", "site_selection.csv", "coverage_sites.geojson",
+                     "map.html", "map_public.html"):
+        assert expected in names
+    assert all(p.stat().st_size > 0 for p in out.iterdir())
+    assert f"Wrote {len(names)} files" in proc.stdout
+
+
+def test_demo_tables_agree_with_the_input(demo_run):
+    _, out = demo_run
+    feats = json.loads((DEMO / "incidents.geojson").read_text())["features"]
+    by_cat = pd.Series([f["properties"]["category"] for f in feats]).value_counts()
+    table = pd.read_csv(out / "incidents_by_category_month.csv").set_index("category")
+    assert table["total"].sum() == len(feats)
+    assert table["total"].to_dict() == by_cat.to_dict()
+    # density counts only precise incidents: the 40 municipality-centre events are out
+    precise = sum(f["properties"].get("precision", "point") in ("point", "street")
+                  for f in feats)
+    density = pd.read_csv(out / "density.csv")
+    assert density["count"].sum() == precise < len(feats)
+    assert set(density["hotspot"]) <= {"hot", "cold", "none"}
+
+
+def test_demo_site_outputs_follow_the_contract(demo_run):
+    _, out = demo_run
+    scores = pd.read_csv(out / "site_scores.csv")
+    for col in ("id", "rank", "score", "covered_incidents", "covered_weight",
+                "marginal_weight", "privacy_penalty", "visible_area_m2"):
+        assert col in scores.columns
+    n_sites = len(json.loads((DEMO / "sites.geojson").read_text())["features"])
+    assert len(scores) == n_sites and sorted(scores["rank"]) == list(range(1, n_sites + 1))
+    assert scores["score"].between(0, 100).all()
+    sel = pd.read_csv(out / "site_selection.csv")
+    assert list(sel["order"]) == list(range(1, len(sel) + 1))
+    assert sel["cumulative_weight"].to_numpy() == pytest.approx(sel["marginal_weight"].cumsum())
+    assert sel["cumulative_share"].is_monotonic_increasing
+
+
+def test_demo_public_map_has_no_incident_point(demo_run):
+    _, out = demo_run
+    html = (out / "map_public.html").read_text()
+    num = r"-?\d{1,3}\.\d+"
+    pair = r"\[\s*" + num + r"\s*,\s*" + num + r"\s*\]"
+    # vertices of rings and lines (cells, buildings, coverage arcs) are not points: drop
+    # runs of 3 or more pairs, then look at every pair left (markers, points, centres)
+    singles = re.sub(r"\[\s*" + pair + r"(?:\s*,\s*" + pair + r"){2,}\s*\]", "", html)
+    found = re.findall(r"\[\s*(" + num + r")\s*,\s*(" + num + r")\s*\]", singles)
+    seen = {(round(float(a), 6), round(float(b), 6)) for a, b in found}
+    seen |= {(b, a) for a, b in seen}
+    # the same check finds the incidents in the map that does draw them
+    full = re.sub(r"\[\s*" + pair + r"(?:\s*,\s*" + pair + r"){2,}\s*\]", "",
+                  (out / "map.html").read_text())
+    drawn = {(round(float(a), 6), round(float(b), 6))
+             for a, b in re.findall(r"\[\s*(" + num + r")\s*,\s*(" + num + r")\s*\]", full)}
+    drawn |= {(b, a) for a, b in drawn}
+    feats = json.loads((DEMO / "incidents.geojson").read_text())["features"]
+    keys = {f["properties"]["id"]: (round(f["geometry"]["coordinates"][0], 6),
+                                    round(f["geometry"]["coordinates"][1], 6)) for f in feats
+            if f["properties"].get("precision", "point") in ("point", "street")}
+    assert sum(k in drawn for k in keys.values()) > len(keys) / 2
+    assert [i for i, k in keys.items() if k in seen] == []
