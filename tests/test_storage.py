@@ -257,6 +257,8 @@ def test_versions_list_info_delete(store: Store) -> None:
     store.put("a", "areas", areas())
     assert (info2.version, info2.n_features, info2.source) == (2, 1, "v2.geojson")
     assert store.get("b")["id"].tolist() == ["K1"]
+    frame, read_info = store.read("b", kind="cameras")
+    assert read_info == info2 and frame["id"].tolist() == ["K1"]
     assert [(i.name, i.kind, i.version) for i in store.list()] == [
         ("a", "areas", 1), ("b", "cameras", 2)]
     info = store.info("b")

@@ -183,7 +183,6 @@ class Store(ABC):
             The backend failed to write.
         """
 
-    @abstractmethod
     def get(self, name: str, *, kind: str | None = None) -> gpd.GeoDataFrame:
         """The current version of dataset ``name``.
 
@@ -193,6 +192,17 @@ class Store(ABC):
             ``db:NAME: no such dataset``.
         InputError
             ``kind`` is given and the dataset holds another kind.
+        """
+        return self.read(name, kind=kind)[0]
+
+    @abstractmethod
+    def read(
+        self, name: str, *, kind: str | None = None
+    ) -> tuple[gpd.GeoDataFrame, DatasetInfo]:
+        """Like :meth:`get`, plus the catalogue entry of exactly the version returned.
+
+        Use it to cache by ``(name, version)``: a separate :meth:`info` call may
+        already see a newer version.
         """
 
     @abstractmethod

@@ -258,11 +258,14 @@ class GeoPackageStore(Store):
             raise not_found(name)
         return entry
 
-    def get(self, name: str, *, kind: str | None = None) -> gpd.GeoDataFrame:
-        """The current version of ``name`` (see :meth:`Store.get`)."""
+    def read(
+        self, name: str, *, kind: str | None = None
+    ) -> tuple[gpd.GeoDataFrame, DatasetInfo]:
+        """The current version of ``name`` and its catalogue entry (see :meth:`Store.read`)."""
         for attempt in range(5):
             entry = self._entry(name)
-            check_kind(self._info(name, entry), kind)
+            info = self._info(name, entry)
+            check_kind(info, kind)
             path = self.datasets_dir / entry["file"]
             try:
                 raw = pyogrio.read_dataframe(path, layer=name)
@@ -274,7 +277,7 @@ class GeoPackageStore(Store):
                 time.sleep(0.05)  # replaced by a concurrent put: read the catalogue again
                 continue
             geometry = raw.geometry.array
-            return decode(raw, geometry, entry["schema"])
+            return decode(raw, geometry, entry["schema"]), info
         raise AssertionError("unreachable")  # pragma: no cover
 
     def info(self, name: str) -> DatasetInfo:

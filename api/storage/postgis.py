@@ -317,13 +317,16 @@ class PostGISStore(Store):
             raise not_found(name)
         return row
 
-    def get(self, name: str, *, kind: str | None = None) -> gpd.GeoDataFrame:
-        """The current version of ``name``."""
+    def read(
+        self, name: str, *, kind: str | None = None
+    ) -> tuple[gpd.GeoDataFrame, DatasetInfo]:
+        """The current version of ``name`` and its catalogue entry, read together."""
         validate_name(name)
         for attempt in range(5):
             with self._connect(begin=True) as conn:
                 row = self._row(conn, name)
-                check_kind(self._info(row), kind)
+                info = self._info(row)
+                check_kind(info, kind)
                 schema = row.schema
                 stored = [c["stored"] for c in schema["columns"]]
                 query = (
@@ -344,7 +347,7 @@ class PostGISStore(Store):
             raw = {s: pd.Series(list(v), dtype=object) for s, v in zip(stored, columns,
                                                                         strict=False)}
             wkb = np.array([None if g is None else bytes(g) for g in columns[-1]], dtype=object)
-            return decode(raw, shapely.from_wkb(wkb), schema)
+            return decode(raw, shapely.from_wkb(wkb), schema), info
         raise AssertionError("unreachable")  # pragma: no cover
 
     def info(self, name: str) -> DatasetInfo:
