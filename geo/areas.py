@@ -425,7 +425,7 @@ def score_areas(
         raise InputError.single(areas_source, "the area has no extent", index=bad)
 
     # surroundings: ring = buffer minus area (boundary points belong to the area)
-    buffers = shapely.buffer(polys, ring_m)
+    buffers = shapely.buffer(polys, ring_m, quad_segs=32)
     n_buf = _counts(pts, buffers).astype(np.int64)
     ring_n = n_buf - count
     ring_km2 = shapely.area(buffers) / 1e6 - area_km2

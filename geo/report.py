@@ -389,8 +389,8 @@ table.wh th, table.wh td { padding: 0 2px; }
 .keyfig td:first-child { font-weight: bold; }
 figure { margin: 2mm 0; break-inside: avoid; page-break-inside: avoid; }
 figcaption { font-size: 8.5pt; color: #333; }
-svg { border: 1px solid #888; max-height: 165mm; }
-svg .bg { fill: #fbfbf8; }
+svg { display: block; max-height: 200mm; margin: 0 auto; }
+svg .bg { fill: #fbfbf8; stroke: #888; stroke-width: 1; }
 svg .bld { fill: #d6d3cc; stroke: #b9b5ab; stroke-width: 0.4; fill-rule: evenodd; }
 svg .str { fill: none; stroke: #8a8a8a; stroke-width: 1.1; }
 svg .cell { fill: #c0392b; stroke: #7b241c; stroke-width: 0.6; }
@@ -480,7 +480,7 @@ def area_report(
     n = int(row["incidents"])
 
     # map frame: the ring's bounds, grown to the 100 m grid
-    ring_outer = shapely.buffer(area, opt.ring_m)
+    ring_outer = shapely.buffer(area, opt.ring_m, quad_segs=32)
     ring = shapely.difference(ring_outer, area)
     c = opt.cell_m
     bx0, by0, bx1, by1 = ring_outer.bounds
