@@ -95,6 +95,7 @@ _DATETIME_RE = (
     r"(?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:\.\d+)?)?\s*"
     r"(?P<offset>Z|[+-]\d{2}:?\d{2})?\s*$"
 )
+_API_DATETIME_RE = r"\d{4}-\d{2}-\d{2} \d{1,2}:\d{2}:\d{2} [+-]\d{2}:\d{2}"
 _GPS_RE = r"^\s*(?P<lat>[+-]?\d+(?:\.\d*)?)\s*,\s*(?P<lon>[+-]?\d+(?:\.\d*)?)\s*$"
 
 _OUTPUT_COLUMNS: Final = (
@@ -241,7 +242,7 @@ def _load(events: Events, source: str | None) -> tuple[list[Any], list[Problem],
 
 
 def _ints(text: pd.Series) -> np.ndarray:
-    """Digit strings -> float array (NaN where missing)."""
+    """Number strings -> float array (NaN where missing or not a number)."""
     return pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
@@ -292,32 +293,61 @@ def _localize(naive: pd.Series) -> pd.Series:
     return local.dt.tz_convert("UTC")
 
 
+def _offset_minutes(offsets: pd.Series) -> np.ndarray:
+    """UTC offsets ("+02:00", "-0100", "Z") in minutes; NaN when absent, inf when invalid.
+
+    Parsed once per distinct value (a file has two or three).
+    """
+    codes, uniques = pd.factorize(offsets)
+    values = []
+    for u in uniques:
+        m = re.fullmatch(r"([+-])(\d{2}):?(\d{2})", u) if u != "Z" else None
+        if u == "Z":
+            values.append(0.0)
+        elif m is None or int(m[2]) > 14 or int(m[3]) > 59:
+            values.append(np.inf)
+        else:
+            values.append((-1.0 if m[1] == "-" else 1.0) * (int(m[2]) * 60 + int(m[3])))
+    return np.append(np.asarray(values, dtype=float), np.nan)[codes]  # code -1 -> NaN
+
+
 def _parse_published(text: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Publish time: (UTC timestamps, naive local wall clock as written); NaT if bad."""
-    m = text.str.extract(_DATETIME_RE)
-    naive = pd.Series(
-        _naive(
+    """Publish time: (UTC timestamps, naive local wall clock as written); NaT if bad.
+
+    The API's own shape ("2026-08-22 9:48:12 +02:00") takes a fast path (zero-pad the
+    hour, then a fixed-format parse); anything else goes through the general regex.
+    """
+    n = len(text)
+    naive = np.full(n, np.datetime64("NaT"), dtype="datetime64[us]")
+    off = np.full(n, np.nan)
+    fast = text.str.fullmatch(_API_DATETIME_RE).fillna(False).to_numpy(dtype=bool)
+    if fast.any():
+        t = text[fast].str.replace(r"^(\d{4}-\d{2}-\d{2}) (\d):", r"\1 0\2:", regex=True)
+        naive[fast] = pd.to_datetime(
+            t.str.slice(0, 19), format="%Y-%m-%d %H:%M:%S", errors="coerce"
+        ).to_numpy(dtype="datetime64[us]")
+        off[fast] = _offset_minutes(t.str.slice(20))
+    slow = ~fast & text.notna().to_numpy()
+    if slow.any():
+        m = text[slow].str.extract(_DATETIME_RE)
+        naive[slow] = _naive(
             _ints(m["year"]),
             _ints(m["month"]),
             _ints(m["day"]),
             _ints(m["hour"]),
             _ints(m["minute"]),
             np.nan_to_num(_ints(m["second"]), nan=0.0),
-        ),
-        index=text.index,
-    )
-    off = m["offset"].fillna("")
-    has_off = off.ne("").to_numpy()
-    digits = off.str.replace(":", "", regex=False).str.replace("Z", "+0000", regex=False)
-    sign = np.where(digits.str[0].eq("-").to_numpy(), -1, 1)
-    minutes = np.nan_to_num(_ints(digits.str[1:3])) * 60 + np.nan_to_num(_ints(digits.str[3:5]))
-    bad_off = has_off & (minutes > 14 * 60)
-    fixed = (naive - pd.to_timedelta(sign * minutes, unit="min")).dt.tz_localize("UTC")
-    utc = fixed
-    if not has_off.all():  # a time without an offset is Stockholm time (the contract)
-        utc = fixed.where(has_off, _localize(naive))
-    utc = utc.where(~bad_off)
-    return utc, naive.where(~bad_off)
+        )
+        off[slow] = _offset_minutes(m["offset"])
+    bad = np.isinf(off)
+    naive[bad] = np.datetime64("NaT")
+    local_naive = pd.Series(naive, index=text.index)
+    shift = np.where(np.isfinite(off), off, 0).astype("int64").astype("timedelta64[m]")
+    utc = pd.Series(naive - shift, index=text.index).dt.tz_localize("UTC")
+    no_off = np.isnan(off) & ~np.isnat(naive)
+    if no_off.any():  # a time without an offset is Stockholm time (the contract)
+        utc = utc.where(~no_off, _localize(local_naive))
+    return utc, local_naive
 
 
 def _parse_name_time(name: pd.Series, published_local: pd.Series) -> pd.Series:
@@ -360,9 +390,10 @@ def _missing(value: Any, field: str) -> str:
     return f"{field.split(' ')[0]} is not text (got {type(value).__name__})"
 
 
-def _text_or_none(values: list[Any]) -> pd.Series:
-    """Text values as a (pyarrow-backed) ``str`` Series; anything else missing."""
-    return pd.Series([v if isinstance(v, str) else None for v in values], dtype="str")
+def _text_or_none(values: list[Any], dtype: str = "object") -> pd.Series:
+    """Text values as a Series (``object``, or ``str`` for arrow-fast string ops);
+    anything that is not text becomes missing."""
+    return pd.Series([v if isinstance(v, str) else None for v in values], dtype=dtype)
 
 
 # --------------------------------------------------------------------------- public
@@ -428,12 +459,12 @@ def read_polisen_layer(
     if n == 0:
         raise EmptyLayerError.single(src, "the list of events is empty")
 
-    reasons: list[list[str]] = [[] for _ in range(n)]
+    reasons: dict[int, list[str]] = {}  # only the bad events: few, usually none
     fatal = {p.index for p in problems}
     dicts = [e if isinstance(e, dict) else {} for e in items]
     for i, e in enumerate(items):
         if not isinstance(e, dict) and i not in fatal:
-            reasons[i].append(f"not an event object (got {type(e).__name__})")
+            reasons.setdefault(i, []).append(f"not an event object (got {type(e).__name__})")
 
     ids, id_why = _id_text([e.get("id") for e in dicts])
     locs = [e.get("location") for e in dicts]
@@ -441,7 +472,7 @@ def read_polisen_layer(
     dt_raw = [e.get("datetime") for e in dicts]
     type_raw = [e.get("type") for e in dicts]
     gps_raw = [loc.get("gps") for loc in locs]
-    dt_text = _text_or_none(dt_raw)
+    dt_text = _text_or_none(dt_raw, "str")
     type_text = _text_or_none(type_raw)
     name_text = _text_or_none([e.get("name") for e in dicts])
     gps_text = _text_or_none(gps_raw)
@@ -452,9 +483,10 @@ def read_polisen_layer(
     # --- field checks (vectorised), reasons collected per event
     is_event = np.array([isinstance(e, dict) for e in items])
     published, published_local = _parse_published(dt_text)
-    gps = gps_text.str.extract(_GPS_RE)
-    lat = pd.to_numeric(gps["lat"], errors="coerce").to_numpy(dtype=float)
-    lon = pd.to_numeric(gps["lon"], errors="coerce").to_numpy(dtype=float)
+    gps_codes, gps_uniques = pd.factorize(gps_text)  # 311 distinct places in 85,011 events
+    gps = pd.Series(gps_uniques, dtype="str").str.extract(_GPS_RE)
+    lat = np.append(_ints(gps["lat"]), np.nan)[gps_codes]
+    lon = np.append(_ints(gps["lon"]), np.nan)[gps_codes]
     gps_ok = np.isfinite(lat) & np.isfinite(lon)
     inside = gps_ok & inside_sweden_lonlat(lon, lat)
     swapped = gps_ok & ~inside & inside_sweden_lonlat(lat, lon)
@@ -498,7 +530,7 @@ def read_polisen_layer(
     ]
     for mask, why in checks:
         for i in np.flatnonzero(mask):
-            reasons[i].append(why(int(i)))
+            reasons.setdefault(int(i), []).append(why(int(i)))
 
     # --- duplicate ids
     id_series = pd.Series(ids, dtype=object)
@@ -517,12 +549,15 @@ def read_polisen_layer(
             pd.Series(np.arange(n)).loc[has_id].groupby(id_series.loc[has_id]).transform("min")
         )
         for i in np.flatnonzero(dup):
-            reasons[i].append(f"duplicate id {ids[i]!r} (first at feature {int(first_pos.loc[i])})")
+            reasons.setdefault(int(i), []).append(
+                f"duplicate id {ids[i]!r} (first at feature {int(first_pos.loc[i])})"
+            )
 
-    for i, rs in enumerate(reasons):
+    for i, rs in reasons.items():
         problems.extend(Problem(src, i, r) for r in rs)
     problems.sort(key=lambda p: p.index if p.index is not None else -1)
-    bad = np.array([bool(rs) for rs in reasons]) | np.isin(np.arange(n), list(fatal))
+    bad = np.zeros(n, dtype=bool)
+    bad[list(reasons) + list(fatal)] = True
     if problems and not skip_invalid:
         raise InputError(problems)
     keep = ~bad & ~superseded
@@ -542,8 +577,9 @@ def read_polisen_layer(
     time = time.where(from_name, pub)
     lname = loc_name.iloc[sel].reset_index(drop=True)
     county = lname.fillna("").str.strip().str.endswith(" län").to_numpy()
-    urls = url.iloc[sel].reset_index(drop=True)
-    urls = urls.where(~urls.str.startswith("/").fillna(False), POLISEN_BASE_URL + urls)
+    urls = url.iloc[sel].reset_index(drop=True).fillna("").astype("str")
+    relative = urls.str.startswith("/").to_numpy(dtype=bool)
+    urls = urls.where(~relative, POLISEN_BASE_URL + urls)
     x, y = lonlat_to_metric(lon[sel], lat[sel])
     frame = gpd.GeoDataFrame(
         {
@@ -556,7 +592,7 @@ def read_polisen_layer(
             "location_name": pd.array(lname.fillna(""), dtype="str"),
             "name": pd.array(names.fillna(""), dtype="str"),
             "summary": pd.array(summary.iloc[sel].fillna("").to_numpy(), dtype="str"),
-            "url": pd.array(urls.fillna(""), dtype="str"),
+            "url": pd.array(urls, dtype="str"),
             "published": pub.astype("datetime64[us, UTC]"),
         },
         geometry=shapely.points(x, y),

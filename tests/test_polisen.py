@@ -192,6 +192,16 @@ def test_columns_position_and_types() -> None:
     assert 300_000 < x < 500_000 and 6_150_000 < y < 6_300_000  # southern Sweden
 
 
+def test_optional_fields_may_be_missing() -> None:
+    bare = {"id": 9, "datetime": "2026-08-22 9:48:12 +02:00", "type": "Brand"}
+    bare["location"] = {"gps": "59.329324,18.068581"}
+    g = read_polisen([bare])
+    row = g.iloc[0]
+    assert (row["name"], row["summary"], row["url"], row["location_name"]) == ("", "", "", "")
+    assert (row["time_source"], row["precision"]) == ("published", "municipality")
+    assert row["time"] == utc(2026, 8, 22, 7, 48, 12)
+
+
 def test_reads_list_jsonl_gzip_bytes(tmp_path: Path) -> None:
     evs = [event(1), event(2, name="1 juli 10.00, X", dt="2026-07-01 11:00:00 +02:00")]
     as_list = tmp_path / "a.json"
