@@ -1,0 +1,261 @@
+"""The permit evidence report: public-safe content, suppression, DST, Chromium PDF, offline.
+
+The report is rendered by the real headless Chromium (Debian package ``chromium``):
+without it these tests FAIL, they do not skip.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from pyproj import Transformer
+
+from api.cli import app
+from api.cli._common import run_app
+from geo.io import read_layer
+from geo.report import SECONDARY, SUPPRESSED, find_chromium, format_table, suppress_table
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _cdp import Browser  # noqa: E402
+
+X0, Y0 = 674_000.0, 6_580_000.0
+TO_WGS84 = Transformer.from_crs(3006, 4326, always_xy=True)
+
+# Sunday 31 March 2024 (spring forward) and Sunday 27 October 2024 (fall back): three
+# incidents at local 03:xx and three at local 02:xx, written three different ways each
+DST_TIMES = [
+    "2024-03-31T03:10", "2024-03-31T01:20:00Z", "2024-03-31T03:40:00+02:00",
+    "2024-10-27T02:10", "2024-10-27T00:40:00Z", "2024-10-27T01:15:00Z",
+]
+
+
+def _scene(tmp_path: Path, n: int = 400, seed: int = 7) -> dict[str, str]:
+    rng = np.random.default_rng(seed)
+    xy = np.vstack([rng.normal([X0 + 300, Y0 + 300], 60, (n, 2)),
+                    rng.uniform([X0 - 400, Y0 - 400], [X0 + 1000, Y0 + 1000], (n // 4, 2)),
+                    np.full((len(DST_TIMES), 2), [X0 + 305.0, Y0 + 295.0])])
+    m = len(xy)
+    days = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 365, m), unit="D")
+    # the random ones on weekdays between 10:00 and 20:59 local
+    weekday_shift = np.where(days.day_of_week >= 5, 7 - days.day_of_week, 0)
+    days = days + pd.to_timedelta(weekday_shift, unit="D")
+    hours = rng.integers(10, 21, m)
+    times = [f"{d:%Y-%m-%d}T{h:02d}:{mi:02d}" for d, h, mi
+             in zip(days, hours, rng.integers(0, 60, m), strict=True)]
+    times[-len(DST_TIMES):] = DST_TIMES
+    cats = rng.choice(["Misshandel", "Stöld", "Rån", "Klotter", "Ovanlig kategori"], m,
+                      p=[0.4, 0.4, 0.15, 0.045, 0.005])
+    lon, lat = TO_WGS84.transform(xy[:, 0], xy[:, 1])
+    feats = [{"type": "Feature",
+              "geometry": {"type": "Point", "coordinates": [round(lo, 7), round(la, 7)]},
+              "properties": {"id": f"I{i}", "time": t, "category": c,
+                             "precision": "point"}}
+             for i, (lo, la, t, c) in enumerate(zip(lon, lat, times, cats, strict=True))]
+    # one Polisen-like imprecise event
+    feats.append({"type": "Feature", "geometry": {"type": "Point",
+                                                  "coordinates": [18.0686, 59.3293]},
+                  "properties": {"id": "P1", "time": "2024-05-05T12:00", "category": "Rån",
+                                 "precision": "municipality"}})
+    paths = {}
+    inc = tmp_path / "incidents.geojson"
+    inc.write_text(json.dumps({"type": "FeatureCollection", "features": feats}))
+    paths["incidents"] = str(inc)
+    area = shapely.Polygon(
+        [(X0 + 150, Y0 + 150), (X0 + 450, Y0 + 150), (X0 + 450, Y0 + 450), (X0 + 150, Y0 + 450)],
+        [[(X0 + 380, Y0 + 380), (X0 + 420, Y0 + 380), (X0 + 420, Y0 + 420),
+          (X0 + 380, Y0 + 420)]])
+    other = shapely.box(X0 + 700, Y0 + 700, X0 + 900, Y0 + 900)
+    gpd.GeoDataFrame({"id": ["S1", "S2"], "name": ["Torget", "Parken"]},
+                     geometry=[area, other], crs=3006).to_file(tmp_path / "areas.gpkg")
+    paths["areas"] = str(tmp_path / "areas.gpkg")
+    blds = [shapely.box(X0 + x, Y0 + y, X0 + x + 40, Y0 + y + 25)
+            for x in range(-300, 900, 70) for y in range(-300, 900, 60)]
+    gpd.GeoDataFrame({"height_m": [12.0] * len(blds)}, geometry=blds, crs=3006).to_file(
+        tmp_path / "buildings.gpkg")
+    paths["buildings"] = str(tmp_path / "buildings.gpkg")
+    streets = [shapely.LineString([(X0 - 400, Y0 + y), (X0 + 1000, Y0 + y)])
+               for y in range(-330, 900, 60)]
+    gpd.GeoDataFrame({"highway": ["residential"] * len(streets)}, geometry=streets,
+                     crs=3006).to_file(tmp_path / "streets.gpkg")
+    paths["streets"] = str(tmp_path / "streets.gpkg")
+    return paths
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    if not _chromium():
+        pytest.fail("Chromium is required for the report tests: install the Debian package "
+                    "'chromium' (.ci/system-deps.sh does)")
+    d = tmp_path_factory.mktemp("report")
+    paths = _scene(d)
+    out, pdf = d / "report.html", d / "report.pdf"
+    code = run_app(app, ["report-area", "--incidents", paths["incidents"], "--areas",
+                         paths["areas"], "--area", "S1", "--buildings", paths["buildings"],
+                         "--streets", paths["streets"], "--out", str(out), "--pdf", str(pdf)])
+    assert code == 0
+    return paths, out, pdf
+
+
+def _chromium() -> bool:
+    try:
+        find_chromium()
+    except Exception:
+        return False
+    return True
+
+
+def test_pdf_printed_by_headless_chromium(rendered):
+    _, _, pdf = rendered
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF-") and len(data) > 20_000
+    assert data.rstrip().endswith(b"%%EOF")
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", data))
+    assert 2 <= pages <= 8
+
+
+def test_no_incident_coordinate_anywhere(rendered):
+    paths, out, _ = rendered
+    text = out.read_text("utf-8")
+    doc = json.loads(Path(paths["incidents"]).read_text())
+    needles = set()
+    for f in doc["features"]:
+        lon, lat = f["geometry"]["coordinates"]
+        for v in (lon, lat):
+            needles.add(repr(v))
+            needles.update(f"{v:.{d}f}" for d in range(3, 8))
+    inc = read_layer(paths["incidents"], "incidents").frame
+    for x, y in shapely.get_coordinates(inc.geometry.to_numpy()):
+        for v in (x, y):
+            needles.update(f"{v:.{d}f}" for d in range(0, 4))
+            needles.add(str(int(v)))
+    found = sorted(n for n in needles if n in text)
+    assert not found, found[:10]
+
+
+def test_map_shows_only_public_cells(rendered):
+    _, out, _ = rendered
+    text = out.read_text("utf-8")
+    counts = [int(c) for c in re.findall(r'<text class="cnt"[^>]*>(\d+)</text>', text)]
+    assert counts and min(counts) >= 3
+    assert len(re.findall(r'<rect class="cell"', text)) == len(counts)
+    # the only circles are the patrol stops (at most 6, numbered)
+    stops = re.findall(r'<circle class="stop"', text)
+    assert 1 <= len(stops) <= 6 and text.count("<circle") == len(stops)
+    assert not re.search(r"(src|href)\s*=", text)  # nothing loaded from anywhere
+
+
+def _table_after(text: str, heading: str) -> list[list[str]]:
+    part = text.split(heading, 1)[1].split("</table>", 1)[0]
+    rows = re.findall(r"<tr>(.*?)</tr>", part, re.S)
+    return [[re.sub(r"<[^>]+>", "", c).replace("&lt;", "<")
+             for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", r, re.S)] for r in rows]
+
+
+def test_weekday_hour_table_local_time_across_dst(rendered):
+    _, out, _ = rendered
+    table = _table_after(out.read_text("utf-8"), "When: weekday × hour")
+    header, rows = table[0], {r[0]: r[1:] for r in table[1:]}
+    assert header[1] == "00" and header[-1] == "All"
+    sun = rows["Sun"]
+    assert sun[2] == "3" and sun[3] == "3"  # 02:xx on Oct 27 and 03:xx on Mar 31
+    assert sun[-1] == "6" and all(v == "0" for i, v in enumerate(sun[:-1]) if i not in (2, 3))
+    # every printed count is 0, ≥ 3, <3 or x: never 1 or 2
+    for r in table[1:]:
+        for v in r[1:]:
+            assert v in (SUPPRESSED, SECONDARY) or int(v.replace("\u2009", "")) in (0,) or \
+                int(v.replace("\u2009", "")) >= 3, v
+
+
+def test_category_table_suppresses_and_protects(rendered):
+    _, out, _ = rendered
+    text = out.read_text("utf-8")
+    table = _table_after(text, "Incidents by category")
+    values = {r[0]: r[1] for r in table[1:]}
+    assert values["Ovanlig kategori"] in (SUPPRESSED, SECONDARY) or \
+        int(values["Ovanlig kategori"]) >= 3
+    hidden = [k for k, v in values.items() if v in (SUPPRESSED, SECONDARY)]
+    assert len(hidden) != 1  # one hidden count would follow from the total
+
+
+def test_report_states_period_sources_crs_and_method(rendered):
+    paths, out, _ = rendered
+    text = out.read_text("utf-8")
+    for needle in ("SWEREF 99 TM", "EPSG:3006", "data period 2024-", "Recommended hours",
+                   "Patrol round", "quasi-Poisson", "binomial", "Koper",
+                   "1 incidents of the whole layer have only a municipality",
+                   Path(paths["incidents"]).name, "Torget"):
+        assert needle in text, needle
+
+
+def test_report_renders_offline_in_chromium(rendered):
+    _, out, _ = rendered
+    b = Browser(find_chromium(), width=1000, height=1400)
+    try:
+        for domain in ("Page", "Runtime", "Network"):
+            b.call(f"{domain}.enable")
+        b.call("Network.setBlockedURLs", urls=["http://*", "https://*"])
+        b.open(out.resolve().as_uri(), ready="document.readyState === 'complete'")
+        cells = b.evaluate("document.querySelectorAll('svg rect.cell').length")
+        width = b.evaluate("document.querySelector('svg').getBoundingClientRect().width")
+        urls = [e["params"]["request"]["url"] for e in b.events
+                if e["method"] == "Network.requestWillBeSent"]
+    finally:
+        b.close()
+    assert cells > 0 and width > 300
+    assert all(u.startswith(("file:", "data:")) for u in urls), urls
+
+
+def test_unknown_area_is_a_clear_error(capsys, tmp_path):
+    paths = _scene(tmp_path, n=40)
+    code = run_app(app, ["report-area", "--incidents", paths["incidents"], "--areas",
+                         paths["areas"], "--area", "NOPE", "--out", str(tmp_path / "r.html")])
+    err = capsys.readouterr().err
+    assert code == 1 and "no area with id 'NOPE'" in err and "S1" in err
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_suppression_leaves_no_line_with_one_hidden_count():
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        shape = (int(rng.integers(1, 8)), int(rng.integers(1, 12)))
+        v = rng.choice([0, 1, 2, 3, 4, 9], size=shape, p=[0.4, 0.15, 0.1, 0.15, 0.1, 0.1])
+        cells, rows, cols, grand = suppress_table(v)
+        assert np.all(cells[(v >= 1) & (v <= 2)] == 1)
+        assert np.all(cells[(v == 0) | (v >= 3)] != 1)
+        full_hidden = np.zeros((shape[0] + 1, shape[1] + 1), bool)
+        full_hidden[:-1, :-1] = cells > 0
+        full_hidden[:-1, -1] = rows > 0
+        full_hidden[-1, :-1] = cols > 0
+        full_hidden[-1, -1] = grand
+        for line in list(full_hidden) + list(full_hidden.T):
+            assert line.sum() != 1, (v, cells)
+
+
+def test_format_table_marks():
+    cells, rows, cols, grand = format_table(np.array([[0, 1, 5, 7]]), col_totals=False,
+                                            grand_total=False)
+    assert cells == [["0", SUPPRESSED, SECONDARY, "7"]] and rows == ["13"]
+
+
+def test_demo_part_writes_scores_proposals_and_report(tmp_path):
+    from api.cli.areas import demo
+
+    (tmp_path / "in").mkdir()
+    paths = _scene(tmp_path / "in")
+    layers = {k: read_layer(v, k).frame for k, v in paths.items() if k != "streets"}
+    layers["streets"] = gpd.read_file(paths["streets"])
+    out = tmp_path / "out"
+    out.mkdir()
+    lines = demo(layers, out)
+    names = {p.name for p in out.iterdir()}
+    assert {"area_scores.csv", "area_proposals.geojson", "area_report_S1.html",
+            "area_report_S1.pdf"} <= names, names
+    assert any("area scores" in line for line in lines)
