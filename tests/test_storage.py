@@ -247,6 +247,38 @@ def test_index_is_not_stored(store: Store) -> None:
     assert list(got.index) == [0, 1] and got["id"].tolist() == ["K1", "K2"]
 
 
+def test_round_trip_property(store: Store) -> None:
+    """Any text (no NUL), float, int64, time and point survives a put and a get exactly."""
+    from hypothesis import HealthCheck, given
+    from hypothesis import settings as hsettings
+    from hypothesis import strategies as st
+
+    texts = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+                    max_size=12)
+    times = st.datetimes(min_value=pd.Timestamp("1900-01-01").to_pydatetime(),
+                         max_value=pd.Timestamp("2200-01-01").to_pydatetime())
+    coords = st.floats(-1e7, 1e7, allow_nan=False)
+    rows = st.lists(st.tuples(st.none() | texts, st.floats(), st.integers(-2**63, 2**63 - 1),
+                              st.none() | times, coords, coords), min_size=1, max_size=6)
+
+    @hsettings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(rows)
+    def check(rs: list[tuple]) -> None:
+        t, f, i, d, x, y = zip(*rs, strict=True)
+        frame = gpd.GeoDataFrame(
+            {"t": pd.Series(t, dtype=object), "f": np.array(f, dtype=float),
+             "i": np.array(i, dtype=np.int64),
+             "d": pd.to_datetime(pd.Series(d, dtype=object)).dt.tz_localize("UTC")
+             .astype("datetime64[us, UTC]")},
+            geometry=shapely.points(x, y), crs=3006)
+        store.put("p", "incidents", frame)
+        got = store.get("p")
+        pd.testing.assert_frame_equal(got, frame, check_exact=True)
+        assert shapely.equals_exact(got.geometry.array, frame.geometry.array, tolerance=0).all()
+
+    check()
+
+
 # -- catalogue: versions, list, info, delete -----------------------------------------------
 
 
