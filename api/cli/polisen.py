@@ -51,9 +51,8 @@ def import_polisen(
 ) -> None:
     """Convert Polisen's open events (polisen.se/api/events) into an incidents GeoJSON.
 
-    Each event becomes an incident with its own time (read from the event name, in
-    Europe/Stockholm time), category = the event type and precision municipality or
-    county: Polisen places every event on the centre of its municipality or county.
+    Time: from the event name, Swedish local time. Category: the event type.
+    Position: the centre of the municipality or county, so precision says which.
     """
     from geo.io import write_output
     from geo.polisen import read_polisen_layer
