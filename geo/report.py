@@ -286,7 +286,9 @@ def _svg_map(
     out.append(_paths([ring], frame, "ring"))
     out.append(_paths([area], frame, "area"))
     if stops:
-        pts = frame.xy(np.array([[s.x, s.y] for s in stops]))
+        # markers sit in the cell's upper-left quarter so the cell's count stays legible
+        quarter = float(cells.attrs.get("cell_m", MIN_PUBLIC_CELL_M)) / 4
+        pts = frame.xy(np.array([[s.x - quarter, s.y + quarter] for s in stops]))
         if len(stops) > 1:
             loop = np.vstack([pts, pts[:1]])
             body = " ".join(f"{x:.1f},{y:.1f}" for x, y in loop)
@@ -527,6 +529,12 @@ def area_report(
     a(f'<p class="meta">Area id {_e(area_id)} · data period {_e(period[0])} to '
       f"{_e(period[1])} (local time, Europe/Stockholm) · report date {today.isoformat()} · "
       "coordinate reference system SWEREF 99 TM (EPSG:3006) · made with tryggkarta</p>")
+
+    a("<p>This report sets out the incidents that support an application to the police "
+      "for an area where ordningsvakter may serve (lag (2023:421) om ordningsvakter; a "
+      "permit is granted on shown need for at most three years): where they happen, what "
+      "kind, when, how they develop and how the area compares with its surroundings. It "
+      "is written to be a public document: no incident position appears in it.</p>")
 
     # key figures
     def count_text(k: int) -> str:

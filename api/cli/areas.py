@@ -234,8 +234,12 @@ def demo(layers: dict[str, gpd.GeoDataFrame], out: Path) -> list[str]:
         lines.append(f"proposed areas: {len(props)}, best {props.iloc[0]['area_km2']:.3f} km² "
                      f"holding {props.iloc[0]['share']:.0%} of incidents "
                      "-> area_proposals.geojson")
+    bld = layers.get("buildings")
+    osm_buildings = Path(__file__).resolve().parents[2] / "data" / "osm" / "buildings.geojson"
+    if bld is None and osm_buildings.exists():
+        bld = load_input(str(osm_buildings), "buildings", skip_invalid=True)
     if ar is not None and len(ar):
-        text = area_report(inc, ar, str(best["id"]), buildings=layers.get("buildings"),
+        text = area_report(inc, ar, str(best["id"]), buildings=bld,
                            streets=layers.get("streets"), weights=w,
                            sources={"incidents": "data/demo/incidents.geojson (synthetic)",
                                     "areas": "data/demo/areas.geojson",
