@@ -672,11 +672,10 @@ def looks_like_polisen(obj_or_path: Any) -> bool:
     """
     try:
         obj = obj_or_path
-        if isinstance(obj, list):
-            obj = obj[0] if obj else None
+        if isinstance(obj, list):  # a few events may be broken: look at the first ten
+            return any(_event_like(e) for e in obj[:10])
         if isinstance(obj, dict):
-            loc = obj.get("location")
-            return "datetime" in obj and isinstance(loc, dict) and "gps" in loc
+            return _event_like(obj)
         if isinstance(obj, bytes | bytearray):
             head = bytes(obj[: _HEAD_CHARS * 4])
             if head[:2] == b"\x1f\x8b":
@@ -697,6 +696,14 @@ def looks_like_polisen(obj_or_path: Any) -> bool:
         return False
     if re.search(r'"(features|FeatureCollection|Feature|coordinates)"', text):
         return False
-    return all(
-        re.search(p, text) for p in (r'"datetime"\s*:', r'"location"\s*:\s*\{', r'"gps"\s*:\s*"')
+    return bool(re.search(r'"datetime"\s*:', text)) and bool(
+        re.search(r'"location"\s*:\s*\{|"gps"\s*:\s*"', text)
     )
+
+
+def _event_like(obj: Any) -> bool:
+    """An object with the keys of a Polisen event (and not a GeoJSON one)."""
+    if not isinstance(obj, dict) or obj.get("type") in ("Feature", "FeatureCollection"):
+        return False
+    keys = obj.keys()
+    return {"datetime", "location"} <= keys or {"id", "datetime", "type", "name"} <= keys

@@ -383,6 +383,12 @@ def test_looks_like_polisen(tmp_path: Path) -> None:
     assert not looks_like_polisen(csv)
     assert not looks_like_polisen(tmp_path / "missing.json")
     assert not looks_like_polisen([])
+    assert not looks_like_polisen([1, 2])
+    # a broken first event does not hide the rest
+    assert looks_like_polisen([{"id": 1}, event(2)])
+    no_loc = event(3)
+    del no_loc["location"]
+    assert looks_like_polisen([no_loc])
     assert not looks_like_polisen({"type": "FeatureCollection", "features": []})
 
 
