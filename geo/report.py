@@ -187,8 +187,8 @@ def format_table(
     Examples
     --------
     >>> cells, rows, cols, grand = format_table(np.array([[2, 4], [5, 6]]))
-    >>> cells, rows, cols, grand
-    ([['<3', 'x'], ['x', 'x']], ['x', 'x'], ['x', 'x'], '17')
+    >>> cells, rows, cols, grand   # totals alone leave the 2 as 1 or 2: two solutions
+    ([['<3', 'x'], ['x', 'x']], ['6', '11'], ['7', '10'], '17')
     """
     v = np.asarray(values, dtype=np.int64)
     code, rc, cc, g = suppress_table(v, row_totals=row_totals, col_totals=col_totals,
