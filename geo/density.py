@@ -62,7 +62,8 @@ MAX_CELLS: Final = 25_000_000
 MAX_KDE_NODES: Final = 64_000_000
 #: The kernel is cut at this many bandwidths (exp(−32) ≈ 1.3·10⁻¹⁴ of its peak).
 KDE_TRUNCATE_BANDWIDTHS: Final = 8.0
-#: Largest Taylor argument per axis; finer sub-cell lattices are used beyond it.
+#: Sub-cell lattices are refined at least until the Taylor argument per axis is this small
+#: (a coarser lattice with a higher order is used when that is less work, up to t = 1.5).
 _MAX_TAYLOR_T: Final = 0.7
 #: Per-axis relative error budget of the truncated Taylor series.
 _TAYLOR_TOL: Final = 0.004
@@ -268,6 +269,27 @@ def _taylor_order(t_max: float) -> int:
     return 20  # pragma: no cover - t_max is bounded by _MAX_TAYLOR_T
 
 
+def _plan(cell_m: float, bandwidth_m: float) -> tuple[int, int]:
+    """Sub-cell refinement s and Taylor order p with the least work s²·(p+1)².
+
+    The Taylor argument per axis is at most t = R·(cell/s)/(2h²) with R = 8h; the
+    order is the smallest meeting the error budget for |t| ≤ t_max.
+    """
+    best: tuple[float, int, int] | None = None
+    s_min = max(1, math.ceil(KDE_TRUNCATE_BANDWIDTHS * cell_m / (2 * bandwidth_m
+                                                                 * _MAX_TAYLOR_T) - 1e-12))
+    for s in range(1, s_min + 1):
+        t_max = KDE_TRUNCATE_BANDWIDTHS * cell_m / s / (2 * bandwidth_m)
+        if t_max > 1.5:
+            continue
+        p = _taylor_order(t_max)
+        cost = s * s * (p + 1) ** 2
+        if best is None or cost < best[0]:
+            best = (cost, s, p)
+    assert best is not None
+    return best[1], best[2]
+
+
 @dataclass(frozen=True)
 class _Axis:
     """The fine KDE lattice along one axis."""
@@ -338,11 +360,9 @@ def kde_grid(
     y = np.asarray(y, float)
     w = np.asarray(weights, float)
     cell = grid.cell_m
-    sub = max(1, math.ceil(KDE_TRUNCATE_BANDWIDTHS * cell / (2 * h * _MAX_TAYLOR_T) - 1e-12))
+    sub, p = _plan(cell, h)
     step = cell / sub
     half = math.ceil(KDE_TRUNCATE_BANDWIDTHS * h / step)
-    t_max = KDE_TRUNCATE_BANDWIDTHS * step / (2 * h)
-    p = _taylor_order(t_max)
     ax = _axis(grid.minx, grid.nx, cell, sub, half)
     ay = _axis(grid.miny, grid.ny, cell, sub, half)
     if ax.n * ay.n > MAX_KDE_NODES:
