@@ -88,25 +88,25 @@ def sector_polygons(
     out = np.empty(n, dtype=object)
     out[:] = [shapely.Polygon()] * n
     ok = (r > 0) & (fov > 0) & np.isfinite(r)
+    n_steps = np.ceil(fov / ARC_STEP_DEG).astype(np.int64)
     for is_full in (True, False):
-        sel = np.flatnonzero(ok & (full == is_full))
-        if len(sel) == 0:
-            continue
-        n_arc = int(np.ceil(360.0 / ARC_STEP_DEG)) + 1
-        # compass bearing -> math angle; arc from az - fov/2 to az + fov/2 clockwise
-        t = np.linspace(0.0, 1.0, n_arc)
-        bearing = (az[sel] - fov[sel] / 2)[:, None] + fov[sel][:, None] * t[None, :]
-        ang = np.radians(90.0 - bearing)
-        ax = xy[sel, 0:1] + r[sel, None] * np.cos(ang)
-        ay = xy[sel, 1:2] + r[sel, None] * np.sin(ang)
-        if is_full:
-            ring = np.stack([ax, ay], axis=-1)
-            ring[:, -1] = ring[:, 0]
-        else:
-            apex = xy[sel][:, None, :]
-            ring = np.concatenate([apex, np.stack([ax, ay], axis=-1), apex], axis=1)
-        # Arc runs clockwise; reverse to counter-clockwise (not required, tidy).
-        out[sel] = shapely.polygons(ring[:, ::-1])
+        for steps in np.unique(n_steps[ok & (full == is_full)]):
+            sel = np.flatnonzero(ok & (full == is_full) & (n_steps == steps))
+            n_arc = int(steps) + 1
+            # compass bearing -> math angle; arc from az - fov/2 to az + fov/2 clockwise
+            t = np.linspace(0.0, 1.0, n_arc)
+            bearing = (az[sel] - fov[sel] / 2)[:, None] + fov[sel][:, None] * t[None, :]
+            ang = np.radians(90.0 - bearing)
+            ax = xy[sel, 0:1] + r[sel, None] * np.cos(ang)
+            ay = xy[sel, 1:2] + r[sel, None] * np.sin(ang)
+            if is_full:
+                ring = np.stack([ax, ay], axis=-1)
+                ring[:, -1] = ring[:, 0]
+            else:
+                apex = xy[sel][:, None, :]
+                ring = np.concatenate([apex, np.stack([ax, ay], axis=-1), apex], axis=1)
+            # Arc runs clockwise; reverse to counter-clockwise (not required, tidy).
+            out[sel] = shapely.polygons(np.ascontiguousarray(ring[:, ::-1]))
     return out
 
 
@@ -231,20 +231,25 @@ def coverage(
     else:
         obstacles = buildings
     vis = None
+    clearance = np.zeros(n)
     if obstacles is not None and len(obstacles.parts) and n:
         labels = list(cameras.index)
         view = mount_viewpoints(xy, obstacles, source=source, labels=labels)
         r_max = radii.to_numpy().max(axis=1) if len(levels) else np.zeros(n)
-        vis = visibility_polygons(
-            view, obstacles, radius_m=r_max, workers=workers, progress=progress
+        vis, clearance = visibility_polygons(
+            view, obstacles, radius_m=r_max, workers=workers, progress=progress,
+            return_clearance=True,
         )
+        # Within its clearance a viewpoint sees everything: no overlay needed there.
+        clearance = clearance - np.hypot(*(view - xy).T)
     ids = cameras["id"].astype(str).to_numpy() if "id" in cameras.columns else np.arange(n)
     frames = []
     for level in levels:
         r = radii[level].to_numpy()
         geom = sector_polygons(xy, azimuth_deg=az, fov_deg=fov, radius_m=r)
         if vis is not None:
-            geom = shapely.intersection(geom, vis)
+            sel = np.flatnonzero(~(r < clearance))
+            geom[sel] = shapely.intersection(geom[sel], vis[sel])
         if (blind > 0).any():
             sel = np.flatnonzero(blind > 0)
             holes = shapely.buffer(shapely.points(xy[sel]), blind[sel], quad_segs=90)

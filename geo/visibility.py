@@ -55,10 +55,10 @@ MOUNT_TOLERANCE_M = 1.0
 _MOUNT_OFFSET_M = 0.01
 #: Grid of extra sweep angles, so that arcs beyond the radius stay outside the disc.
 _GRID_STEPS = 64
+#: Viewpoints swept together in one vectorised batch.
+_BATCH = 256
 #: Angles closer than this (radians) are one critical angle.
 _ANGLE_EPS = 1e-11
-#: Cap on rays × edges evaluated at once (memory bound of one sweep chunk).
-_CHUNK_CELLS = 2_000_000
 
 
 class Obstacles:
@@ -149,7 +149,12 @@ def _merge_overlapping(parts: NDArray, src: NDArray) -> tuple[NDArray, NDArray]:
     if n < 2:
         return parts, src
     tree = shapely.STRtree(parts)
-    a, b = tree.query(parts, predicate="overlaps")
+    a, b = tree.query(parts, predicate="intersects")  # prepared: cheap first pass
+    pair = a < b
+    a, b = a[pair], b[pair]
+    hit = shapely.overlaps(parts[a], parts[b]) | shapely.contains_properly(parts[a], parts[b])
+    hit |= shapely.contains_properly(parts[b], parts[a])
+    a, b = a[hit], b[hit]
     if len(a) == 0:
         return parts, src
     graph = coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n))
@@ -268,58 +273,98 @@ def _step_outside(p: NDArray, q: NDArray, merged: shapely.Geometry) -> NDArray:
     return cand
 
 
-def _sweep(px: float, py: float, radius: float, obs: Obstacles, part_idx: NDArray) -> NDArray:
-    """Vertices (k, 2) of the visibility polygon of (px, py) up to ``radius``."""
-    r_out = radius * 1.05 / np.cos(np.pi / _GRID_STEPS)
-    seg = obs.edges_of(part_idx)
+def _sweep_batch(
+    cxy: NDArray, radius: NDArray, pair_cam: NDArray, pair_part: NDArray, obs: Obstacles
+) -> tuple[NDArray, NDArray]:
+    """Visibility polygons of many viewpoints at once (the sweep of the module text).
+
+    ``cxy`` (c, 2) viewpoints, ``radius`` (c,), and the (viewpoint, part) pairs within
+    range. Every step is one vectorised operation over all viewpoints of the batch;
+    angles are keyed by ``camera · 8 + angle`` so one sort orders them per camera.
+    Also returns each viewpoint's clearance: the distance to the nearest edge facing
+    it within range (inf when none): the disc of that radius is all visible.
+    """
+    c = len(cxy)
+    # (camera, edge) pairs
+    starts = obs.ptr[pair_part]
+    lens = obs.ptr[pair_part + 1] - starts
+    total = int(lens.sum())
+    offs = np.arange(total) - np.repeat(np.cumsum(lens) - lens, lens)
+    seg = np.repeat(starts, lens) + offs
+    cam = np.repeat(pair_cam, lens)
+    px, py = cxy[cam, 0], cxy[cam, 1]
     ax = obs.x0[seg] - px
     ay = obs.y0[seg] - py
     bx = obs.x1[seg] - px
     by = obs.y1[seg] - py
-    cr = ax * by - ay * bx  # cross(a - p, b - p) < 0: the edge's outer side faces p
     ex = bx - ax
     ey = by - ay
     len2 = ex * ex + ey * ey
     with np.errstate(invalid="ignore", divide="ignore"):
         t = np.clip(-(ax * ex + ay * ey) / len2, 0.0, 1.0)
     dist2 = (ax + t * ex) ** 2 + (ay + t * ey) ** 2
-    keep = (cr < 0) & (dist2 <= radius * radius) & (len2 > 0)
-    ax, ay, ex, ey = ax[keep], ay[keep], ex[keep], ey[keep]
-    bx, by = bx[keep], by[keep]
-    start = np.arctan2(by, bx) % (2 * np.pi)  # counter-clockwise from b to a
-    span = (np.arctan2(ay, ax) - start) % (2 * np.pi)
-    grid = np.arange(_GRID_STEPS) * (2 * np.pi / _GRID_STEPS)
-    crit = np.sort(np.concatenate([grid, start, (start + span) % (2 * np.pi)]))
-    crit = crit[np.concatenate([[True], np.diff(crit) > _ANGLE_EPS])]
-    if 2 * np.pi - crit[-1] <= _ANGLE_EPS:
-        crit = crit[:-1]
-    lo = crit
-    hi = np.concatenate([crit[1:], [crit[0] + 2 * np.pi]])
+    r_cam = radius[cam]
+    # cross(a - p, b - p) < 0: the edge's outer side faces p; and within range
+    keep = (ax * by - ay * bx < 0) & (dist2 <= r_cam * r_cam) & (len2 > 0)
+    cam, ax, ay, ex, ey, bx, by = (v[keep] for v in (cam, ax, ay, ex, ey, bx, by))
+    clear2 = np.full(c, np.inf)
+    np.minimum.at(clear2, cam, dist2[keep])
+    two_pi = 2 * np.pi
+    start = np.arctan2(by, bx) % two_pi  # counter-clockwise from b to a
+    span = (np.arctan2(ay, ax) - start) % two_pi
+    end = (start + span) % two_pi
+    # critical angles per camera: the grid and every edge end
+    grid = np.arange(_GRID_STEPS) * (two_pi / _GRID_STEPS)
+    crit_cam = np.concatenate([np.repeat(np.arange(c), _GRID_STEPS), cam, cam])
+    crit_ang = np.concatenate([np.tile(grid, c), start, end])
+    order = np.lexsort((crit_ang, crit_cam))
+    crit_cam, crit_ang = crit_cam[order], crit_ang[order]
+    new_cam = np.concatenate([[True], crit_cam[1:] != crit_cam[:-1]])
+    fresh = new_cam | np.concatenate([[True], np.diff(crit_ang) > _ANGLE_EPS])
+    # an angle within eps of 2π is the camera's 0 (always present from the grid)
+    last = np.concatenate([crit_cam[1:] != crit_cam[:-1], [True]])
+    fresh &= ~(last & (two_pi - crit_ang <= _ANGLE_EPS) & ~new_cam)
+    crit_cam, crit_ang = crit_cam[fresh], crit_ang[fresh]
+    k_cam = np.bincount(crit_cam, minlength=c)
+    off = np.cumsum(k_cam) - k_cam
+    n_itv = len(crit_ang)
+    local = np.arange(n_itv) - off[crit_cam]
+    nxt = off[crit_cam] + (local + 1) % k_cam[crit_cam]
+    lo = crit_ang
+    hi = np.where(local + 1 == k_cam[crit_cam], crit_ang[nxt] + two_pi, crit_ang[nxt])
     mid = (lo + hi) / 2
-    # a - p cross e: numerator of the distance along a ray to each edge's line.
-    num = ax * ey - ay * ex
-    nearest = np.full(len(mid), -1, dtype=np.int64)
-    n_seg = len(ax)
-    if n_seg:
-        step = max(1, _CHUNK_CELLS // n_seg)
-        for c0 in range(0, len(mid), step):
-            m = mid[c0 : c0 + step]
-            inside = ((m[:, None] - start[None, :]) % (2 * np.pi)) < span[None, :]
-            dx = np.cos(m)[:, None]
-            dy = np.sin(m)[:, None]
-            den = dx * ey[None, :] - dy * ex[None, :]
+    key = crit_cam * 8.0 + crit_ang
+    nearest = np.full(n_itv, -1, dtype=np.int64)
+    if len(ax):
+        kc = k_cam[cam]
+        i0 = (np.searchsorted(key, cam * 8.0 + start - 1e-9) - off[cam]) % kc
+        i1 = (np.searchsorted(key, cam * 8.0 + end - 1e-9) - off[cam]) % kc
+        count = (i1 - i0) % kc
+        n_pairs = int(count.sum())
+        if n_pairs:
+            edge = np.repeat(np.arange(len(ax)), count)
+            step = np.arange(n_pairs) - np.repeat(np.cumsum(count) - count, count)
+            itv = off[cam[edge]] + (i0[edge] + step) % kc[edge]
+            m = mid[itv]
+            den = np.cos(m) * ey[edge] - np.sin(m) * ex[edge]
             with np.errstate(invalid="ignore", divide="ignore"):
-                s = np.where(inside, num[None, :] / den, np.inf)
-            s = np.where(s > 0, s, np.inf)
-            j = np.argmin(s, axis=1)
-            hit = np.isfinite(s[np.arange(len(m)), j])
-            nearest[c0 : c0 + step] = np.where(hit, j, -1)
-    angles = np.column_stack([lo, hi]).ravel()
+                dist = (ax[edge] * ey[edge] - ay[edge] * ex[edge]) / den
+            dist = np.where(dist > 0, dist, np.inf)
+            o = np.lexsort((dist, itv))
+            first = np.concatenate([[True], itv[o][1:] != itv[o][:-1]])
+            best = o[first]
+            ok = np.isfinite(dist[best])
+            nearest[itv[best][ok]] = edge[best][ok]
+    # two vertices per interval: where its bounding rays meet the nearest edge, or an
+    # arc outside the range disc when no edge is hit
+    r_out = radius[crit_cam] * 1.05 / np.cos(np.pi / _GRID_STEPS)
+    ang = np.column_stack([lo, hi]).ravel()
     owner = np.repeat(nearest, 2)
-    dx = np.cos(angles)
-    dy = np.sin(angles)
-    xs = r_out * dx
-    ys = r_out * dy
+    dx = np.cos(ang)
+    dy = np.sin(ang)
+    r2 = np.repeat(r_out, 2)
+    xs = r2 * dx
+    ys = r2 * dy
     on = owner >= 0
     if on.any():
         j = owner[on]
@@ -328,14 +373,28 @@ def _sweep(px: float, py: float, radius: float, obs: Obstacles, part_idx: NDArra
             tt = np.clip((ax[j] * dy[on] - ay[j] * dx[on]) / den, 0.0, 1.0)
         xs[on] = ax[j] + tt * ex[j]
         ys[on] = ay[j] + tt * ey[j]
-    pts = np.column_stack([xs + px, ys + py])
-    dup = np.concatenate([[False], np.all(np.abs(np.diff(pts, axis=0)) < 1e-9, axis=1)])
-    return pts[~dup]
+    vcam = np.repeat(crit_cam, 2)
+    xs = xs + cxy[vcam, 0]
+    ys = ys + cxy[vcam, 1]
+    # consecutive intervals on the same edge: the vertex between them is redundant
+    keepv = np.ones((n_itv, 2), dtype=bool)
+    same = (nearest >= 0) & (nearest == nearest[nxt])
+    keepv[same, 1] = False
+    keepv[nxt[same], 0] = False
+    keepv = keepv.ravel()
+    xs, ys, vcam = xs[keepv], ys[keepv], vcam[keepv]
+    dup = np.concatenate(
+        [[False], (vcam[1:] == vcam[:-1]) & (np.abs(np.diff(xs)) < 1e-9)
+         & (np.abs(np.diff(ys)) < 1e-9)])
+    xs, ys, vcam = xs[~dup], ys[~dup], vcam[~dup]
+    rings = shapely.linearrings(np.column_stack([xs, ys]), indices=vcam)
+    return shapely.polygons(rings), np.sqrt(clear2)
 
 
-def _polygon_from(pts: NDArray) -> shapely.Polygon:
+def _polygon_from(pts: NDArray, *, check: bool = False) -> shapely.Polygon:
+    """The polygon of sweep vertices: star-shaped around the viewpoint, so simple."""
     poly = shapely.polygons(pts)
-    if not shapely.is_valid(poly):  # pragma: no cover - numerical corner cases
+    if check and not shapely.is_valid(poly):  # pragma: no cover - numerical corner cases
         poly = shapely.make_valid(poly)
         parts = shapely.get_parts(poly)
         poly = shapely.union_all(parts[shapely.get_type_id(parts) == 3])
@@ -371,11 +430,8 @@ def visibility_polygon(
     >>> vis.contains(Point(0, 4)), vis.contains(Point(0, 10)), vis.contains(Point(15, 0))
     (True, False, True)
     """
-    x, y = (float(v) for v in np.asarray(point, dtype=float).ravel()[:2])
-    if radius_m <= 0:
-        return shapely.Polygon()
-    part_idx = obstacles.tree.query(shapely.Point(x, y), predicate="dwithin", distance=radius_m)
-    return _polygon_from(_sweep(x, y, float(radius_m), obstacles, np.sort(part_idx)))
+    xy = np.asarray(point, dtype=float).ravel()[:2]
+    return visibility_polygons(xy[None, :], obstacles, radius_m=float(radius_m))[0]
 
 
 def visibility_polygons(
@@ -385,7 +441,8 @@ def visibility_polygons(
     radius_m: ArrayLike,
     workers: int = 1,
     progress: Callable[[int], None] | None = None,
-) -> NDArray:
+    return_clearance: bool = False,
+) -> NDArray | tuple[NDArray, NDArray]:
     """Visibility polygons of many viewpoints (see :func:`visibility_polygon`).
 
     Parameters
@@ -401,10 +458,15 @@ def visibility_polygons(
         viewpoints on.
     progress : callable, optional
         Called with the number of viewpoints just finished.
+    return_clearance : bool
+        Also return each viewpoint's clearance (metres): the distance to the
+        nearest building edge facing it within range (inf when none); everything
+        closer is visible.
 
     Returns
     -------
     ndarray of shapely geometries, shape (n,)
+        (and the clearances, shape (n,), with ``return_clearance``)
 
     Examples
     --------
@@ -420,13 +482,21 @@ def visibility_polygons(
     radius = np.where(np.isfinite(radius) & (radius > 0), radius, 0.0)
     out = np.empty(n, dtype=object)
     out[:] = [shapely.Polygon()] * n
+    clear = np.zeros(n)
     todo = np.flatnonzero(radius > 0)
-    if len(todo) == 0:
-        return out
-    if workers > 1 and len(todo) >= 2 * workers:
-        return _parallel(xy, obstacles, radius, todo, out, workers, progress)
-    _run_chunk(xy, obstacles, radius, todo, out, progress)
-    return out
+    if len(todo) and workers > 1 and len(todo) >= 2 * workers:
+        _parallel(xy, obstacles, radius, todo, out, clear, workers, progress)
+    elif len(todo):
+        _run_chunk(xy, obstacles, radius, todo, out, clear, progress)
+    return (out, clear) if return_clearance else out
+
+
+def _repair(out: NDArray, idx: NDArray) -> None:
+    """Numerical safety net: make invalid polygons valid (areas kept)."""
+    bad = idx[~shapely.is_valid(out[idx])]
+    for i in bad:  # pragma: no cover - not seen in tests
+        out[i] = _polygon_from(shapely.get_coordinates(shapely.get_exterior_ring(out[i])),
+                               check=True)
 
 
 def _run_chunk(
@@ -435,34 +505,30 @@ def _run_chunk(
     radius: NDArray,
     todo: NDArray,
     out: NDArray,
+    clear: NDArray,
     progress: Callable[[int], None] | None,
 ) -> None:
-    pts = shapely.points(xy[todo])
-    q_pt, q_part = obstacles.tree.query(pts, predicate="dwithin", distance=radius[todo])
-    order = np.lexsort((q_part, q_pt))
-    q_pt, q_part = q_pt[order], q_part[order]
-    bounds = np.searchsorted(q_pt, np.arange(len(todo) + 1))
-    done = 0
-    for k, i in enumerate(todo):
-        parts = q_part[bounds[k] : bounds[k + 1]]
-        out[i] = _polygon_from(_sweep(xy[i, 0], xy[i, 1], radius[i], obstacles, parts))
-        done += 1
-        if progress is not None and done % 200 == 0:
-            progress(200)
-    if progress is not None and done % 200:
-        progress(done % 200)
+    for c0 in range(0, len(todo), _BATCH):
+        sel = todo[c0 : c0 + _BATCH]
+        pts = shapely.points(xy[sel])
+        q_cam, q_part = obstacles.tree.query(pts, predicate="dwithin", distance=radius[sel])
+        out[sel], clear[sel] = _sweep_batch(xy[sel], radius[sel], q_cam, q_part, obstacles)
+        if progress is not None:
+            progress(len(sel))
+    _repair(out, todo)
 
 
 _SHARED: dict[str, object] = {}
 
 
-def _worker(chunk: NDArray) -> list[bytes]:
+def _worker(chunk: NDArray) -> tuple[list[bytes], NDArray]:
     xy = _SHARED["xy"]
     obs = _SHARED["obs"]
     radius = _SHARED["radius"]
     out = np.empty(len(xy), dtype=object)  # type: ignore[arg-type]
-    _run_chunk(xy, obs, radius, chunk, out, None)  # type: ignore[arg-type]
-    return list(shapely.to_wkb(out[chunk]))
+    clear = np.zeros(len(xy))  # type: ignore[arg-type]
+    _run_chunk(xy, obs, radius, chunk, out, clear, None)  # type: ignore[arg-type]
+    return list(shapely.to_wkb(out[chunk])), clear[chunk]
 
 
 def _parallel(
@@ -471,26 +537,27 @@ def _parallel(
     radius: NDArray,
     todo: NDArray,
     out: NDArray,
+    clear: NDArray,
     workers: int,
     progress: Callable[[int], None] | None,
-) -> NDArray:
+) -> None:
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
     try:
         ctx = mp.get_context("fork")
     except ValueError:  # pragma: no cover - no fork on this platform
-        _run_chunk(xy, obstacles, radius, todo, out, progress)
-        return out
+        _run_chunk(xy, obstacles, radius, todo, out, clear, progress)
+        return
     _SHARED.update(xy=xy, obs=obstacles, radius=radius)
     chunks = np.array_split(todo, max(workers * 8, len(todo) // 500))
     chunks = [c for c in chunks if len(c)]
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            for chunk, wkb in zip(chunks, pool.map(_worker, chunks), strict=True):
+            for chunk, (wkb, cl) in zip(chunks, pool.map(_worker, chunks), strict=True):
                 out[chunk] = shapely.from_wkb(np.asarray(wkb, dtype=object))
+                clear[chunk] = cl
                 if progress is not None:
                     progress(len(chunk))
     finally:
         _SHARED.clear()
-    return out
