@@ -541,3 +541,20 @@ def test_cli_wrong_output_suffix(tmp_path: Path) -> None:
     code = run_app(app, ["import-polisen", str(good), "--out", str(tmp_path / "o.shp")])
     assert code == 2
     assert not (tmp_path / "o.shp").exists()
+
+
+def test_cli_keep_latest_for_joined_responses(tmp_path: Path) -> None:
+    # Two API responses joined as JSON Lines, gzipped: event 1 appears twice.
+    lines = [
+        event(1, name="a", dt="2026-01-01 1:00:00 +01:00"),
+        event(2, name="b", dt="2026-01-01 2:00:00 +01:00"),
+        event(1, name="c", dt="2026-01-01 3:00:00 +01:00"),
+    ]
+    src = tmp_path / "joined.jsonl.gz"
+    src.write_bytes(gzip.compress("\n".join(json.dumps(e) for e in lines).encode()))
+    out = tmp_path / "out.geojson"
+    assert run_app(app, ["import-polisen", str(src), "--out", str(out)]) == 1
+    assert not out.exists()
+    assert run_app(app, ["import-polisen", str(src), "--out", str(out), "--keep-latest"]) == 0
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    assert [f["properties"]["name"] for f in doc["features"]] == ["b", "c"]
