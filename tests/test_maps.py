@@ -1,0 +1,458 @@
+"""Maps: self-contained HTML rendered in real headless Chromium, offline.
+
+The browser is the system Chromium (Debian package ``chromium``), driven over the
+DevTools protocol by ``tests/_cdp.py``; every http(s) request is blocked, so the page
+must draw from what is inside the file. Without Chromium these tests FAIL.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import sys
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from pyproj import Transformer
+from shapely import Point, box
+
+from api.cli import app
+from api.cli._common import run_app
+from geo.coverage import coverage
+from geo.density import density_grid, write_density
+from geo.errors import AnalysisError, CRSError
+from geo.io import read_layer
+from geo.maps import join_by_id, make_map, vendor_assets, write_map
+from geo.privacy import public_cells
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _cdp import Browser, find_chromium  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "data" / "demo"
+OSM = ROOT / "data" / "osm"
+TO_WGS84 = Transformer.from_crs(3006, 4326, always_xy=True)
+SCORE_COLS = ["rank", "score", "covered_incidents", "covered_weight", "marginal_weight",
+              "privacy_penalty", "visible_area_m2"]
+
+
+# --------------------------------------------------------------------------- scene
+
+
+@pytest.fixture(scope="module")
+def scene():
+    layers = {k: read_layer(DEMO / f"{k}.geojson", k).frame
+              for k in ("incidents", "sites", "cameras", "sensitive", "areas")}
+    layers["buildings"] = read_layer(OSM / "buildings.geojson", "buildings").frame
+    # score columns as score-sites writes them (values made up: the map only shows them)
+    n = len(layers["sites"])
+    scores = pd.DataFrame({"id": layers["sites"]["id"], "rank": np.arange(1, n + 1),
+                           "score": np.linspace(100, 0, n),
+                           "covered_incidents": np.arange(n) * 3,
+                           "covered_weight": np.arange(n) * 2.5,
+                           "marginal_weight": np.arange(n) * 1.25,
+                           "privacy_penalty": np.arange(n) / 4,
+                           "visible_area_m2": np.arange(n) * 100.0 + 0.5})
+    layers["sites"] = join_by_id(layers["sites"], scores)
+    layers["areas"] = layers["areas"].assign(incidents=[250, 2, 0], score=[100.0, 1.0, 0.0],
+                                             night_share=[0.4, 0.5, 0.0])
+    layers["density"] = density_grid(layers["incidents"]).frame()
+    layers["coverage"] = coverage(layers["cameras"], layers["buildings"])
+    layers["selected"] = pd.DataFrame({"order": [1, 2, 3], "id": ["S007", "S001", "S030"],
+                                       "marginal_weight": [9.0, 5.0, 1.0]})
+    return layers
+
+
+@pytest.fixture(scope="module")
+def maps(scene, tmp_path_factory):
+    d = tmp_path_factory.mktemp("maps")
+    kw = dict(scene, sources=["demo data"], title="Test map")
+    review = write_map(d / "map.html", **kw)
+    public = write_map(d / "map_public.html", **kw, public=True)
+    return review, public
+
+
+@pytest.fixture(scope="module")
+def browser():
+    exe = find_chromium()
+    if exe is None:
+        pytest.fail("Chromium is required for the map tests: install the Debian package "
+                    "'chromium' (.ci/system-deps.sh does)")
+    b = Browser(exe)
+    for domain in ("Page", "Runtime", "Network", "Log"):
+        b.call(f"{domain}.enable")
+    b.call("Network.setBlockedURLs", urls=["http://*", "https://*"])  # offline
+    yield b
+    b.close()
+
+
+def _errors(events):
+    bad = []
+    for e in events:
+        m, p = e["method"], e["params"]
+        if m == "Runtime.exceptionThrown":
+            bad.append(p["exceptionDetails"])
+        elif m == "Runtime.consoleAPICalled" and p["type"] in ("error", "assert", "warning"):
+            bad.append(p["args"])
+        elif m == "Log.entryAdded" and p["entry"]["level"] in ("error", "warning"):
+            if not p["entry"].get("url", "").startswith("https://tile.openstreetmap.org/"):
+                bad.append(p["entry"])
+    return bad
+
+
+def _requests(events):
+    return [(e["params"]["request"]["url"], e["params"].get("type"))
+            for e in events if e["method"] == "Network.requestWillBeSent"]
+
+
+# --------------------------------------------------------------------------- page text
+
+
+def test_page_holds_its_code_and_styles(maps):
+    html = maps[0].read_text("utf-8")
+    assert not re.search(r"<script[^>]+src=", html, re.I)
+    assert not re.search(r"<link[^>]+(stylesheet|href=)", html, re.I)
+    assert not re.search(r"@import|url\(\s*['\"]?(https?:)?//", html, re.I)
+    css, js = vendor_assets()
+    assert js in html and css in html
+    assert "Leaflet 1.9.4" in js and "L.MarkerClusterGroup" in js
+    # the only http(s) strings: the tile template, Leaflet's link, namespaces, comments
+    hosts = set(re.findall(r"https?://([\w.-]+)", html))
+    assert hosts <= {"tile.openstreetmap.org", "leafletjs.com", "www.w3.org",
+                     "bugs.chromium.org", "bugzilla.mozilla.org"}  # CSS comments
+    for lic in ("leaflet/LICENSE", "leaflet.markercluster/MIT-LICENCE.txt"):
+        assert (ROOT / "geo" / "vendor" / lic).stat().st_size > 500
+
+
+def test_map_refuses_layers_not_in_sweref(scene):
+    with pytest.raises(CRSError):
+        make_map(sites=scene["sites"].to_crs(4326))
+
+
+def test_selected_sites_must_be_candidates(scene):
+    with pytest.raises(AnalysisError, match="S999"):
+        make_map(sites=scene["sites"], selected=pd.DataFrame({"id": ["S999"]}))
+    with pytest.raises(AnalysisError, match="give the sites layer"):
+        make_map(selected=pd.DataFrame({"id": ["S001"]}))
+
+
+def test_join_by_id_keeps_order_and_replaces_columns():
+    sites = gpd.GeoDataFrame({"id": ["a", "b", "c"], "score": [1.0, 2.0, 3.0]},
+                             geometry=[Point(0, 0), Point(1, 1), Point(2, 2)], crs=3006,
+                             index=[10, 11, 12])
+    table = pd.DataFrame({"id": ["c", "a"], "score": [50.0, 70.0], "x": [9, 9]})
+    out = join_by_id(sites, table)
+    assert list(out.index) == [10, 11, 12] and list(out["id"]) == ["a", "b", "c"]
+    assert out["score"].tolist()[0] == 70.0 and np.isnan(out["score"].iloc[1])
+    assert "x" not in out.columns and out.crs.to_epsg() == 3006
+
+
+# --------------------------------------------------------------------------- privacy
+
+
+def _number_pairs(text: str) -> set[tuple[str, str]]:
+    nums = [_norm(s) for s in re.findall(r"-?\d+(?:\.\d+)?", text)]
+    return set(zip(nums, nums[1:], strict=False))
+
+
+def _norm(s: str) -> str:
+    return s.rstrip("0").rstrip(".") if "." in s else s
+
+
+def _variants(v: float, decimals) -> set[str]:
+    out = set()
+    for d in decimals:
+        out.add(_norm(f"{v:.{d}f}"))                       # rounded (exact decimal)
+        out.add(_norm(repr(float(np.round(v, d)))))        # rounded (numpy's way)
+        full = f"{v:.12f}"
+        out.add(_norm(full[: full.index(".") + 1 + d] if d else full[: full.index(".")]))
+    return out
+
+
+def _leaked(html: str, incidents_lonlat: np.ndarray, incidents_xy: np.ndarray) -> list[int]:
+    """Incidents whose position is in the page as a pair of numbers.
+
+    Positions: the input lon/lat, the same after the EPSG:3006 round trip (what a map
+    that reprojects would write), at 4-7 decimals, and EPSG:3006 x/y at 0-2 decimals,
+    each rounded and cut, in either order.
+    """
+    pairs = _number_pairs(html)
+    lon2, lat2 = TO_WGS84.transform(incidents_xy[:, 0], incidents_xy[:, 1])
+    hits = []
+    for i, ((lon, lat), (x, y)) in enumerate(zip(incidents_lonlat, incidents_xy,
+                                                  strict=True)):
+        cands = [(a, b) for a in _variants(lon, range(4, 8)) for b in _variants(lat, range(4, 8))]
+        cands += [(a, b) for a in _variants(lon2[i], range(4, 8))
+                  for b in _variants(lat2[i], range(4, 8))]
+        cands += [(a, b) for a in _variants(x, range(0, 3)) for b in _variants(y, range(0, 3))]
+        if any(c in pairs or c[::-1] in pairs for c in cands):
+            hits.append(i)
+    return hits
+
+
+def _incident_coordinates(scene):
+    feats = json.loads((DEMO / "incidents.geojson").read_text("utf-8"))["features"]
+    lonlat = np.array([f["geometry"]["coordinates"] for f in feats], float)
+    inc = scene["incidents"]
+    xy = np.column_stack([inc.geometry.x, inc.geometry.y])
+    return lonlat, xy
+
+
+def test_public_map_holds_no_incident_coordinate(scene, maps):
+    lonlat, xy = _incident_coordinates(scene)
+    precise = (scene["incidents"]["precision"].isin(["point", "street"])).to_numpy()
+    # the detector works: the review map draws every precise incident
+    review = maps[0].read_text("utf-8")
+    assert set(_leaked(review, lonlat, xy)) >= set(np.flatnonzero(precise))
+    # a public map of the incidents (and their density grid): not one position, in
+    # degrees or metres, rounded or cut
+    alone = make_map(incidents=scene["incidents"], density=scene["density"], public=True)
+    assert _leaked(alone, lonlat, xy) == []
+    assert '"key":"incidents"' not in alone and '"key":"density"' not in alone
+    assert '"key":"hotspots"' not in alone
+    assert "no incident is drawn as a point" in alone
+    # with every other layer: the incidents add nothing. Entrances, facades and
+    # coverage edges a few decimetres from an incident can match its rounded position;
+    # those matches are the same in a map made without the incidents.
+    public = maps[1].read_text("utf-8")
+    kw = {k: v for k, v in scene.items() if k not in ("incidents", "density")}
+    without = write_map(maps[1].with_name("without.html"), **kw, public=True)
+    background = set(_leaked(without.read_text("utf-8"), lonlat, xy))
+    assert set(_leaked(public, lonlat, xy)) <= background
+    assert len(background) < 0.02 * len(lonlat)
+
+
+def test_public_cells_are_the_privacy_aggregation(scene, maps):
+    html = maps[1].read_text("utf-8")
+    data = json.loads(re.search(r'id="tk-data" type="application/json">(.*?)</script>',
+                                html, re.S).group(1).replace("<\\/", "</"))
+    cells = next(la for la in data["layers"] if la["key"] == "incident_cells")
+    inc = scene["incidents"]
+    expected = public_cells(inc[inc["precision"].isin(["point", "street"])])
+    assert cells["cell"] == 100 and cells["x0"] == 0 and cells["y0"] == 0
+    got = sorted((r[0] * 100, r[1] * 100, r[3]) for r in cells["rows"])
+    want = sorted(zip(expected["cell_x"], expected["cell_y"], expected["count"], strict=True))
+    assert got == [(float(a), float(b), int(c)) for a, b, c in want]
+    assert min(r[3] for r in cells["rows"]) >= 3
+    # the area with 2 incidents shows "< 3" and no rates; 0 and 250 are shown
+    areas = {f["properties"]["id"]: f["properties"]
+             for f in next(la for la in data["layers"] if la["key"] == "areas")["data"]}
+    assert areas["A2"]["incidents"] == "< 3" and "fewer than 3" in areas["A2"]["night_share"]
+    assert areas["A1"]["incidents"] == 250 and areas["A3"]["incidents"] == 0
+    assert data["meta"]["period"] == "2024-11 to 2026-10 (local time)"
+
+
+# --------------------------------------------------------------------------- browser
+
+
+TOGGLE_JS = """
+(function (key) {
+  var T = window.tryggkarta, spec = T.specs[key], layer = T.layers[key];
+  var labels = Array.prototype.slice.call(
+      document.querySelectorAll('.leaflet-control-layers-overlays label'));
+  var lab = labels.filter(function (l) { return l.textContent.trim() === spec.name; })[0];
+  if (!lab) return {error: 'no control for ' + spec.name};
+  var input = lab.querySelector('input');
+  function legend() {
+    return !!document.querySelector('.tk-legend-layer[data-key="' + key + '"]');
+  }
+  var r = {n: layer.getLayers().length, before: T.map.hasLayer(layer), legBefore: legend(),
+           checked: input.checked};
+  input.click();
+  r.mid = T.map.hasLayer(layer); r.legMid = legend();
+  input.click();
+  r.after = T.map.hasLayer(layer); r.legAfter = legend();
+  return r;
+})(%s)
+"""
+
+
+def _expected_counts(scene) -> dict[str, int]:
+    inc = scene["incidents"]
+    dens = scene["density"]
+    cov = scene["coverage"]
+    counts = {
+        "incidents": int(inc["precision"].isin(["point", "street"]).sum()),
+        "sites": len(scene["sites"]),
+        "cameras": len(scene["cameras"]),
+        "selected": len(scene["selected"]),
+        "areas": len(scene["areas"]),
+        "sensitive": int((~scene["sensitive"].geometry.is_empty).sum()),
+        "buildings": len(scene["buildings"]),
+        "density": int((dens["density"] >= 0.05 * dens["density"].max()).sum()),
+        "hotspots": int(dens["hotspot"].isin(["hot", "cold"]).sum()),
+    }
+    for lv in cov["level"].unique():
+        part = cov[cov["level"] == lv]
+        counts[f"coverage_{lv}"] = int((~part.geometry.is_empty).sum())
+    return counts
+
+
+def test_review_map_renders_every_layer_and_each_toggles(scene, maps, browser):
+    browser.open(maps[0].as_uri())
+    keys = browser.evaluate("Object.keys(window.tryggkarta.layers)")
+    expected = _expected_counts(scene)
+    assert set(keys) == set(expected)
+    for key in keys:
+        r = browser.evaluate(TOGGLE_JS % json.dumps(key))
+        assert "error" not in r, r
+        assert r["n"] == expected[key], (key, r)
+        assert r["before"] == r["checked"] == r["legBefore"], (key, r)
+        assert r["mid"] is (not r["before"]) and r["legMid"] is (not r["before"]), (key, r)
+        assert r["after"] is r["before"] and r["legAfter"] is r["before"], (key, r)
+    # nothing left the machine except (blocked) base-map tiles; no script errors
+    for url, kind in _requests(browser.events):
+        if not url.startswith(("file:", "data:", "about:")):
+            assert kind == "Image" and url.startswith("https://tile.openstreetmap.org/"), url
+    assert _errors(browser.events) == []
+    text = browser.evaluate("document.querySelector('.tk-info').textContent")
+    assert "EPSG:3006" in text and "2024-11-01 to 2026-10-31" in text and "demo data" in text
+    scale = browser.evaluate("document.querySelector('.leaflet-control-scale-line').textContent")
+    assert re.fullmatch(r"\d+ k?m", scale.strip())
+
+
+def test_popups_show_every_score_component(scene, browser, maps):
+    browser.open(maps[0].as_uri())
+    text = browser.evaluate("""(function () {
+        var T = window.tryggkarta, l = T.layers.sites.getLayers()[1];
+        l.openPopup(); return document.querySelector('.leaflet-popup-content').textContent;
+    })()""")
+    row = scene["sites"].iloc[1]
+    for col in ["id", *SCORE_COLS]:
+        assert col in text
+    assert f"visible_area_m2{row['visible_area_m2']:.1f}" in text
+    assert f"covered_incidents{int(row['covered_incidents'])}" in text
+    order = browser.evaluate("""window.tryggkarta.layers.selected.getLayers()
+        .map(function (m) { return m.getElement().textContent; })""")
+    assert order == ["1", "2", "3"]
+
+
+def test_grid_cells_are_placed_by_an_exact_sweref_inverse(scene, browser, maps):
+    browser.open(maps[0].as_uri())
+    pts = [(674572.0, 6580743.0), (500000.0, 6400000.0), (900000.0, 7600000.0)]
+    for x, y in pts:
+        lat, lon = browser.evaluate(
+            f"(function(){{var p = window.tryggkarta.toLatLng({x}, {y}); return [p.lat, p.lng];}})()")
+        elon, elat = TO_WGS84.transform(x, y)
+        assert abs(lon - elon) < 1e-8 and abs(lat - elat) < 1e-8  # < 1 mm
+    # a density cell's south-west corner is its EPSG:3006 corner
+    dens = scene["density"]
+    cell = float(np.diff(np.unique(dens["x"]))[0])
+    top = dens.loc[dens["density"].idxmax()]
+    corners = browser.evaluate("""(function () {
+        return window.tryggkarta.layers.density.getLayers().map(function (p) {
+            var ll = p.getLatLngs()[0][0]; return [ll.lng, ll.lat]; });
+    })()""")
+    elon, elat = TO_WGS84.transform(top["x"] - cell / 2, top["y"] - cell / 2)
+    assert min(abs(a - elon) + abs(b - elat) for a, b in corners) < 1e-8
+
+
+def test_public_map_renders_cells_and_its_note(scene, maps, browser):
+    browser.open(maps[1].as_uri())
+    keys = browser.evaluate("Object.keys(window.tryggkarta.layers)")
+    assert "incident_cells" in keys
+    assert not {"incidents", "density", "hotspots"} & set(keys)
+    inc = scene["incidents"]
+    n = len(public_cells(inc[inc["precision"].isin(["point", "street"])]))
+    assert browser.evaluate("window.tryggkarta.layers.incident_cells.getLayers().length") == n
+    note = browser.evaluate("document.querySelector('.tk-public-note').textContent")
+    assert "no incident is drawn as a point" in note and "100 m" in note
+    r = browser.evaluate(TOGGLE_JS % json.dumps("incident_cells"))
+    assert r["before"] and not r["mid"] and r["after"]
+    assert _errors(browser.events) == []
+
+
+def _variance(png: bytes) -> tuple[float, int]:
+    from PIL import Image
+
+    img = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=np.int64)
+    packed = (img[..., 0] << 16) | (img[..., 1] << 8) | img[..., 2]
+    return float(img.std()), len(np.unique(packed))
+
+
+def test_screenshot_is_not_blank(maps, browser):
+    browser.open("about:blank", ready="true")
+    std, colours = _variance(browser.screenshot())
+    assert std == 0 and colours == 1  # the check tells a blank page apart
+    browser.open(maps[0].as_uri())
+    std, colours = _variance(browser.screenshot())
+    assert std > 20 and colours > 200
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+@pytest.fixture(scope="module")
+def density_csv(scene, tmp_path_factory):
+    p = tmp_path_factory.mktemp("dens") / "density.csv"
+    write_density(density_grid(scene["incidents"], cell_m=50), p)
+    return p
+
+
+def test_cli_map_and_print(tmp_path, density_csv):
+    out = tmp_path / "m.html"
+    code = run_app(app, ["map", "--incidents", str(DEMO / "incidents.geojson"),
+                         "--sites", str(DEMO / "sites.geojson"),
+                         "--cameras", str(DEMO / "cameras.geojson"),
+                         "--areas", str(DEMO / "areas.geojson"),
+                         "--density", str(density_csv), "--no-tiles",
+                         "--out", str(out), "--png", str(tmp_path / "m.png"),
+                         "--pdf", str(tmp_path / "m.pdf")])
+    assert code == 0
+    html = out.read_text("utf-8")
+    assert "Density (KDE, 50 m cells)" in html and "tile.openstreetmap" not in html
+    assert "incidents: incidents.geojson" in html
+    std, colours = _variance((tmp_path / "m.png").read_bytes())
+    assert std > 20 and colours > 100
+    assert (tmp_path / "m.pdf").read_bytes()[:5] == b"%PDF-"
+    assert not list(tmp_path.glob(".*"))  # no temporary file left behind
+
+
+def test_cli_public_map_drops_the_grid(tmp_path, density_csv, scene):
+    out = tmp_path / "p.html"
+    code = run_app(app, ["map", "--incidents", str(DEMO / "incidents.geojson"),
+                         "--density", str(density_csv), "--public", "--out", str(out)])
+    assert code == 0
+    html = out.read_text("utf-8")
+    assert "Incidents per 100 m cell" in html and "left out of this public map" in html
+    lonlat, xy = _incident_coordinates(scene)
+    assert _leaked(html, lonlat, xy) == []
+
+
+def test_cli_map_errors(tmp_path, capsys):
+    assert run_app(app, ["map", "--out", str(tmp_path / "m.html")]) == 2
+    assert run_app(app, ["map", "--sites", str(DEMO / "sites.geojson"),
+                         "--out", str(tmp_path / "m.txt")]) == 2
+    code = run_app(app, ["map", "--incidents", str(tmp_path / "nope.geojson"),
+                         "--out", str(tmp_path / "m.html")])
+    assert code == 1 and "nope.geojson" in capsys.readouterr().err
+    sel = tmp_path / "sel.csv"
+    sel.write_text("order,id\n1,S999\n")
+    code = run_app(app, ["map", "--sites", str(DEMO / "sites.geojson"), "--selected", str(sel),
+                         "--out", str(tmp_path / "m.html")])
+    assert code == 1 and "S999" in capsys.readouterr().err
+    bad = tmp_path / "cov.geojson"
+    bad.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"camera_id": "K1"},
+         "geometry": {"type": "Polygon", "coordinates": [[[18.06, 59.33], [18.07, 59.33],
+                                                          [18.07, 59.34], [18.06, 59.33]]]}}]}))
+    code = run_app(app, ["map", "--coverage", str(bad), "--out", str(tmp_path / "m.html")])
+    assert code == 1 and "level" in capsys.readouterr().err
+    assert not (tmp_path / "m.html").exists()
+
+
+def test_empty_grid_and_small_layers_draw(tmp_path):
+    """A tiny map by hand: one camera, one building; a grid of zeros is left out."""
+    cams = gpd.GeoDataFrame({"id": ["K1"]}, geometry=[Point(674572, 6580743)], crs=3006)
+    bld = gpd.GeoDataFrame(geometry=[box(674580, 6580740, 674600, 6580760)], crs=3006)
+    grid = pd.DataFrame({"x": [674512.5, 674537.5], "y": [6580712.5] * 2,
+                         "count": [0, 0], "density": [0.0, 0.0], "hotspot": ["none"] * 2})
+    html = make_map(cameras=cams, buildings=bld, density=grid, tiles=None)
+    data = json.loads(re.search(r'application/json">(.*?)</script>', html, re.S).group(1))
+    assert [la["key"] for la in data["layers"]] == ["buildings", "hotspots", "cameras"]
+    assert data["layers"][1]["rows"] == []
+    assert data["meta"]["tiles"] is None and data["meta"]["period"] == "not given"
