@@ -43,6 +43,7 @@ from geo.areas import (
     DEFAULT_RING_M,
     MONTH_PREFIX,
     PatrolStop,
+    TrendResult,
     patrol_plan,
     points_in_polygons,
     poisson_trend,
@@ -687,22 +688,19 @@ def area_report(
     return "\n".join(parts)
 
 
-def _trend_text(trend: object) -> str:
-    t = trend
-    if t is None or not math.isfinite(getattr(t, "p_value", math.nan)):
+def _trend_text(trend: TrendResult | None) -> str:
+    if trend is None or not math.isfinite(trend.p_value):
         return "too few months or incidents to estimate"
-    return (f"{t.change_per_month:+.1%} per month (p {_p(t.p_value)}): "  # type: ignore[attr-defined]
-            f"{t.direction}")  # type: ignore[attr-defined]
+    return f"{trend.change_per_month:+.1%} per month (p {_p(trend.p_value)}): {trend.direction}"
 
 
-def _trend_sentence(trend: object) -> str:
-    t = trend
-    if t is None or not math.isfinite(getattr(t, "p_value", math.nan)):
+def _trend_sentence(trend: TrendResult | None) -> str:
+    if trend is None or not math.isfinite(trend.p_value):
         return "Too few months or incidents to estimate a trend."
-    yearly = (1 + t.change_per_month) ** 12 - 1  # type: ignore[attr-defined]
-    return (f"Trend: {t.change_per_month:+.1%} per month ({yearly:+.0%} a year), "  # type: ignore[attr-defined]
-            f"p {_p(t.p_value)} (quasi-Poisson regression, over-dispersion "  # type: ignore[attr-defined]
-            f"{t.dispersion:.2f}): {t.direction}.")  # type: ignore[attr-defined]
+    yearly = (1 + trend.change_per_month) ** 12 - 1
+    return (f"Trend: {trend.change_per_month:+.1%} per month ({yearly:+.0%} a year), "
+            f"p {_p(trend.p_value)} (quasi-Poisson regression, over-dispersion "
+            f"{trend.dispersion:.2f}): {trend.direction}.")
 
 
 def _deployment_html(windows: list[tuple[int, int]], held: int, n: int,
