@@ -33,7 +33,8 @@ def db_upgrade() -> None:
 
     store = open_store()
     store.upgrade()
-    console.print(f"storage schema up to date: {store.describe()}", highlight=False)
+    console.print(f"storage schema up to date: {store.describe()}",
+                  highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command("load")
@@ -69,7 +70,7 @@ def load(
     console.print(
         f"stored db:{info.name} version {info.version}: {info.n_features} {info.kind} "
         f"({store.describe()})",
-        highlight=False,
+        highlight=False, markup=False, soft_wrap=True,
     )
 
 
@@ -87,7 +88,8 @@ def datasets_list() -> None:
     store = open_store()
     infos = store.list()
     if not infos:
-        console.print(f"no datasets in {store.describe()}", highlight=False)
+        console.print(f"no datasets in {store.describe()}",
+                      highlight=False, markup=False, soft_wrap=True)
         return
     table = Table(title=store.describe(), title_justify="left")
     for col in ("name", "kind", "version", "features", "stored (UTC)", "source"):
@@ -108,7 +110,7 @@ def datasets_info(
 
     info = open_store().info(name.removeprefix("db:"))
     for key, value in info.to_dict().items():
-        console.print(f"{key}: {value}", highlight=False, markup=False)
+        console.print(f"{key}: {value}", highlight=False, markup=False, soft_wrap=True)
 
 
 @datasets_app.command("delete")
@@ -120,4 +122,4 @@ def datasets_delete(
 
     name = name.removeprefix("db:")
     open_store().delete(name)
-    console.print(f"deleted db:{name}", highlight=False)
+    console.print(f"deleted db:{name}", highlight=False, markup=False, soft_wrap=True)
