@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from api.cli._app import app, db_app
 from api.cli._common import SKIP_INVALID_HELP, console, load_input
@@ -91,13 +92,13 @@ def datasets_list() -> None:
         console.print(f"no datasets in {store.describe()}",
                       highlight=False, markup=False, soft_wrap=True)
         return
-    table = Table(title=store.describe(), title_justify="left")
+    table = Table(title=Text(store.describe()), title_justify="left")
     for col in ("name", "kind", "version", "features", "stored (UTC)", "source"):
         table.add_column(col, justify="right" if col in ("version", "features") else "left",
                          overflow="fold")
     for i in infos:
         table.add_row(i.name, i.kind, str(i.version), str(i.n_features),
-                      i.created.strftime("%Y-%m-%d %H:%M:%S"), i.source or "")
+                      i.created.strftime("%Y-%m-%d %H:%M:%S"), Text(i.source or ""))
     console.print(table)
 
 
