@@ -560,6 +560,7 @@ def propose_areas(
     hotspot_distance_m: float | None = None,
     weights: pd.Series | np.ndarray | None = None,
     max_candidates: int = 20,
+    min_incidents: int = 10,
     source: str = "incidents",
 ) -> gpd.GeoDataFrame:
     """Candidate ordningsvakt areas grown from Gi* hot-spot cells.
@@ -575,7 +576,9 @@ def propose_areas(
        cells (a corridor along the streets; the cells themselves when no street runs
        there). Either way it is at most ``max_area_km2``.
     4. Candidates are counted exactly (points in polygon) and ranked by incidents held,
-       then weight; empty ones are dropped.
+       then weight; those holding fewer than ``min_incidents`` are dropped (Gi* on
+       sparse counts flags cells with two or three incidents nearby; that shows no need
+       for an area).
 
     Parameters
     ----------
@@ -592,6 +595,8 @@ def propose_areas(
         :func:`geo.weights.incident_weights` (``weight`` × default severity, no decay).
     max_candidates : int
         Keep the best this many.
+    min_incidents : int
+        Drop candidates holding fewer incidents.
 
     Returns
     -------
@@ -682,7 +687,7 @@ def propose_areas(
         "incidents_per_km2": count / area_km2, "hot_cells": n_cells,
         "along_streets": along})
     frame["geometry"] = polys
-    frame = frame[frame["incidents"] > 0]
+    frame = frame[frame["incidents"] >= max(1, min_incidents)]
     frame = frame.sort_values(["incidents", "weight", "area_km2"],
                               ascending=[False, False, True], kind="stable")
     frame = frame.head(max_candidates).reset_index(drop=True)

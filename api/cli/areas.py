@@ -119,6 +119,9 @@ def propose_areas_cmd(
     street_buffer_m: Annotated[float, typer.Option(
         "--street-buffer-m", min=1.0, metavar="M",
         help="Half-width of the corridor along streets (m).")] = 25.0,
+    min_incidents: Annotated[int, typer.Option(
+        "--min-incidents", min=1, metavar="N",
+        help="Drop candidates holding fewer incidents.")] = 10,
     severity: SeverityOpt = None,
     half_life_days: HalfLifeOpt = 0.0,
     as_of: AsOfOpt = None,
@@ -136,11 +139,12 @@ def propose_areas_cmd(
                              as_of=as_of)
     props = propose_areas(inc, max_area_km2=max_area_km2, streets=st, cell_m=cell,
                           bandwidth_m=bandwidth, street_buffer_m=street_buffer_m,
-                          weights=w, source=incidents)
+                          weights=w, min_incidents=min_incidents, source=incidents)
     write_output(props, target)
     _note_left_out(props.attrs["left_out_imprecise"])
     if len(props) == 0:
-        console.print(f"wrote {target}: no hot-spot cells, so no candidate area "
+        console.print(f"wrote {target}: no hot-spot cluster holds {min_incidents} or more "
+                      "incidents, so no candidate area "
                       f"({props.attrs['used']:,} incidents)", highlight=False, markup=False)
         return
     console.print(f"wrote {target}: {len(props)} candidate areas from "
