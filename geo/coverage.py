@@ -230,37 +230,27 @@ def coverage(
         obstacles: Obstacles | None = Obstacles(buildings.geometry.to_numpy())
     else:
         obstacles = buildings
-    vis = None
-    clearance = np.zeros(n)
+    view = xy
     if obstacles is not None and len(obstacles.parts) and n:
-        labels = list(cameras.index)
-        view = mount_viewpoints(xy, obstacles, source=source, labels=labels)
-        r_max = radii.to_numpy().max(axis=1) if len(levels) else np.zeros(n)
-        vis, clearance = visibility_polygons(
-            view, obstacles, radius_m=r_max, workers=workers, progress=progress,
-            return_clearance=True,
-        )
-        # Within its clearance a viewpoint sees everything: no overlay needed there.
-        clearance = clearance - np.hypot(*(view - xy).T)
+        view = mount_viewpoints(xy, obstacles, source=source, labels=list(cameras.index))
+    elif obstacles is not None and not len(obstacles.parts):
+        obstacles = None
+    r_lv = radii[levels].to_numpy() if levels else np.zeros((n, 0))
+    args = (xy, view, az, fov, r_lv, blind)
+    if workers > 1 and n >= 2 * _CHUNK:
+        geoms = _parallel_core(args, obstacles, workers, progress)
+    else:
+        geoms = _core(*args, obstacles, progress=progress)
     ids = cameras["id"].astype(str).to_numpy() if "id" in cameras.columns else np.arange(n)
     frames = []
-    for level in levels:
-        r = radii[level].to_numpy()
-        geom = sector_polygons(xy, azimuth_deg=az, fov_deg=fov, radius_m=r)
-        if vis is not None:
-            sel = np.flatnonzero(~(r < clearance))
-            geom[sel] = shapely.intersection(geom[sel], vis[sel])
-        if (blind > 0).any():
-            sel = np.flatnonzero(blind > 0)
-            holes = shapely.buffer(shapely.points(xy[sel]), blind[sel], quad_segs=90)
-            geom[sel] = shapely.difference(geom[sel], holes)
-        geom = _polygonal(geom)
+    for li, level in enumerate(levels):
+        geom = geoms[:, li]
         frames.append(
             pd.DataFrame(
                 {
                     "camera_id": ids,
                     "level": level,
-                    "radius_m": r,
+                    "radius_m": r_lv[:, li],
                     "area_m2": shapely.area(geom),
                     "geometry": geom,
                     "_pos": np.arange(n),
@@ -276,6 +266,87 @@ def coverage(
         df = pd.DataFrame({"camera_id": [], "level": [], "radius_m": [], "area_m2": [],
                            "geometry": []})
     return gpd.GeoDataFrame(df, geometry="geometry", crs=METRIC_CRS)
+
+
+#: Cameras per work unit when coverage runs in several processes.
+_CHUNK = 1000
+
+
+def _core(
+    xy: NDArray,
+    view: NDArray,
+    az: NDArray,
+    fov: NDArray,
+    r_lv: NDArray,
+    blind: NDArray,
+    obstacles: Obstacles | None,
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> NDArray:
+    """Coverage polygons (n, levels) of cameras at ``xy`` seeing from ``view``."""
+    n, n_lv = r_lv.shape
+    out = np.empty((n, n_lv), dtype=object)
+    vis = None
+    clearance = np.zeros(n)
+    if obstacles is not None and n and n_lv:
+        vis, clearance = visibility_polygons(
+            view, obstacles, radius_m=r_lv.max(axis=1), progress=progress,
+            return_clearance=True,
+        )
+        # Within its clearance a viewpoint sees everything: no overlay needed there.
+        clearance = clearance - np.hypot(*(view - xy).T)
+    for li in range(n_lv):
+        r = r_lv[:, li]
+        geom = sector_polygons(xy, azimuth_deg=az, fov_deg=fov, radius_m=r)
+        if vis is not None:
+            sel = np.flatnonzero(~(r < clearance))
+            geom[sel] = shapely.intersection(geom[sel], vis[sel])
+        if (blind > 0).any():
+            sel = np.flatnonzero(blind > 0)
+            holes = shapely.buffer(shapely.points(xy[sel]), blind[sel], quad_segs=90)
+            geom[sel] = shapely.difference(geom[sel], holes)
+        out[:, li] = _polygonal(geom)
+    return out
+
+
+_SHARED: dict[str, object] = {}
+
+
+def _core_worker(chunk: NDArray) -> list[list[bytes]]:
+    args = _SHARED["args"]
+    sub = [a[chunk] for a in args]  # type: ignore[index, union-attr]
+    res = _core(*sub, _SHARED["obstacles"])  # type: ignore[arg-type]
+    return [list(shapely.to_wkb(res[:, li])) for li in range(res.shape[1])]
+
+
+def _parallel_core(
+    args: tuple[NDArray, ...],
+    obstacles: Obstacles | None,
+    workers: int,
+    progress: Callable[[int], None] | None,
+) -> NDArray:
+    """:func:`_core` over chunks of cameras in forked processes (both cores)."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    n, n_lv = args[4].shape
+    try:
+        ctx = mp.get_context("fork")
+    except ValueError:  # pragma: no cover - no fork on this platform
+        return _core(*args, obstacles, progress=progress)
+    out = np.empty((n, n_lv), dtype=object)
+    chunks = [c for c in np.array_split(np.arange(n), max(1, -(-n // _CHUNK))) if len(c)]
+    _SHARED.update(args=args, obstacles=obstacles)
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            for chunk, wkb in zip(chunks, pool.map(_core_worker, chunks), strict=True):
+                for li in range(n_lv):
+                    out[chunk, li] = shapely.from_wkb(np.asarray(wkb[li], dtype=object))
+                if progress is not None:
+                    progress(len(chunk))
+    finally:
+        _SHARED.clear()
+    return out
 
 
 def _polygonal(geom: NDArray) -> NDArray:

@@ -340,3 +340,22 @@ def test_facade_cameras_on_real_buildings(stockholm: gpd.GeoDataFrame) -> None:
     assert not shapely.contains_xy(union, views[:, 0], views[:, 1]).any()
     vis = visibility_polygons(views, obs, radius_m=30.0)
     assert (shapely.area(vis) > 1.0).all()  # a facade camera sees the street
+
+
+def test_parallel_coverage_equals_serial(stockholm: gpd.GeoDataFrame, monkeypatch) -> None:
+    import geo.coverage as gc
+
+    polys = stockholm.geometry.to_numpy()
+    union = shapely.union_all(polys)
+    rng = np.random.default_rng(11)
+    x0, y0, x1, y1 = stockholm.total_bounds
+    cand = rng.uniform((x0, y0), (x1, y1), (300, 2))
+    cand = cand[~shapely.contains_xy(union, cand[:, 0], cand[:, 1])][:60]
+    c = cams([{"id": f"c{i}", "azimuth_deg": float(rng.uniform(0, 360))} for i in range(len(cand))],
+             list(shapely.points(cand)))
+    serial = coverage(c, stockholm, levels=["observe", "visible"])
+    monkeypatch.setattr(gc, "_CHUNK", 10)
+    par = coverage(c, stockholm, levels=["observe", "visible"], workers=2)
+    assert list(par["camera_id"]) == list(serial["camera_id"])
+    assert np.allclose(par["area_m2"], serial["area_m2"], atol=1e-9)
+    assert shapely.is_valid(par.geometry.to_numpy()).all()

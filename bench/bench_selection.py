@@ -1,0 +1,86 @@
+"""Benchmark: select-sites --exact (whole command) against PySAL spopt's MCLP (PuLP/CBC).
+
+30,000 incidents (clustered, outside buildings) × 1,000 candidate sites among 400
+city blocks, k = 20. tryggkarta runs the whole command (read the files, weights,
+visibility, coverage matrix, MILP with HiGHS, write the CSV). spopt gets the same
+coverage for free (a 0/1 cost matrix built from tryggkarta's coverage, service
+radius 0.5) and only builds and solves its MCLP with CBC. Both optima must agree.
+
+Run: .venv/bin/python bench/bench_selection.py [--no-spopt]
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import shapely
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from _scenes import city_blocks, clustered_incidents, street_points  # noqa: E402
+
+N_INCIDENTS = 30_000
+N_SITES = 1_000
+K = 20
+LEVEL = "detect"
+
+
+def main() -> None:
+    from api.cli import app
+    from api.cli._common import run_app
+    from geo.scoring import site_coverage
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench_sel_"))
+    bld = city_blocks(400, seed=3)
+    sites = street_points(bld, N_SITES, seed=4)
+    union = shapely.union_all(bld.geometry.to_numpy())
+    inc = clustered_incidents(3 * N_INCIDENTS, tuple(bld.total_bounds), seed=5)
+    xy = shapely.get_coordinates(inc.geometry.to_numpy())
+    inc = inc[~shapely.contains_xy(union, xy[:, 0], xy[:, 1])].iloc[:N_INCIDENTS]
+    inc = inc.reset_index(drop=True)
+    inc["id"] = [f"I{i}" for i in range(len(inc))]
+    paths = {}
+    for name, frame in (("incidents", inc), ("sites", sites), ("buildings", bld)):
+        paths[name] = tmp / f"{name}.gpkg"
+        frame.to_file(paths[name], driver="GPKG")
+    out = tmp / "selection.csv"
+    argv = ["select-sites", "--incidents", str(paths["incidents"]), "--sites",
+            str(paths["sites"]), "--buildings", str(paths["buildings"]), "--level", LEVEL,
+            "--severity", "none", "--k", str(K), "--exact", "--out", str(out)]
+    t0 = time.perf_counter()
+    code = run_app(app, argv)
+    t_ours = time.perf_counter() - t0
+    assert code == 0, code
+    ours = pd.read_csv(out)
+    best = float(ours["cumulative_weight"].iloc[-1])
+    print(f"{len(inc):,} incidents x {N_SITES:,} sites, k = {K}, level {LEVEL}")
+    print(f"tryggkarta select-sites --exact (whole command): {t_ours:8.2f} s, "
+          f"covered weight {best:,.0f}")
+    if "--no-spopt" in sys.argv:
+        return
+    import pulp
+    from spopt.locate import MCLP
+
+    sc = site_coverage(inc, sites, buildings=bld, level=LEVEL)
+    cover = sc.matrix.T.toarray()  # incidents x sites (spopt wants a dense matrix)
+    cost = np.where(cover, 0.0, 1.0)
+    t0 = time.perf_counter()
+    model = MCLP.from_cost_matrix(cost, np.ones(len(inc)), service_radius=0.5,
+                                  p_facilities=K)
+    model = model.solve(pulp.PULP_CBC_CMD(msg=False))
+    t_spopt = time.perf_counter() - t0
+    chosen = np.flatnonzero([v.value() > 0.5 for v in model.fac_vars])
+    theirs = float(cover[:, chosen].any(axis=1).sum())
+    print(f"spopt MCLP + PuLP/CBC (model and solve only): {t_spopt:8.2f} s, "
+          f"covered weight {theirs:,.0f}")
+    print(f"speed-up: {t_spopt / t_ours:.1f} x; same optimum: {abs(theirs - best) < 1e-6}")
+
+
+if __name__ == "__main__":
+    main()
