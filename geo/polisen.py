@@ -467,8 +467,9 @@ def read_polisen_layer(
             reasons.setdefault(i, []).append(f"not an event object (got {type(e).__name__})")
 
     ids, id_why = _id_text([e.get("id") for e in dicts])
-    locs = [e.get("location") for e in dicts]
-    locs = [loc if isinstance(loc, dict) else {} for loc in locs]
+    locs: list[dict[str, Any]] = [
+        loc if isinstance(loc, dict) else {} for loc in (e.get("location") for e in dicts)
+    ]
     dt_raw = [e.get("datetime") for e in dicts]
     type_raw = [e.get("type") for e in dicts]
     gps_raw = [loc.get("gps") for loc in locs]
@@ -529,8 +530,8 @@ def read_polisen_layer(
         ),
     ]
     for mask, why in checks:
-        for i in np.flatnonzero(mask):
-            reasons.setdefault(int(i), []).append(why(int(i)))
+        for j in np.flatnonzero(mask).tolist():
+            reasons.setdefault(j, []).append(why(j))
 
     # --- duplicate ids
     id_series = pd.Series(ids, dtype=object)
@@ -548,9 +549,9 @@ def read_polisen_layer(
         first_pos = (
             pd.Series(np.arange(n)).loc[has_id].groupby(id_series.loc[has_id]).transform("min")
         )
-        for i in np.flatnonzero(dup):
-            reasons.setdefault(int(i), []).append(
-                f"duplicate id {ids[i]!r} (first at feature {int(first_pos.loc[i])})"
+        for j in np.flatnonzero(dup).tolist():
+            reasons.setdefault(j, []).append(
+                f"duplicate id {ids[j]!r} (first at feature {int(first_pos.loc[j])})"
             )
 
     for i, rs in reasons.items():
@@ -620,6 +621,16 @@ def read_polisen(
     skip_invalid: Literal[True],
     duplicates: Literal["error", "latest"] = ...,
 ) -> Layer: ...
+
+
+@overload
+def read_polisen(
+    events: Events,
+    *,
+    source: str | None = ...,
+    skip_invalid: bool,
+    duplicates: Literal["error", "latest"] = ...,
+) -> gpd.GeoDataFrame | Layer: ...
 
 
 def read_polisen(
