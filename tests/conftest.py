@@ -94,23 +94,24 @@ def postgis_server() -> Iterator[PostGISServer]:
         shutil.chown(base, "postgres")
         shutil.chown(sockdir, "postgres")
 
-    def run(*args: str) -> None:
+    def run(*args: str, check: bool = True) -> bool:
         proc = subprocess.run([*prefix, *args], capture_output=True, text=True)
-        if proc.returncode != 0:
+        if proc.returncode != 0 and check:
             logtext = log.read_text(errors="replace")[-3000:] if log.exists() else ""
             pytest.fail(f"{' '.join(args[:2])} failed ({proc.returncode}):\n{proc.stdout}\n"
                         f"{proc.stderr}\n{logtext}", pytrace=False)
+        return proc.returncode == 0
 
-    port = _free_port()
-    started = False
     try:
         run(str(bindir / "initdb"), "-D", str(datadir), "-U", "postgres", "-A", "trust",
             "-E", "UTF8", "--no-locale", "--no-sync")
-        opts = (f"-p {port} -k {sockdir} -c listen_addresses=127.0.0.1 -c fsync=off "
-                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=50")
-        run(str(bindir / "pg_ctl"), "-D", str(datadir), "-o", opts, "-l", str(log),
-            "-w", "-t", "60", "start")
-        started = True
+        for attempt in range(3):  # another process may take the free port first
+            port = _free_port()
+            opts = (f"-p {port} -k {sockdir} -c listen_addresses=127.0.0.1 -c fsync=off "
+                    "-c synchronous_commit=off -c full_page_writes=off -c max_connections=50")
+            if run(str(bindir / "pg_ctl"), "-D", str(datadir), "-o", opts, "-l", str(log),
+                   "-w", "-t", "60", "start", check=attempt == 2):
+                break
         server = PostGISServer("127.0.0.1", port, "tk_template")
         server.execute("CREATE DATABASE tk_template")
         try:
@@ -120,7 +121,7 @@ def postgis_server() -> Iterator[PostGISServer]:
                         pytrace=False)
         yield server
     finally:
-        if started:
+        if (datadir / "postmaster.pid").exists():
             subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(datadir), "-m",
                             "immediate", "-w", "stop"], capture_output=True)
         shutil.rmtree(base, ignore_errors=True)
