@@ -150,6 +150,7 @@ def awkward() -> gpd.GeoDataFrame:
             "n" * 70: [True, False, True],
             "big": np.array([2**62 + 1, -(2**62), 0], dtype=np.int64),
             "i32": np.array([1, -2, 3], dtype=np.int32),
+            "u64": np.array([0, 2**63 - 1, 7], dtype=np.uint64),
             "maybe_int": pd.array([1, None, 3], dtype="Int64"),
             "maybe_bool": pd.array([None, True, False], dtype="boolean"),
             "f": [0.1, np.nan, 1e-300],
@@ -362,6 +363,9 @@ def test_bad_frames_refused_before_writing(store: Store) -> None:
     two_geoms = cameras().assign(other=gpd.GeoSeries([Point(0, 0), None], crs=3006))
     with pytest.raises(InputError, match="column 'other': a second geometry column"):
         store.put("x", "cameras", two_geoms)
+    huge = cameras().assign(n=np.array([1, 2**64 - 1], dtype=np.uint64))
+    with pytest.raises(InputError, match=r"feature 1: column 'n': integer above 2\*\*63 - 1"):
+        store.put("x", "cameras", huge)
     nul = cameras().assign(id=["ok", "bad\x00id"])
     with pytest.raises(InputError, match="feature 1: column 'id': text with a NUL"):
         store.put("x", "cameras", nul)

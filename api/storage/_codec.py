@@ -203,6 +203,12 @@ def encode(frame: gpd.GeoDataFrame, *, source: str) -> Encoded:
             s = s.astype(object)
         if kind == "datetime":
             s = s.dt.tz_convert("UTC")
+        if kind == "int" and ptypes.is_unsigned_integer_dtype(s.dtype):
+            too_big = np.asarray(s.fillna(0).astype("uint64") > np.iinfo(np.int64).max)
+            if too_big.any():
+                problems.append(Problem(source, int(np.flatnonzero(too_big)[0]),
+                                        f"column {name!r}: integer above 2**63 - 1"))
+                continue
         if kind == "text":
             if isinstance(s.dtype, pd.StringDtype):
                 nul = s.str.contains("\x00", regex=False).fillna(False).to_numpy(bool)
