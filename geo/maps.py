@@ -46,8 +46,10 @@ For attachments that become public documents. The page holds no incident positio
 * the map's initial view is fitted to what is drawn (never to incident positions);
 * the data period is given in months;
 * area statistics that count incidents (whole-number columns such as
-  ``incidents`` or per-category and per-month counts) show ``< 3`` for 1 and 2, and an
-  area with fewer than 3 incidents loses its rates too;
+  ``incidents`` or per-category and per-month counts) show ``< 3`` for 1 and 2; when
+  that hides just one count of a ``category:``/``month:`` group, the next smallest of
+  the group is hidden too (else the total would give it away); an area with fewer
+  than 3 incidents loses its rates too;
 * a note on the map says all this.
 
 Examples
@@ -533,21 +535,48 @@ def _areas_layer(areas: gpd.GeoDataFrame, *, public: bool) -> dict[str, Any]:
     if public:
         counts = [c for c in cols if c not in _AREA_NOT_COUNTS and _is_count(areas[c])]
         for p in props:
-            few = False
-            for c in counts:
-                v = p.get(c)
-                if isinstance(v, int) and 0 < v < MIN_PUBLIC_COUNT:
-                    p[c] = f"< {MIN_PUBLIC_COUNT}"
-                    few = few or c == "incidents"
-            if few:
-                for c in _AREA_RATES:
-                    if c in p:
-                        p[c] = "not shown (fewer than 3 incidents)"
+            _suppress_small_counts(p, counts)
     return _layer("areas", f"Areas ({len(areas)})", show=True,
                   legend=[{"color": "#08519c", "label": "area (popup: statistics)",
                            "shape": "outline"}],
                   type="geojson", data=_features(areas, props), color="#08519c", weight=3,
                   fill_opacity=0.05, title="Area", label_field="name")
+
+
+def _suppress_small_counts(props: dict[str, Any], counts: Sequence[str]) -> None:
+    """Replace counts of 1 and 2 by ``< 3`` in one area's popup, in place.
+
+    Columns ``group:value`` (``category:Rån``, ``month:2025-05``) add up to
+    ``incidents``, so one hidden count in a group could be worked out from the others:
+    then the next smallest count of that group is hidden too. An area with fewer than
+    3 incidents also loses its rates.
+
+    Examples
+    --------
+    >>> p = {"incidents": 20, "category:a": 2, "category:b": 5, "category:c": 13}
+    >>> _suppress_small_counts(p, list(p))
+    >>> p
+    {'incidents': 20, 'category:a': '< 3', 'category:b': 'not shown', 'category:c': 13}
+    """
+    hidden: dict[str, int] = {}
+    for c in counts:
+        v = props.get(c)
+        if isinstance(v, int) and 0 < v < MIN_PUBLIC_COUNT:
+            props[c] = f"< {MIN_PUBLIC_COUNT}"
+            group = c.split(":", 1)[0] if ":" in c else None
+            if group:
+                hidden[group] = hidden.get(group, 0) + 1
+            if c == "incidents":
+                for r in _AREA_RATES:
+                    if r in props:
+                        props[r] = f"not shown (fewer than {MIN_PUBLIC_COUNT} incidents)"
+    for group, n in hidden.items():
+        if n != 1:
+            continue
+        rest = [(props[c], c) for c in counts if c.startswith(group + ":")
+                and isinstance(props.get(c), int) and props[c] > 0]
+        if rest:
+            props[min(rest)[1]] = "not shown"
 
 
 def _is_count(s: pd.Series) -> bool:

@@ -58,8 +58,9 @@ def scene():
                            "privacy_penalty": np.arange(n) / 4,
                            "visible_area_m2": np.arange(n) * 100.0 + 0.5})
     layers["sites"] = join_by_id(layers["sites"], scores)
-    layers["areas"] = layers["areas"].assign(incidents=[250, 2, 0], score=[100.0, 1.0, 0.0],
-                                             night_share=[0.4, 0.5, 0.0])
+    layers["areas"] = layers["areas"].assign(
+        incidents=[250, 2, 0], score=[100.0, 1.0, 0.0], night_share=[0.4, 0.5, 0.0],
+        **{"category:Rån": [2, 1, 0], "category:Hot": [5, 1, 0], "category:Stöld": [243, 0, 0]})
     layers["density"] = density_grid(layers["incidents"]).frame()
     layers["coverage"] = coverage(layers["cameras"], layers["buildings"])
     layers["selected"] = pd.DataFrame({"order": [1, 2, 3], "id": ["S007", "S001", "S030"],
@@ -243,6 +244,9 @@ def test_public_cells_are_the_privacy_aggregation(scene, maps):
              for f in next(la for la in data["layers"] if la["key"] == "areas")["data"]}
     assert areas["A2"]["incidents"] == "< 3" and "fewer than 3" in areas["A2"]["night_share"]
     assert areas["A1"]["incidents"] == 250 and areas["A3"]["incidents"] == 0
+    # one hidden category count could be worked out from the total: the next is hidden too
+    assert areas["A1"]["category:Rån"] == "< 3" and areas["A1"]["category:Hot"] == "not shown"
+    assert areas["A1"]["category:Stöld"] == 243 and areas["A1"]["night_share"] == 0.4
     assert data["meta"]["period"] == "2024-11 to 2026-10 (local time)"
 
 
