@@ -45,13 +45,15 @@ def street_points(buildings: gpd.GeoDataFrame, n: int, *, seed: int = 1,
                   prefix: str = "S") -> gpd.GeoDataFrame:
     """``n`` camera sites outside every building, with varied optics."""
     rng = np.random.default_rng(seed)
-    union = shapely.union_all(buildings.geometry.to_numpy())
+    tree = shapely.STRtree(buildings.geometry.to_numpy())
     x0, y0, x1, y1 = buildings.total_bounds
     pts: list[np.ndarray] = []
     got = 0
     while got < n:
         cand = rng.uniform((x0, y0), (x1, y1), (4 * n, 2))
-        ok = ~shapely.contains_xy(union, cand[:, 0], cand[:, 1])
+        hit, _ = tree.query(shapely.points(cand), predicate="intersects")
+        ok = np.ones(len(cand), dtype=bool)
+        ok[hit] = False
         pts.append(cand[ok])
         got += int(ok.sum())
     xy = np.concatenate(pts)[:n]

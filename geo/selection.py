@@ -403,8 +403,9 @@ def select_sites(
     opts = dict(k=k, costs=cost if budget is not None else None, budget=budget, penalty=pen,
                 privacy_weight=privacy_weight)
     n_cov = int(((np.diff(sparse.csc_matrix(a).indptr) > 0) & ~ex).sum())
-    notes = [f"{n_cov} incidents not covered by existing cameras lie in some candidate's "
-             f"coverage; they form {b.shape[1]} distinct covering sets"]
+    notes = [f"{n_cov} incidents{' not covered by existing cameras' if ex.any() else ''} "
+             f"lie in some candidate's coverage; they form {b.shape[1]} distinct covering "
+             "sets (one model row each)"]
     if exact:
         chosen, obj, optimal = milp_select(b, gw, time_limit_s=time_limit_s, **opts)
         method = "milp"
