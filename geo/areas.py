@@ -69,21 +69,26 @@ MONTH_PREFIX: Final = "month:"
 # --------------------------------------------------------------------------- geometry
 
 
-def points_in_polygons(points: np.ndarray, polygons: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def points_in_polygons(
+    points: np.ndarray, polygons: np.ndarray, *, tree: shapely.STRtree | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Index pairs ``(point, polygon)`` where the point lies in or on the polygon.
 
-    One STRtree over the polygons, queried with all points at once (``covered_by``:
-    holes are outside, the boundary, including a hole's, is inside).
+    One STRtree over the points (pass ``tree`` to reuse it), queried with all polygons at
+    once with ``covers`` (each polygon prepared): holes are outside, the boundary,
+    including a hole's, is inside.
 
     Parameters
     ----------
     points : array of shapely Point
     polygons : array of shapely (Multi)Polygon
+    tree : STRtree, optional
+        ``shapely.STRtree(points)``, when already built.
 
     Returns
     -------
     (ndarray, ndarray)
-        Point indices and polygon indices (int64), one entry per pair.
+        Point indices and polygon indices (int64), one entry per pair, sorted by point.
 
     Examples
     --------
@@ -97,16 +102,29 @@ def points_in_polygons(points: np.ndarray, polygons: np.ndarray) -> tuple[np.nda
     polygons = np.asarray(polygons, dtype=object)
     if points.size == 0 or polygons.size == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    tree = shapely.STRtree(polygons)
-    pairs = tree.query(points, predicate="covered_by")
-    return pairs[0].astype(np.int64), pairs[1].astype(np.int64)
+    if tree is None:
+        tree = shapely.STRtree(points)
+    pairs = tree.query(polygons, predicate="covers")
+    order = np.lexsort((pairs[0], pairs[1]))
+    return pairs[1][order].astype(np.int64), pairs[0][order].astype(np.int64)
 
 
-def _counts(points: np.ndarray, polygons: np.ndarray,
+def _counts(points: np.ndarray, polygons: np.ndarray, *, tree: shapely.STRtree | None = None,
             weights: np.ndarray | None = None) -> np.ndarray:
-    p, a = points_in_polygons(points, polygons)
+    p, a = points_in_polygons(points, polygons, tree=tree)
     w = None if weights is None else np.asarray(weights, float)[p]
     return np.bincount(a, weights=w, minlength=len(polygons))
+
+
+def _hull(coords: np.ndarray) -> shapely.Geometry:
+    """Convex hull of many coordinates (qhull; shapely for degenerate sets)."""
+    from scipy.spatial import ConvexHull, QhullError
+
+    try:
+        h = ConvexHull(coords)
+        return shapely.Polygon(coords[h.vertices])
+    except (QhullError, ValueError):
+        return shapely.convex_hull(shapely.multipoints(coords))
 
 
 # --------------------------------------------------------------------------- statistics
@@ -414,7 +432,8 @@ def score_areas(
     polys = areas.geometry.to_numpy()
     n_areas = len(areas)
 
-    pi, ai = points_in_polygons(pts, polys)
+    tree = shapely.STRtree(pts)
+    pi, ai = points_in_polygons(pts, polys, tree=tree)
     count = np.bincount(ai, minlength=n_areas).astype(np.int64)
     wsum = np.bincount(ai, weights=w[pi], minlength=n_areas)
     night = is_night(kept["time"]).to_numpy()
@@ -426,11 +445,11 @@ def score_areas(
 
     # surroundings: ring = buffer minus area (boundary points belong to the area)
     buffers = shapely.buffer(polys, ring_m, quad_segs=32)
-    n_buf = _counts(pts, buffers).astype(np.int64)
+    n_buf = _counts(pts, buffers, tree=tree).astype(np.int64)
     ring_n = n_buf - count
     ring_km2 = shapely.area(buffers) / 1e6 - area_km2
     ring_ratio, ring_p = excess_test(count, ring_n, area_km2, ring_km2)
-    hull = shapely.convex_hull(shapely.union_all(np.concatenate([pts, polys])))
+    hull = _hull(np.vstack([shapely.get_coordinates(pts), shapely.get_coordinates(polys)]))
     region_km2 = float(shapely.area(hull)) / 1e6
     n_total = len(kept)
     region_ratio, region_p = excess_test(count, n_total - count, area_km2,
