@@ -45,6 +45,9 @@ For attachments that become public documents. The page holds no incident positio
   the public map shows those instead and says so;
 * the map's initial view is fitted to what is drawn (never to incident positions);
 * the data period is given in months;
+* a candidate site that covers 1 or 2 incidents shows ``< 3`` and no score or weights
+  (its coverage polygon is small enough to place them), drawn grey; selected sites
+  show their order, cost and cumulative share but no weights;
 * area statistics that count incidents (whole-number columns such as
   ``incidents`` or per-category and per-month counts) show ``< 3`` for 1 and 2; when
   that hides just one count of a ``category:``/``month:`` group, the next smallest of
@@ -414,14 +417,18 @@ def _round_sig(v: float) -> str:
     return f"{round(v, digits):,.{digits}f}".replace(",", " ")
 
 
-def _sites_layer(sites: gpd.GeoDataFrame) -> dict[str, Any]:
+_SITE_FROM_INCIDENTS = ("score", "covered_weight", "marginal_weight", "net_value", "rank")
+_SUPPRESSED_COLOUR = "#bdbdbd"
+
+
+def _sites_layer(sites: gpd.GeoDataFrame, *, public: bool = False) -> dict[str, Any]:
     first = ("id", "rank", "score", "covered_incidents", "covered_weight",
              "marginal_weight", "privacy_penalty", "visible_area_m2")
     cols = _display_columns(sites, first)
     props = _records(sites, cols)
     if "score" in sites.columns:
         score = pd.to_numeric(sites["score"], errors="coerce").fillna(0).to_numpy(float)
-        colours = _class(score, SCORE_CLASSES)
+        colours = list(_class(score, SCORE_CLASSES))
         legend = []
         for i, (lo, col) in enumerate(SCORE_CLASSES):
             hi = SCORE_CLASSES[i + 1][0] if i + 1 < len(SCORE_CLASSES) else 100
@@ -430,6 +437,22 @@ def _sites_layer(sites: gpd.GeoDataFrame) -> dict[str, Any]:
     else:
         colours = ["#41b6c4"] * len(sites)
         legend = [{"color": "#41b6c4", "label": "candidate site", "shape": "circle"}]
+    few_any = False
+    if public and "covered_incidents" in sites.columns:
+        # a site seeing 1 or 2 incidents would place them in its small coverage polygon
+        for i, p in enumerate(props):
+            v = p.get("covered_incidents")
+            if isinstance(v, int) and 0 < v < MIN_PUBLIC_COUNT:
+                p["covered_incidents"] = f"< {MIN_PUBLIC_COUNT}"
+                for c in _SITE_FROM_INCIDENTS:
+                    if c in p:
+                        p[c] = f"not shown (fewer than {MIN_PUBLIC_COUNT} incidents)"
+                colours[i] = _SUPPRESSED_COLOUR
+                few_any = True
+    if few_any:
+        legend.append({"color": _SUPPRESSED_COLOUR,
+                       "label": f"score not shown (< {MIN_PUBLIC_COUNT} incidents)",
+                       "shape": "circle"})
     for p, c in zip(props, colours, strict=True):
         p["_c"] = c
     return _layer("sites", f"Candidate sites ({len(sites)})", show=True, legend=legend,
@@ -437,7 +460,8 @@ def _sites_layer(sites: gpd.GeoDataFrame) -> dict[str, Any]:
                   radius=7, title="Candidate site")
 
 
-def _selected_layer(selected: pd.DataFrame, sites: gpd.GeoDataFrame | None) -> dict[str, Any]:
+def _selected_layer(selected: pd.DataFrame, sites: gpd.GeoDataFrame | None, *,
+                    public: bool = False) -> dict[str, Any]:
     sel = selected
     if not isinstance(sel, gpd.GeoDataFrame) or sel.geometry.isna().all():
         if sites is None:
@@ -461,6 +485,8 @@ def _selected_layer(selected: pd.DataFrame, sites: gpd.GeoDataFrame | None) -> d
         labels = [str(i + 1) for i in range(len(sel))]
     cols = _display_columns(sel, ("order", "id", "marginal_weight", "cumulative_weight",
                                   "cumulative_share", "cost_sek"))
+    if public:  # weights of single sites can stand for one or two incidents
+        cols = [c for c in cols if c not in ("marginal_weight", "cumulative_weight")]
     props = _records(sel, cols)
     for p, lab in zip(props, labels, strict=True):
         p["_label"] = lab
@@ -714,9 +740,9 @@ def make_map(
                                     "#1d3557", "existing camera", show=True,
                                     title="Existing camera"))
     if sites is not None and len(sites):
-        layers.append(_sites_layer(sites))
+        layers.append(_sites_layer(sites, public=public))
     if selected is not None and len(selected):
-        layers.append(_selected_layer(selected, sites))
+        layers.append(_selected_layer(selected, sites, public=public))
     info += list(notes)
     meta = {
         "title": title,

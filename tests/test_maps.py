@@ -52,7 +52,7 @@ def scene():
     n = len(layers["sites"])
     scores = pd.DataFrame({"id": layers["sites"]["id"], "rank": np.arange(1, n + 1),
                            "score": np.linspace(100, 0, n),
-                           "covered_incidents": np.arange(n) * 3,
+                           "covered_incidents": np.arange(n),
                            "covered_weight": np.arange(n) * 2.5,
                            "marginal_weight": np.arange(n) * 1.25,
                            "privacy_penalty": np.arange(n) / 4,
@@ -248,6 +248,16 @@ def test_public_cells_are_the_privacy_aggregation(scene, maps):
     assert areas["A1"]["category:Rån"] == "< 3" and areas["A1"]["category:Hot"] == "not shown"
     assert areas["A1"]["category:Stöld"] == 243 and areas["A1"]["night_share"] == 0.4
     assert data["meta"]["period"] == "2024-11 to 2026-10 (local time)"
+    # a site seeing 1-2 incidents shows no score or weight; selected sites no weights
+    sites = {f["properties"]["id"]: f["properties"]
+             for f in next(la for la in data["layers"] if la["key"] == "sites")["data"]}
+    ids = scene["sites"]["id"].tolist()
+    assert sites[ids[1]]["covered_incidents"] == "< 3" and sites[ids[1]]["_c"] == "#bdbdbd"
+    assert "not shown" in sites[ids[2]]["score"] and "not shown" in sites[ids[2]]["covered_weight"]
+    assert sites[ids[3]]["covered_incidents"] == 3 and sites[ids[3]]["covered_weight"] == 7.5
+    assert sites[ids[0]]["covered_incidents"] == 0 and sites[ids[0]]["score"] == 100
+    sel = next(la for la in data["layers"] if la["key"] == "selected")["data"]
+    assert all("marginal_weight" not in f["properties"] for f in sel)
 
 
 # --------------------------------------------------------------------------- browser
