@@ -974,7 +974,10 @@ _PAGE_JS = r"""
       var ring = [toLatLng(x, y), toLatLng(x + c, y), toLatLng(x + c, y + c),
                   toLatLng(x, y + c)];
       var props = {};
-      if (spec.centre) { props.x = x + c / 2; props.y = y + c / 2; }
+      if (spec.centre) {
+        props.x = Math.round((x + c / 2) * 100) / 100;
+        props.y = Math.round((y + c / 2) * 100) / 100;
+      }
       spec.fields.forEach(function (f, k) { if (r[3 + k] !== null) props[f] = r[3 + k]; });
       var col = spec.palette[r[2]];
       var poly = L.polygon(ring, {renderer: renderer, stroke: false, fillColor: col,
