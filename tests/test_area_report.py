@@ -193,6 +193,7 @@ def test_report_states_period_sources_crs_and_method(rendered):
                    "1 incidents of the whole layer have only a municipality",
                    Path(paths["incidents"]).name, "Torget"):
         assert needle in text, needle
+    assert str(Path(paths["incidents"]).parent) not in text  # no local folders
 
 
 def test_report_renders_offline_in_chromium(rendered):

@@ -186,11 +186,24 @@ TIMES = [
 ]
 
 
-def test_night_share_and_months_across_dst_from_a_file(tmp_path):
-    inc_path = write_gpkg(
-        tmp_path / "t.gpkg",
-        {"time": [t[0] for t in TIMES], "category": "Rån", "precision": "point"},
-        [pt(50 + i, 50) for i in range(len(TIMES))])
+@pytest.mark.parametrize("fmt", ["gpkg", "csv", "geojson"])
+def test_night_share_and_months_across_dst_from_a_file(tmp_path, fmt):
+    rows = {"time": [t[0] for t in TIMES], "category": "Rån", "precision": "point"}
+    geoms = [pt(50 + i, 50) for i in range(len(TIMES))]
+    if fmt == "gpkg":
+        inc_path = write_gpkg(tmp_path / "t.gpkg", rows, geoms)
+    else:
+        ll = gpd.GeoSeries(geoms, crs=3006).to_crs(4326)
+        frame = pd.DataFrame(rows).assign(lon=ll.x.round(7), lat=ll.y.round(7))
+        inc_path = str(tmp_path / f"t.{fmt}")
+        if fmt == "csv":
+            frame.to_csv(inc_path, index=False)
+        else:
+            feats = [{"type": "Feature", "properties": {k: r[k] for k in rows},
+                      "geometry": {"type": "Point", "coordinates": [r["lon"], r["lat"]]}}
+                     for r in frame.to_dict("records")]
+            with open(inc_path, "w") as f:
+                json.dump({"type": "FeatureCollection", "features": feats}, f)
     inc = read_layer(inc_path, "incidents").frame
     ar = gpd.GeoDataFrame({"id": ["C"], "name": ["c"]}, geometry=[sq(0, 0, 100, 100)],
                           crs=3006)

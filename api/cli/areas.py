@@ -55,6 +55,12 @@ def load_streets(arg: str) -> gpd.GeoDataFrame:
     return lines
 
 
+def _source_name(arg: str) -> str:
+    """A stored dataset's name, or a file's name without its folders (a public report
+    should not show local paths)."""
+    return arg if arg.startswith("db:") else Path(arg).name
+
+
 def _note_left_out(n: int) -> None:
     if n:
         err_console.print(
@@ -194,11 +200,11 @@ def report_area_cmd(
     st = load_streets(streets) if streets else None
     w = weights_from_options(inc, severity=severity, half_life_days=half_life_days,
                              as_of=as_of)
-    sources = {"incidents": incidents, "areas": areas}
+    sources = {"incidents": _source_name(incidents), "areas": _source_name(areas)}
     if buildings:
-        sources["buildings"] = buildings
+        sources["buildings"] = _source_name(buildings)
     if streets:
-        sources["streets"] = streets
+        sources["streets"] = _source_name(streets)
     text = area_report(inc, ar, area, buildings=bld, streets=st, weights=w, sources=sources,
                        severity_name=severity or "default",
                        options=ReportOptions(ring_m=ring_m, hours_share=hours_share))
