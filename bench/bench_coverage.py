@@ -25,7 +25,6 @@ from _scenes import city_blocks, plain_shadow_union, street_points  # noqa: E402
 from geo.camera import LEVELS, camera_radii  # noqa: E402
 from geo.coverage import camera_geometry, coverage, sector_polygons  # noqa: E402
 
-
 REPEAT = 5
 
 

@@ -524,7 +524,8 @@ def pareto_curve(
     cw = df["covered_weight"].to_numpy()
     pp = df["privacy_penalty"].to_numpy()
     dominated = [
-        bool(np.any(((cw >= cw[i]) & (pp < pp[i] - 1e-12)) | ((cw > cw[i] + 1e-12) & (pp <= pp[i]))))
+        bool(np.any(((cw >= cw[i]) & (pp < pp[i] - 1e-12))
+                    | ((cw > cw[i] + 1e-12) & (pp <= pp[i]))))
         for i in range(len(df))
     ]
     df["pareto"] = ~np.asarray(dominated, dtype=bool)

@@ -16,7 +16,7 @@ from scipy import sparse
 from shapely import Point, box
 
 from geo.errors import EmptyLayerError
-from geo.scoring import privacy_exposure, score_sites, site_coverage
+from geo.scoring import privacy_exposure, score_sites
 from geo.selection import (
     aggregate_incidents,
     greedy_select,

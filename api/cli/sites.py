@@ -26,6 +26,7 @@ from geo.visibility import Obstacles
 
 __all__ = ["coverage", "score_sites_cmd", "select_sites_cmd", "demo"]
 
+ALL_LEVELS = ",".join(LEVELS)
 #: From this many cameras on, visibility runs in parallel processes.
 PARALLEL_FROM = 3000
 
@@ -129,7 +130,7 @@ def coverage(
     out: Annotated[str, typer.Option("--out", metavar="F.geojson",
                                      help="Output: .geojson, .gpkg or .csv (no geometry).")],
     buildings: BuildingsOpt = None,
-    levels: LevelsOpt = ",".join(LEVELS),
+    levels: LevelsOpt = ALL_LEVELS,
     dori: DoriOpt = None,
     skip_invalid: SkipOpt = False,
     workers: WorkersOpt = None,
