@@ -65,8 +65,8 @@ KDE_TRUNCATE_BANDWIDTHS: Final = 8.0
 #: Sub-cell lattices are refined at least until the Taylor argument per axis is this small
 #: (a coarser lattice with a higher order is used when that is less work, up to t = 1.5).
 _MAX_TAYLOR_T: Final = 0.7
-#: Per-axis relative error budget of the truncated Taylor series.
-_TAYLOR_TOL: Final = 0.004
+#: Relative error budget of the truncated Taylor series (total degree, both axes).
+_TAYLOR_TOL: Final = 0.008
 #: Hot spot codes in the GeoTIFF band 5.
 HOTSPOT_CODES: Final = {"hot": 1, "none": 0, "cold": -1}
 
@@ -257,7 +257,14 @@ def kde_direct(
 
 
 def _taylor_order(t_max: float) -> int:
-    """Smallest order p with |Tₚ(t)·e^(−t) − 1| ≤ tol for |t| ≤ t_max."""
+    """Smallest order p with |Tₚ(τ)·e^(−τ) − 1| ≤ tol for |τ| ≤ √2·t_max.
+
+    ``τ = (dₓuₓ + d_y u_y)/h²`` is the exponent the truncated series approximates; with
+    ``|d| ≤ R`` and ``|uₓ|, |u_y| ≤ step/2`` it is at most ``R·step/(√2 h²) = √2·t_max``
+    (``t_max = R·step/(2h²)``), and the total-degree truncation of the product of the
+    x and y series is exactly ``Tₚ(τ)``.
+    """
+    t_max = math.sqrt(2.0) * t_max
     t = np.linspace(-t_max, t_max, 401)
     term = np.ones_like(t)
     total = np.ones_like(t)
@@ -270,7 +277,7 @@ def _taylor_order(t_max: float) -> int:
 
 
 def _plan(cell_m: float, bandwidth_m: float) -> tuple[int, int]:
-    """Sub-cell refinement s and Taylor order p with the least work s²·(p+1)².
+    """Sub-cell refinement s and Taylor order p with the least work s²·(p+1)(p+2)/2.
 
     The Taylor argument per axis is at most t = R·(cell/s)/(2h²) with R = 8h; the
     order is the smallest meeting the error budget for |t| ≤ t_max.
@@ -283,7 +290,7 @@ def _plan(cell_m: float, bandwidth_m: float) -> tuple[int, int]:
         if t_max > 1.5:
             continue
         p = _taylor_order(t_max)
-        cost = s * s * (p + 1) ** 2
+        cost = s * s * (p + 1) * (p + 2) // 2
         if best is None or cost < best[0]:
             best = (cost, s, p)
     assert best is not None
@@ -307,7 +314,9 @@ def _axis(lo: float, ncell: int, cell_m: float, sub: int, half: int) -> _Axis:
     step = cell_m / sub
     first = half + (sub + 1) // 2
     n = first + (ncell - 1) * sub + (sub + 1) // 2 + half + 1
-    fft_n = sfft.next_fast_len(n + 2 * half, real=True)
+    # outputs sit at full-convolution indices in [2·half, n): a circular convolution of
+    # length ≥ n has no wrap-around there
+    fft_n = sfft.next_fast_len(n, real=True)
     origin = lo + 0.5 * cell_m - first * step
     return _Axis(origin, step, n, first, sub, half, fft_n)
 
@@ -327,7 +336,8 @@ def kde_grid(
     (refined ``s`` times per cell when the cell is large against the bandwidth) and
     its offset ``u`` from that node is expanded exactly as
     ``exp(−(d−u)²/2h²) = exp(−d²/2h²) · exp(−u²/2h²) · Σₖ (d/h)ᵏ (u/h)ᵏ / k!``, so the
-    KDE is a sum of ``(p+1)²`` separable convolutions of moment grids, done by FFT.
+    KDE is a sum of ``(p+1)(p+2)/2`` separable convolutions of moment grids (terms of
+    total degree ≤ p), done by FFT.
     Points beyond 8 bandwidths of the grid are ignored (their contribution is below
     1.3·10⁻¹⁴ of a kernel peak).
 
@@ -380,7 +390,7 @@ def kde_grid(
     jx, jy, w = jx[keep].astype(np.int64), jy[keep].astype(np.int64), w[keep]
     u = (x[keep] - (ax.origin + jx * step)) / h
     v = (y[keep] - (ay.origin + jy * step)) / h
-    flat = jy * ax.n + jx
+    flat = jy * ax.fft_n + jx  # moment grids are laid out ax.fft_n wide (zero padded)
     base = w * np.exp(-0.5 * (u * u + v * v))
     del x, y
 
@@ -395,17 +405,25 @@ def kde_grid(
         upow.append(upow[-1] * u / k)
         vpow.append(vpow[-1] * v / k)
 
-    spec = np.zeros((ay.fft_n, ax.fft_n // 2 + 1), dtype=complex)
+    nfx = ax.fft_n // 2 + 1
+    spec = np.zeros((ay.fft_n, nfx), dtype=complex)
+    rows = np.empty((ay.fft_n, nfx), dtype=complex)
     for l_ in range(p + 1):
         progress(f"KDE moments {l_ + 1}/{p + 1}")
-        rows = np.zeros((ay.n, ax.fft_n // 2 + 1), dtype=complex)
+        rows[:] = 0.0
         bv = base * vpow[l_]
-        for k in range(p + 1):
-            mom = np.bincount(flat, weights=bv * upow[k], minlength=ax.n * ay.n)
-            rows += sfft.rfft(mom.reshape(ay.n, ax.n), ax.fft_n, axis=1, workers=-1) \
-                * kx_hat[k][None, :]
-        spec += sfft.fft(rows, ay.fft_n, axis=0, workers=-1) * ky_hat[l_][:, None]
-        del rows
+        for k in range(p + 1 - l_):
+            mom = np.bincount(flat, weights=bv * upow[k], minlength=ay.n * ax.fft_n)
+            part = sfft.rfft(mom.reshape(ay.n, ax.fft_n), axis=1, workers=-1)
+            del mom
+            part *= kx_hat[k][None, :]
+            rows[: ay.n] += part
+            del part
+        col = sfft.fft(rows, axis=0, workers=-1)
+        col *= ky_hat[l_][:, None]
+        spec += col
+        del col
+    del rows
     cols_full = sfft.ifft(spec, axis=0, workers=-1)
     r_idx = ay.first + ay.half + ay.stride * np.arange(grid.ny)
     c_idx = ax.first + ax.half + ax.stride * np.arange(grid.nx)
