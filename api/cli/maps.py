@@ -240,6 +240,9 @@ def map_cmd(
             raise typer.BadParameter("--area-stats needs --areas")
         layers["areas"] = join_by_id(layers["areas"], _table(area_stats, geometry_ok=False),
                                      source=area_stats)
+    if density and Path(density).suffix.lower() not in (".csv", ".geojson", ".json"):
+        raise InputError.single(density, "the density grid must be the .csv or .geojson "
+                                "written by 'tryggkarta density'")
     dens = _table(density) if density else None
     sel = _table(selected) if selected else None
     if sel is not None and isinstance(sel, gpd.GeoDataFrame):
