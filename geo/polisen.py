@@ -46,6 +46,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pandas.api.types import infer_dtype
 
 from geo.crs import METRIC_CRS, inside_sweden_lonlat, lonlat_to_metric
 from geo.errors import EmptyLayerError, InputError, Problem
@@ -350,9 +351,31 @@ def _parse_published(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     return utc, local_naive
 
 
+def _extract(text: pd.Series, pattern: str, *, ignore_case: bool = False) -> pd.DataFrame:
+    """``text.str.extract(pattern)`` with named groups, in C through pyarrow when present.
+
+    pandas runs ``str.extract`` as a Python loop even on arrow strings; pyarrow's RE2
+    does the same match about ten times faster. The patterns here use only what RE2
+    and Python's ``re`` read alike.
+    """
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+    except ImportError:  # pragma: no cover - pyarrow ships with the project
+        return text.str.extract(pattern, flags=re.IGNORECASE if ignore_case else 0)
+    arr = pa.array(text.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    found = pc.extract_regex(arr, ("(?i)" if ignore_case else "") + pattern)
+    names = re.findall(r"\(\?P<(\w+)>", pattern)
+    return pd.DataFrame(
+        {k: pc.struct_field(found, k).to_numpy(zero_copy_only=False) for k in names},
+        index=text.index,
+        dtype=object,
+    )
+
+
 def _parse_name_time(name: pd.Series, published_local: pd.Series) -> pd.Series:
     """The incident time from the name; the year from the publish time; NaT if none."""
-    m = name.str.extract(_NAME_RE, flags=re.IGNORECASE)
+    m = _extract(name, _NAME_RE, ignore_case=True)
     month = _ints(m["month"].str.lower().map(_MONTH_NUMBER))
     day, hour, minute = _ints(m["day"]), _ints(m["hour"]), _ints(m["minute"])
     pub = published_local.to_numpy(dtype="datetime64[us]")
@@ -366,20 +389,21 @@ def _parse_name_time(name: pd.Series, published_local: pd.Series) -> pd.Series:
     return _localize(pd.Series(chosen, index=name.index))
 
 
-def _id_text(values: list[Any]) -> tuple[list[str | None], list[str | None]]:
-    """Event ids as text, and a reason where an id is missing or of the wrong kind."""
+def _id_text(values: list[Any]) -> tuple[list[str | None], dict[int, str]]:
+    """Event ids as text, and why, by position, an id is missing or of the wrong kind."""
+    if all(type(v) is int for v in values):  # the API's own ids: one quick pass
+        return [str(v) for v in values], {}
     ids: list[str | None] = []
-    why: list[str | None] = []
-    for v in values:
+    why: dict[int, str] = {}
+    for i, v in enumerate(values):
         if v is None or (isinstance(v, str) and not v.strip()):
             ids.append(None)
-            why.append("missing id")
+            why[i] = "missing id"
         elif isinstance(v, bool) or not isinstance(v, int | str):
             ids.append(None)
-            why.append(f"id {v!r} is not a number or text")
+            why[i] = f"id {v!r} is not a number or text"
         else:
             ids.append(str(v).strip())
-            why.append(None)
     return ids, why
 
 
@@ -393,7 +417,9 @@ def _missing(value: Any, field: str) -> str:
 def _text_or_none(values: list[Any], dtype: str = "object") -> pd.Series:
     """Text values as a Series (``object``, or ``str`` for arrow-fast string ops);
     anything that is not text becomes missing."""
-    return pd.Series([v if isinstance(v, str) else None for v in values], dtype=dtype)
+    if infer_dtype(values, skipna=True) not in ("string", "empty"):
+        values = [v if isinstance(v, str) else None for v in values]
+    return pd.Series(values, dtype=dtype)
 
 
 # --------------------------------------------------------------------------- public
@@ -461,11 +487,13 @@ def read_polisen_layer(
 
     reasons: dict[int, list[str]] = {}  # only the bad events: few, usually none
     fatal = {p.index for p in problems}
-    dicts = [e if isinstance(e, dict) else {} for e in items]
-    for i, e in enumerate(items):
-        if not isinstance(e, dict) and i not in fatal:
-            reasons.setdefault(i, []).append(f"not an event object (got {type(e).__name__})")
+    is_event = np.fromiter((isinstance(e, dict) for e in items), dtype=bool, count=n)
+    dicts = items if is_event.all() else [e if isinstance(e, dict) else {} for e in items]
+    for i in np.flatnonzero(~is_event).tolist():
+        if i not in fatal:
+            reasons.setdefault(i, []).append(f"not an event object (got {type(items[i]).__name__})")
 
+    # --- the fields, one pass each (plain dict lookups; everything after is vectorised)
     ids, id_why = _id_text([e.get("id") for e in dicts])
     locs: list[dict[str, Any]] = [
         loc if isinstance(loc, dict) else {} for loc in (e.get("location") for e in dicts)
@@ -475,84 +503,82 @@ def read_polisen_layer(
     gps_raw = [loc.get("gps") for loc in locs]
     dt_text = _text_or_none(dt_raw, "str")
     type_text = _text_or_none(type_raw)
-    name_text = _text_or_none([e.get("name") for e in dicts])
     gps_text = _text_or_none(gps_raw)
-    loc_name = _text_or_none([loc.get("name") for loc in locs])
-    summary = _text_or_none([e.get("summary") for e in dicts])
-    url = _text_or_none([e.get("url") for e in dicts])
 
-    # --- field checks (vectorised), reasons collected per event
-    is_event = np.array([isinstance(e, dict) for e in items])
+    # --- field checks, reasons collected per event
     published, published_local = _parse_published(dt_text)
-    gps_codes, gps_uniques = pd.factorize(gps_text)  # 311 distinct places in 85,011 events
-    gps = pd.Series(gps_uniques, dtype="str").str.extract(_GPS_RE)
-    lat = np.append(_ints(gps["lat"]), np.nan)[gps_codes]
-    lon = np.append(_ints(gps["lon"]), np.nan)[gps_codes]
+    dt_missing = dt_text.isna().to_numpy()
+    pub_bad = ~dt_missing & published.isna().to_numpy()
+    # few distinct values: 311 places and 97 types in 85,011 real events
+    gps_codes, gps_uniques = pd.factorize(gps_text)
+    gps_u = pd.Series(gps_uniques, dtype="str").str.extract(_GPS_RE)
+    lat_u, lon_u = _ints(gps_u["lat"]), _ints(gps_u["lon"])
+    lat = np.append(lat_u, np.nan)[gps_codes]
+    lon = np.append(lon_u, np.nan)[gps_codes]
+    gps_missing = gps_codes < 0
     gps_ok = np.isfinite(lat) & np.isfinite(lon)
     inside = gps_ok & inside_sweden_lonlat(lon, lat)
     swapped = gps_ok & ~inside & inside_sweden_lonlat(lat, lon)
-    type_ok = type_text.str.strip().str.len().fillna(0).to_numpy() > 0
+    type_codes, type_uniques = pd.factorize(type_text)
+    type_u = pd.Series(type_uniques, dtype=object).str.strip()
+    type_ok = np.append(type_u.str.len().to_numpy() > 0, False)[type_codes]
 
     checks: list[tuple[np.ndarray, Any]] = [
-        (np.array([w is not None for w in id_why]) & is_event, lambda i: id_why[i]),
+        (is_event & dt_missing, lambda i: _missing(dt_raw[i], "datetime (the publish time)")),
         (
-            is_event & dt_text.isna().to_numpy(),
-            lambda i: _missing(dt_raw[i], "datetime (the publish time)"),
-        ),
-        (
-            is_event & dt_text.notna().to_numpy() & published.isna().to_numpy(),
+            is_event & pub_bad,
             lambda i: (
-                f"unparseable datetime {dt_text[i]!r} (expected e.g. '2026-08-22 19:51:41 +02:00')"
+                f"unparseable datetime {dt_raw[i]!r} (expected e.g. '2026-08-22 19:51:41 +02:00')"
             ),
         ),
         (is_event & ~type_ok, lambda i: _missing(type_raw[i], "type")),
+        (is_event & gps_missing, lambda i: _missing(gps_raw[i], "location.gps")),
         (
-            is_event & gps_text.isna().to_numpy(),
-            lambda i: _missing(gps_raw[i], "location.gps"),
-        ),
-        (
-            is_event & gps_text.notna().to_numpy() & ~gps_ok,
-            lambda i: f"unparseable location.gps {gps_text[i]!r} (expected 'lat,lon')",
+            ~gps_missing & ~gps_ok,
+            lambda i: f"unparseable location.gps {gps_raw[i]!r} (expected 'lat,lon')",
         ),
         (
             swapped,
             lambda i: (
-                f"location.gps {gps_text[i]!r} has lat/lon swapped: lat {lon[i]:g}, "
+                f"location.gps {gps_raw[i]!r} has lat/lon swapped: lat {lon[i]:g}, "
                 f"lon {lat[i]:g} would be in Sweden; Polisen writes 'lat,lon'"
             ),
         ),
         (
             gps_ok & ~inside & ~swapped,
             lambda i: (
-                f"coordinates outside Sweden: location.gps {gps_text[i]!r} "
+                f"coordinates outside Sweden: location.gps {gps_raw[i]!r} "
                 f"(lat {lat[i]:g}, lon {lon[i]:g})"
             ),
         ),
     ]
-    for mask, why in checks:
+    for i, why in id_why.items():
+        if is_event[i]:
+            reasons.setdefault(i, []).append(why)
+    for mask, reason in checks:
         for j in np.flatnonzero(mask).tolist():
-            reasons.setdefault(j, []).append(why(j))
+            reasons.setdefault(j, []).append(reason(j))
 
     # --- duplicate ids
     id_series = pd.Series(ids, dtype=object)
     has_id = id_series.notna().to_numpy()
     if duplicates == "latest":
-        order = pd.DataFrame({"id": id_series, "pub": published, "pos": np.arange(n)}).loc[
-            has_id & published.notna().to_numpy()
-        ]
+        dated = has_id & published.notna().to_numpy()
+        order = pd.DataFrame({"id": id_series, "pub": published, "pos": np.arange(n)}).loc[dated]
         last = order.sort_values(["pub", "pos"]).drop_duplicates("id", keep="last")["pos"]
-        superseded = has_id & published.notna().to_numpy()
+        superseded = dated.copy()
         superseded[last.to_numpy()] = False
     else:
         superseded = np.zeros(n, dtype=bool)
         dup = has_id & id_series.duplicated(keep="first").to_numpy()
-        first_pos = (
-            pd.Series(np.arange(n)).loc[has_id].groupby(id_series.loc[has_id]).transform("min")
-        )
-        for j in np.flatnonzero(dup).tolist():
-            reasons.setdefault(j, []).append(
-                f"duplicate id {ids[j]!r} (first at feature {int(first_pos.loc[j])})"
+        if dup.any():
+            first_pos = (
+                pd.Series(np.arange(n)).loc[has_id].groupby(id_series.loc[has_id]).transform("min")
             )
+            for j in np.flatnonzero(dup).tolist():
+                reasons.setdefault(j, []).append(
+                    f"duplicate id {ids[j]!r} (first at feature {int(first_pos.loc[j])})"
+                )
 
     for i, rs in reasons.items():
         problems.extend(Problem(src, i, r) for r in rs)
@@ -570,33 +596,41 @@ def read_polisen_layer(
 
     # --- the frame, only for the kept events
     sel = np.flatnonzero(keep)
+    kept = dicts if len(sel) == n else [dicts[i] for i in sel.tolist()]
+    kept_locs = locs if len(sel) == n else [locs[i] for i in sel.tolist()]
     pub = published.iloc[sel].reset_index(drop=True)
     pub_local = published_local.iloc[sel].reset_index(drop=True)
-    names = name_text.iloc[sel].reset_index(drop=True)
-    time = _parse_name_time(names.fillna(""), pub_local)
-    from_name = time.notna()
+    names = _text_or_none([e.get("name") for e in kept]).fillna("")
+    time = _parse_name_time(names, pub_local)
+    from_name = time.notna().to_numpy()
     time = time.where(from_name, pub)
-    lname = loc_name.iloc[sel].reset_index(drop=True)
-    county = lname.fillna("").str.strip().str.endswith(" län").to_numpy()
-    urls = url.iloc[sel].reset_index(drop=True).fillna("").astype("str")
+    lname_codes, lname_uniques = pd.factorize(
+        _text_or_none([loc.get("name") for loc in kept_locs]).fillna("")
+    )
+    lname_u = pd.Series(lname_uniques, dtype=object)
+    county = lname_u.str.strip().str.endswith(" län").to_numpy(dtype=bool)[lname_codes]
+    urls = _text_or_none([e.get("url") for e in kept], "str").fillna("")
     relative = urls.str.startswith("/").to_numpy(dtype=bool)
     urls = urls.where(~relative, POLISEN_BASE_URL + urls)
-    x, y = lonlat_to_metric(lon[sel], lat[sel])
+    summaries = _text_or_none([e.get("summary") for e in kept], "str").fillna("")
+    # one point per distinct place, shared by its events (geometries are immutable)
+    x_u, y_u = lonlat_to_metric(np.nan_to_num(lon_u), np.nan_to_num(lat_u))
+    points = shapely.points(x_u, y_u)[gps_codes[sel]]
     frame = gpd.GeoDataFrame(
         {
-            "id": pd.array([ids[i] for i in sel], dtype="str"),
+            "id": pd.array([ids[i] for i in sel.tolist()], dtype="str"),
             "time": time.astype("datetime64[us, UTC]"),
-            "category": pd.array(type_text.iloc[sel].str.strip(), dtype="str"),
+            "category": pd.array(type_u.to_numpy()[type_codes[sel]], dtype="str"),
             "weight": np.ones(len(sel)),
             "precision": pd.array(np.where(county, "county", "municipality"), dtype="str"),
             "time_source": pd.array(np.where(from_name, "name", "published"), dtype="str"),
-            "location_name": pd.array(lname.fillna(""), dtype="str"),
-            "name": pd.array(names.fillna(""), dtype="str"),
-            "summary": pd.array(summary.iloc[sel].fillna("").to_numpy(), dtype="str"),
+            "location_name": pd.array(lname_u.to_numpy()[lname_codes], dtype="str"),
+            "name": pd.array(names, dtype="str"),
+            "summary": pd.array(summaries, dtype="str"),
             "url": pd.array(urls, dtype="str"),
             "published": pub.astype("datetime64[us, UTC]"),
         },
-        geometry=shapely.points(x, y),
+        geometry=gpd.GeoSeries(points, crs=METRIC_CRS),
         crs=METRIC_CRS,
     )
     skipped = [p for p in problems if p.index is None or bad[p.index]] if skip_invalid else []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -152,6 +153,20 @@ def test_no_usable_time_in_name_falls_back_to_publish_time(name: str | None) -> 
     g = read_polisen([event(name=name, dt="2026-07-12 9:30:00 +02:00")])
     assert g["time"].iloc[0] == utc(2026, 7, 12, 7, 30)
     assert g["time_source"].iloc[0] == "published"
+
+
+def test_fast_extract_matches_pandas() -> None:
+    from geo.polisen import _NAME_RE, _extract
+
+    names = pd.Series(
+        ["25 juni 01.44, Brand", "5 MAJ 7.05, X", "01 maj 08:00,", "x 1 maj 08.00", "",
+         "12 juli 123.45", "12 juli 12.345", "3 Oktober 23:59"],
+        index=[10, 11, 12, 13, 14, 15, 16, 17],
+    )  # fmt: skip
+    fast = _extract(names, _NAME_RE, ignore_case=True)
+    slow = names.str.extract(_NAME_RE, flags=re.IGNORECASE).astype(object)
+    pd.testing.assert_frame_equal(fast.fillna("-"), slow.fillna("-"))
+    assert fast.notna().all(axis=1).tolist() == [True, True, True, False, False, False, False, True]
 
 
 def test_datetime_without_offset_is_stockholm_time() -> None:
