@@ -61,7 +61,12 @@ def _orphans(store: Store) -> set[str]:
         store, "SELECT table_name FROM information_schema.tables "
                "WHERE table_schema = 'tryggkarta'")}
     live = {r[0] for r in _pg_exec(store, "SELECT table_name FROM tryggkarta.datasets")}
-    return tables - live - {"datasets", "alembic_version"}
+    views = {r[0] for r in _pg_exec(
+        store, "SELECT table_name FROM information_schema.views "
+               "WHERE table_schema = 'tryggkarta_layers'")}
+    names = {r[0] for r in _pg_exec(store, "SELECT name FROM tryggkarta.datasets")}
+    # a stray view, or a dataset without its view, counts too
+    return (tables - live - {"datasets", "alembic_version"}) | (views ^ names)
 
 
 # -- layers as geo.io.read_layer returns them --------------------------------------------
@@ -231,6 +236,12 @@ def test_round_trip_awkward_columns(store: Store) -> None:
     assert got["empty"].tolist() == [None, None, None]
     assert got["tricky"].tolist() == ["tab\there", 'quote " \\ backslash', "line\nbreak\r\n"]
     assert np.isposinf(got["a b"][2])
+    if store.backend == "postgis":  # the view keeps the names PostgreSQL can hold
+        cols = [r[0] for r in _pg_exec(
+            store, "SELECT column_name FROM information_schema.columns WHERE table_schema = "
+                   "'tryggkarta_layers' AND table_name = 'awkward' ORDER BY ordinal_position")]
+        assert cols[:6] == ["fid", "id", "ID", "a b", "Å-ö/ä", "col_4"]  # "fid" (5th attribute) is taken
+        assert "n" * 70 not in cols and cols[-1] == "geom"
 
 
 def test_empty_layer_round_trip(store: Store) -> None:
@@ -475,6 +486,14 @@ def test_spatial_index_and_srid(store: Store) -> None:
         srid = _pg_exec(store, "SELECT srid, type FROM geometry_columns WHERE "
                                f"f_table_schema = 'tryggkarta' AND f_table_name = '{table}'")
         assert srid == [(3006, "GEOMETRY")]
+        # the view under the dataset's own name, for QGIS
+        rows = _pg_exec(store, 'SELECT fid, height_m, ST_Area(geom) FROM tryggkarta_layers."hus" '
+                               "ORDER BY fid")
+        # 10 m x 10 m; 1 + 0.5 (triangle) - 0.005 (its triangular hole)
+        assert [r[:2] for r in rows] == [(1, 12.0), (2, None)]
+        assert [r[2] for r in rows] == pytest.approx([100.0, 1.495], abs=1e-9)
+        assert _pg_exec(store, "SELECT srid FROM geometry_columns WHERE "
+                               "f_table_schema = 'tryggkarta_layers'") == [(3006,)]
     else:
         (path,) = list(store.datasets_dir.glob("hus.v1.*.gpkg"))
         with sqlite3.connect(path) as con:

@@ -3,6 +3,8 @@
 Every dataset version is its own table ``tryggkarta."d_<hex>"`` (``fid`` primary key in
 row order, the attribute columns, ``geom geometry(GEOMETRY, 3006)`` with a GiST index),
 and the catalogue table ``tryggkarta.datasets`` points each name at its current table.
+A view ``tryggkarta_layers."NAME"`` shows each dataset under its own name and column
+names (for QGIS and SQL users).
 ``put`` creates and fills the new table, swaps the pointer and drops the old table in
 ONE transaction: readers see the old version until it commits, and a failure rolls all
 of it back. The schema is created and migrated by Alembic (``api/migrations``) through
@@ -44,10 +46,14 @@ from api.storage.base import (
     validate_name,
 )
 
-__all__ = ["PostGISStore", "SCHEMA", "HEAD_REVISION", "MIGRATIONS_DIR", "dispose_engines"]
+__all__ = ["PostGISStore", "SCHEMA", "LAYERS_SCHEMA", "HEAD_REVISION", "MIGRATIONS_DIR",
+           "dispose_engines"]
 
 #: Database schema holding everything tryggkarta stores.
 SCHEMA = "tryggkarta"
+#: Schema of one view per dataset, named like the dataset, with the original column
+#: names: what a planner opens in QGIS (``tryggkarta_layers."brott"``).
+LAYERS_SCHEMA = "tryggkarta_layers"
 #: The Alembic revision this code needs (``tryggkarta db upgrade`` brings a database there).
 HEAD_REVISION = "0001"
 #: Folder of the Alembic environment.
@@ -142,6 +148,29 @@ def _data_table(table_name: str, columns: list[Column], geoms: np.ndarray) -> sa
     table = sa.Table(table_name, sa.MetaData(schema=SCHEMA), *cols)
     sa.Index(f"{table_name}_geom_gist", table.c.geom, postgresql_using="gist")
     return table
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _view_sql(name: str, table_name: str, columns: list[Column]) -> str:
+    """``CREATE VIEW`` of a dataset under its own name, columns named as in the frame.
+
+    A name PostgreSQL cannot keep (over 63 bytes, ``fid``/``geom``, or clashing with
+    another after that) stays under its stored name.
+    """
+    used = {"fid", "geom"}
+    select = ["fid"]
+    for c in columns:
+        alias = c.name if len(c.name.encode()) <= 63 and c.name not in used else c.stored
+        if alias in used:
+            alias = c.stored
+        used.add(alias)
+        select.append(f"{_quote(c.stored)} AS {_quote(alias)}")
+    select.append("geom")
+    return (f"CREATE VIEW {LAYERS_SCHEMA}.{_quote(name)} AS SELECT {', '.join(select)} "
+            f"FROM {SCHEMA}.{_quote(table_name)}")
 
 
 class PostGISStore(Store):
@@ -289,8 +318,10 @@ class PostGISStore(Store):
                     set_={k: stmt.excluded[k] for k in values if k != "name"},
                 )
                 conn.execute(stmt)
+                conn.execute(sa.text(f"DROP VIEW IF EXISTS {LAYERS_SCHEMA}.{_quote(name)}"))
                 if old:
                     conn.execute(sa.text(f'DROP TABLE {SCHEMA}."{old.table_name}"'))
+                conn.execute(sa.text(_view_sql(name, table_name, enc.columns)))
         except sa.exc.DBAPIError as exc:
             raise StorageError(
                 f"db:{name}: could not write the dataset: {str(exc.orig).strip()}"
@@ -376,4 +407,5 @@ class PostGISStore(Store):
             ).scalar()
             if table is None:
                 raise not_found(name)
+            conn.execute(sa.text(f"DROP VIEW IF EXISTS {LAYERS_SCHEMA}.{_quote(name)}"))
             conn.execute(sa.text(f'DROP TABLE IF EXISTS {SCHEMA}."{table}"'))

@@ -22,11 +22,13 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 SCHEMA = "tryggkarta"
+LAYERS_SCHEMA = "tryggkarta_layers"
 
 
 def upgrade() -> None:
-    """Create the PostGIS extension (when missing) and the catalogue table."""
+    """Create the PostGIS extension (when missing), the catalogue and the views' schema."""
     op.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+    op.execute(f"CREATE SCHEMA IF NOT EXISTS {LAYERS_SCHEMA}")
     op.create_table(
         "datasets",
         sa.Column("name", sa.Text(), primary_key=True),
@@ -43,7 +45,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Drop every stored data table and the catalogue."""
+    """Drop every stored data table, its view and the catalogue."""
+    op.execute(f"DROP SCHEMA IF EXISTS {LAYERS_SCHEMA} CASCADE")
     conn = op.get_bind()
     tables = conn.execute(sa.text(f"SELECT table_name FROM {SCHEMA}.datasets")).scalars()
     for table in list(tables):
