@@ -268,7 +268,7 @@ def _svg_map(
 ) -> str:
     w, h = frame.width_px, frame.height_px
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w:.0f} {h:.0f}" '
-           f'width="100%" role="img" aria-label="Map of the area">',
+           f'role="img" aria-label="Map of the area">',
            f'<rect class="bg" x="0" y="0" width="{w:.0f}" height="{h:.0f}"/>']
     if buildings is not None and len(buildings):
         out.append(_paths(buildings.geometry.to_numpy(), frame, "bld"))
@@ -392,12 +392,13 @@ table.wh th, table.wh td { padding: 0 2px; }
 .keyfig td:first-child { font-weight: bold; }
 figure { margin: 2mm 0; break-inside: avoid; page-break-inside: avoid; }
 figcaption { font-size: 8.5pt; color: #333; }
-svg { display: block; max-height: 200mm; margin: 0 auto; }
+svg { display: block; width: 100%; max-width: 105mm; margin: 0 auto; }
+@media screen { svg { max-width: 190mm; } }
 svg .bg { fill: #fbfbf8; stroke: #888; stroke-width: 1; }
 svg .bld { fill: #d6d3cc; stroke: #b9b5ab; stroke-width: 0.4; fill-rule: evenodd; }
 svg .str { fill: none; stroke: #8a8a8a; stroke-width: 1.1; }
 svg .cell { fill: #c0392b; stroke: #7b241c; stroke-width: 0.6; }
-svg .cnt { font-size: 10px; text-anchor: middle; dominant-baseline: central;
+svg .cnt { font-size: 13px; text-anchor: middle; dominant-baseline: central;
            fill: #fff; font-weight: bold; paint-order: stroke; stroke: #7b241c;
            stroke-width: 2px; }
 svg .ring { fill: none; stroke: #1f4e99; stroke-width: 1.4; stroke-dasharray: 6 4;
