@@ -181,16 +181,22 @@ def _leaked(html: str, incidents_lonlat: np.ndarray, incidents_xy: np.ndarray) -
     that reprojects would write), at 4-7 decimals, and EPSG:3006 x/y at 0-2 decimals,
     each rounded and cut, in either order.
     """
-    pairs = _number_pairs(html)
+    follows: dict[str, set[str]] = {}
+    for a, b in _number_pairs(html):
+        follows.setdefault(a, set()).add(b)
+
+    def adjacent(first: set[str], second: set[str]) -> bool:
+        return any(not second.isdisjoint(follows.get(a, ())) for a in first) or \
+            any(not first.isdisjoint(follows.get(b, ())) for b in second)
+
     lon2, lat2 = TO_WGS84.transform(incidents_xy[:, 0], incidents_xy[:, 1])
     hits = []
     for i, ((lon, lat), (x, y)) in enumerate(zip(incidents_lonlat, incidents_xy,
                                                   strict=True)):
-        cands = [(a, b) for a in _variants(lon, range(4, 8)) for b in _variants(lat, range(4, 8))]
-        cands += [(a, b) for a in _variants(lon2[i], range(4, 8))
-                  for b in _variants(lat2[i], range(4, 8))]
-        cands += [(a, b) for a in _variants(x, range(0, 3)) for b in _variants(y, range(0, 3))]
-        if any(c in pairs or c[::-1] in pairs for c in cands):
+        deg = range(4, 8)
+        if (adjacent(_variants(lon, deg), _variants(lat, deg))
+                or adjacent(_variants(lon2[i], deg), _variants(lat2[i], deg))
+                or adjacent(_variants(x, range(3)), _variants(y, range(3)))):
             hits.append(i)
     return hits
 
