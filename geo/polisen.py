@@ -99,20 +99,7 @@ _DATETIME_RE = (
 _API_DATETIME_RE = r"\d{4}-\d{2}-\d{2} \d{1,2}:\d{2}:\d{2} [+-]\d{2}:\d{2}"
 _GPS_RE = r"^\s*(?P<lat>[+-]?\d+(?:\.\d*)?)\s*,\s*(?P<lon>[+-]?\d+(?:\.\d*)?)\s*$"
 
-_OUTPUT_COLUMNS: Final = (
-    "id",
-    "time",
-    "category",
-    "weight",
-    "precision",
-    "time_source",
-    "location_name",
-    "name",
-    "summary",
-    "url",
-    "published",
-)
-
+#: What the readers take: a path (``str`` is always a path), the file's bytes, or events.
 Events = str | Path | bytes | Sequence[Any]
 
 
