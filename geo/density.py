@@ -321,6 +321,21 @@ def _axis(lo: float, ncell: int, cell_m: float, sub: int, half: int) -> _Axis:
     return _Axis(origin, step, n, first, sub, half, fft_n)
 
 
+def _trim(ax: _Axis, ncell: int, j: np.ndarray) -> tuple[_Axis, np.ndarray]:
+    """The smallest lattice holding the cell centres and the points' nodes ``j``.
+
+    Outputs a and points j then lie within n nodes of each other, and a circular
+    convolution of length ≥ n + half has no wrap-around at the outputs.
+    """
+    last = ax.first + (ncell - 1) * ax.stride
+    lo = min(int(j.min()), ax.first)
+    hi = max(int(j.max()), last)
+    n = hi - lo + 1
+    fft_n = sfft.next_fast_len(n + ax.half, real=True)
+    return (_Axis(ax.origin + lo * ax.step, ax.step, n, ax.first - lo, ax.stride, ax.half,
+                  fft_n), j - lo)
+
+
 def kde_grid(
     x: np.ndarray,
     y: np.ndarray,
@@ -388,8 +403,12 @@ def kde_grid(
     jy = np.rint((y - ay.origin) / step)
     keep = (jx >= 0) & (jx < ax.n) & (jy >= 0) & (jy < ay.n) & (w != 0)
     jx, jy, w = jx[keep].astype(np.int64), jy[keep].astype(np.int64), w[keep]
+    if jx.size == 0:
+        return out
     u = (x[keep] - (ax.origin + jx * step)) / h
     v = (y[keep] - (ay.origin + jy * step)) / h
+    ax, jx = _trim(ax, grid.nx, jx)
+    ay, jy = _trim(ay, grid.ny, jy)
     flat = jy * ax.fft_n + jx  # moment grids are laid out ax.fft_n wide (zero padded)
     base = w * np.exp(-0.5 * (u * u + v * v))
     del x, y
