@@ -220,8 +220,11 @@ def _model(
     budget: float | None,
     penalty: NDArray | None,
     privacy_weight: float,
-) -> tuple[NDArray, list[LinearConstraint], int]:
+) -> tuple[NDArray, list[LinearConstraint], int, NDArray]:
     n, g = b.shape
+    ub = np.ones(n + g)
+    if budget is not None:  # a site costing more than the whole budget stays out
+        ub[:n] = np.asarray(costs, float) <= float(budget) + 1e-9
     pen = np.zeros(n) if penalty is None else np.asarray(penalty, float)
     c = np.concatenate([privacy_weight * pen, -np.asarray(w, float)])
     # y_g − Σ_{i covers g} x_i ≤ 0
@@ -233,7 +236,7 @@ def _model(
     if k is not None:
         row = np.concatenate([np.ones(n), np.zeros(g)])
         cons.append(LinearConstraint(sparse.csr_matrix(row), -np.inf, float(k)))
-    return c, cons, n
+    return c, cons, n, ub
 
 
 def lp_bound(
@@ -256,11 +259,11 @@ def lp_bound(
     """
     if b.shape[0] == 0 or b.shape[1] == 0:
         return 0.0
-    c, cons, n = _model(b, w, k=k, costs=costs, budget=budget, penalty=penalty,
-                        privacy_weight=privacy_weight)
+    c, cons, n, ub = _model(b, w, k=k, costs=costs, budget=budget, penalty=penalty,
+                            privacy_weight=privacy_weight)
     from scipy.optimize import Bounds
 
-    res = milp(c, constraints=cons, bounds=Bounds(0, 1), integrality=np.zeros(len(c)))
+    res = milp(c, constraints=cons, bounds=Bounds(0, ub), integrality=np.zeros(len(c)))
     if res.status != 0 or res.x is None:  # pragma: no cover - HiGHS failure
         raise AnalysisError(f"the LP relaxation failed: {res.message}")
     return float(max(-res.fun, 0.0))
@@ -293,15 +296,15 @@ def milp_select(
     n, g = b.shape
     if n == 0 or g == 0:
         return [], 0.0, True
-    c, cons, n = _model(b, w, k=k, costs=costs, budget=budget, penalty=penalty,
-                        privacy_weight=privacy_weight)
+    c, cons, n, ub = _model(b, w, k=k, costs=costs, budget=budget, penalty=penalty,
+                            privacy_weight=privacy_weight)
     from scipy.optimize import Bounds
 
     integrality = np.concatenate([np.ones(n), np.zeros(g)])
     options: dict[str, object] = {"mip_rel_gap": 0.0}
     if time_limit_s is not None:
         options["time_limit"] = float(time_limit_s)
-    res = milp(c, constraints=cons, bounds=Bounds(0, 1), integrality=integrality,
+    res = milp(c, constraints=cons, bounds=Bounds(0, ub), integrality=integrality,
                options=options)
     if res.x is None:
         raise AnalysisError(f"the exact selection found no solution: {res.message}")
@@ -403,7 +406,11 @@ def select_sites(
     opts = dict(k=k, costs=cost if budget is not None else None, budget=budget, penalty=pen,
                 privacy_weight=privacy_weight)
     n_cov = int(((np.diff(sparse.csc_matrix(a).indptr) > 0) & ~ex).sum())
-    notes = [f"{n_cov} incidents{' not covered by existing cameras' if ex.any() else ''} "
+    if budget is not None and not (cost <= budget + 1e-9).any():
+        notes_budget = [f"no site costs at most the budget ({budget:,.0f} SEK)"]
+    else:
+        notes_budget = []
+    notes = notes_budget + [f"{n_cov} incidents{' not covered by existing cameras' if ex.any() else ''} "
              f"lie in some candidate's coverage; they form {b.shape[1]} distinct covering "
              "sets (one model row each)"]
     if exact:

@@ -294,9 +294,9 @@ def select_sites_cmd(
         console.print("proven optimal" + (" (the LP bound equals the greedy result)"
                                           if not exact else " (MILP, HiGHS)"), highlight=False)
     else:
-        console.print(f"LP bound {sel.upper_bound:,.2f}: the optimum is at most "
-                      f"{sel.gap:.2%} better" + ("" if not exact else
-                                                 " (time limit hit: not proven)"),
+        console.print(f"LP bound {sel.upper_bound:,.2f}: this selection reaches at least "
+                      f"{1 - sel.gap:.2%} of the optimum (gap {sel.gap:.2%})"
+                      + ("" if not exact else " (time limit hit: not proven)"),
                       highlight=False)
     if pareto_path is not None:
         curve = pareto_curve(sc.matrix, sc.weights, ids=sc.ids, penalty=sc.privacy_penalty,
