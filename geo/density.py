@@ -558,10 +558,8 @@ def hotspot_classes(z: np.ndarray, p: np.ndarray, *, alpha: float = 0.05) -> np.
     """
     sig = benjamini_hochberg(p, alpha=alpha)
     z = np.asarray(z, float)
-    out = np.full(z.shape, "none", dtype=object)
-    out[sig & (z > 0)] = "hot"
-    out[sig & (z < 0)] = "cold"
-    return out
+    code = np.where(sig & (z > 0), 1, np.where(sig & (z < 0), 2, 0))
+    return np.array(["none", "hot", "cold"], dtype=object)[code]
 
 
 # --------------------------------------------------------------------------- frames
@@ -691,11 +689,7 @@ def density_grid(
             if not isinstance(weights, pd.Series) else weights
     w = w_all.loc[kept.index].to_numpy(dtype=float) if len(w_all) == len(incidents) \
         else np.asarray(w_all, float)
-    geom = kept.geometry
-    if not (geom.geom_type == "Point").all():
-        raise InputError.single(source, "density needs point incidents")
-    x = geom.x.to_numpy()
-    y = geom.y.to_numpy()
+    x, y = _point_xy(kept, source)
     if extent is None:
         extent = default_extent(x, y, bandwidth_m=bandwidth_m)
     grid = make_grid(extent, cell_m=cell_m)
@@ -710,6 +704,17 @@ def density_grid(
     hot = hotspot_classes(z, p, alpha=alpha)
     return DensityResult(grid, count, dens, z, p, hot, len(kept), left_out, outside,
                          float(bandwidth_m), float(hotspot_distance_m))
+
+
+def _point_xy(frame: gpd.GeoDataFrame, source: str) -> tuple[np.ndarray, np.ndarray]:
+    """x, y of a point layer (vectorised; refuses other geometry types)."""
+    import shapely
+
+    geoms = frame.geometry.to_numpy()
+    if not np.all(shapely.get_type_id(geoms) == 0):
+        raise InputError.single(source, "density needs point incidents")
+    xy = shapely.get_coordinates(geoms)
+    return xy[:, 0], xy[:, 1]
 
 
 def _cell_polygons(grid: Grid) -> gpd.GeoSeries:

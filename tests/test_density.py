@@ -317,3 +317,16 @@ def test_writers_csv_geojson_tif(tmp_path):
         np.testing.assert_array_equal(counts[::-1], r.count.astype(np.float32))
         assert src.transform.c == r.grid.minx
         assert src.transform.f == r.grid.miny + r.grid.ny * r.grid.cell_m
+
+
+def test_kde_points_beyond_eight_bandwidths_contribute_nothing_and_one_sided_outside():
+    g = make_grid((X0, Y0, X0 + 500, Y0 + 400), cell_m=25)
+    far = kde_grid(np.array([X0 + 5000.0]), np.array([Y0]), np.array([1.0]), g,
+                   bandwidth_m=100)
+    assert far.shape == g.shape and not far.any()
+    # all points west of the extent, within 8 h: only their tails reach the grid
+    rng = np.random.default_rng(9)
+    x = X0 - rng.uniform(10, 300, 50)
+    y = Y0 + rng.uniform(0, 400, 50)
+    w = np.ones(50)
+    assert_kde_within_1pct(kde_grid(x, y, w, g, bandwidth_m=100), exact_on_grid(x, y, w, g, 100))
