@@ -410,7 +410,7 @@ def _text_or_none(values: list[Any], dtype: str = "object") -> pd.Series:
 
 
 def read_polisen_layer(
-    events: Events,
+    path_or_events: Events,
     *,
     source: str | None = None,
     skip_invalid: bool = False,
@@ -420,7 +420,7 @@ def read_polisen_layer(
 
     Parameters
     ----------
-    events : str, Path, bytes or list of dict
+    path_or_events : str, Path, bytes or list of dict
         A file (a JSON list, i.e. the API response, or JSON Lines; plain or gzip),
         its bytes, or the already parsed events.
     source : str, optional
@@ -464,7 +464,7 @@ def read_polisen_layer(
     """
     from geo.io import Layer  # not at the top: geo.io imports this module
 
-    items, problems, src = _load(events, source)
+    items, problems, src = _load(path_or_events, source)
     n = len(items)
     if n == 0:
         raise EmptyLayerError.single(src, "the list of events is empty")
@@ -623,7 +623,7 @@ def read_polisen_layer(
 
 @overload
 def read_polisen(
-    events: Events,
+    path_or_events: Events,
     *,
     source: str | None = ...,
     skip_invalid: Literal[False] = ...,
@@ -633,7 +633,7 @@ def read_polisen(
 
 @overload
 def read_polisen(
-    events: Events,
+    path_or_events: Events,
     *,
     source: str | None = ...,
     skip_invalid: Literal[True],
@@ -643,7 +643,7 @@ def read_polisen(
 
 @overload
 def read_polisen(
-    events: Events,
+    path_or_events: Events,
     *,
     source: str | None = ...,
     skip_invalid: bool,
@@ -652,7 +652,7 @@ def read_polisen(
 
 
 def read_polisen(
-    events: Events,
+    path_or_events: Events,
     *,
     source: str | None = None,
     skip_invalid: bool = False,
@@ -678,7 +678,7 @@ def read_polisen(
     (1, ['events: feature 1: missing datetime (the publish time)'])
     """
     layer = read_polisen_layer(
-        events, source=source, skip_invalid=skip_invalid, duplicates=duplicates
+        path_or_events, source=source, skip_invalid=skip_invalid, duplicates=duplicates
     )
     return layer if skip_invalid else layer.frame
 
