@@ -401,8 +401,8 @@ def write_output(frame: pd.DataFrame, path: str | Path, *,
         elif suffix in (".geojson", ".json"):
             g = _to_plain(frame.to_crs(WGS84))
             g = gpd.GeoDataFrame(g, geometry=frame.geometry.name, crs=WGS84)
-            g.to_file(tmp, driver="GeoJSON", engine="pyogrio", COORDINATE_PRECISION=7,
-                      RFC7946="YES")
+            g.to_file(tmp, driver="GeoJSON", engine="pyogrio", layer=target.stem,
+                      COORDINATE_PRECISION=7, RFC7946="YES")
         elif suffix == ".gpkg":
             _to_plain(frame).to_file(tmp, driver="GPKG", engine="pyogrio")
         elif suffix in (".parquet", ".geoparquet"):

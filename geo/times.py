@@ -3,8 +3,10 @@
 A time with an offset (``+02:00``, ``Z``) is exact. A time without one is local time in
 Europe/Stockholm: the repeated hour when clocks go back (last Sunday of October) is read
 as its first occurrence (summer time, +02:00); a time in the hour skipped when clocks go
-forward (last Sunday of March) does not exist and is shifted forward by one hour. Times
-are kept as UTC; :func:`local` converts for hours, weekdays and months.
+forward (last Sunday of March) does not exist and is read with the offset in force just
+before the change (+01:00), so 02:30 is 01:30 UTC, as Python's ``zoneinfo`` does
+(PEP 495, ``fold=0``) and as the Polisen importer does. Times are kept as UTC;
+:func:`local` converts for hours, weekdays and months.
 """
 
 from __future__ import annotations
@@ -67,9 +69,9 @@ def parse_times(values: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 def _localize(naive: pd.Series) -> pd.Series:
-    """Naive local wall-clock times -> UTC (ambiguous: first; non-existent: forward)."""
+    """Naive local wall-clock times -> UTC (ambiguous: first; non-existent: old offset)."""
     loc = naive.dt.tz_localize(
-        LOCAL_TZ, ambiguous=np.ones(len(naive), dtype=bool), nonexistent="shift_forward"
+        LOCAL_TZ, ambiguous=np.ones(len(naive), dtype=bool), nonexistent=pd.Timedelta(hours=1)
     )
     return loc.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
 

@@ -74,13 +74,20 @@ def test_naive_time_is_stockholm_local_time(tmp_path):
 
 
 def test_dst_edges(tmp_path):
-    # 2025-03-30 02:30 does not exist in Stockholm (clocks jump 02:00 -> 03:00): shifted
-    # forward to 03:00 CEST = 01:00 UTC. 2025-10-26 02:30 happens twice: the first
-    # (CEST, +02:00) is taken = 00:30 UTC.
+    # 2025-03-30 02:30 does not exist in Stockholm (clocks jump 02:00 -> 03:00): read with
+    # the offset before the change, +01:00 = 01:30 UTC (zoneinfo's fold=0, checked below).
+    # 2025-10-26 02:30 happens twice: the first (CEST, +02:00) is taken = 00:30 UTC.
     p = write_json(tmp_path, fc(pt(LON, LAT, time="2025-03-30 02:30", category="x"),
                                 pt(LON, LAT, time="2025-10-26 02:30", category="x")))
     t = read_layer(p, "incidents").frame["time"]
-    assert list(t) == [pd.Timestamp("2025-03-30T01:00Z"), pd.Timestamp("2025-10-26T00:30Z")]
+    assert list(t) == [pd.Timestamp("2025-03-30T01:30Z"), pd.Timestamp("2025-10-26T00:30Z")]
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    sthlm = ZoneInfo("Europe/Stockholm")
+    for naive, got in zip(["2025-03-30T02:30", "2025-10-26T02:30"], t, strict=True):
+        ref = datetime.fromisoformat(naive).replace(tzinfo=sthlm, fold=0)
+        assert got == pd.Timestamp(ref)
 
 
 def test_geopackage_and_geoparquet_keep_their_crs(tmp_path):
@@ -435,3 +442,9 @@ def test_polisen_bad_event_reported_or_skipped(tmp_path):
         read_layer(p, "incidents")
     layer = read_layer(p, "incidents", skip_invalid=True)
     assert len(layer.frame) == 2 and [s.index for s in layer.skipped] == [1]
+
+
+def test_geojson_output_is_named_after_the_file(tmp_path):
+    g = gpd.GeoDataFrame({"id": ["a"]}, geometry=[Point(X, Y)], crs=3006)
+    doc = json.loads(write_output(g, tmp_path / "site_scores.geojson").read_text())
+    assert doc["name"] == "site_scores"
