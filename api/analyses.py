@@ -23,11 +23,16 @@ __all__ = [
     "API_MAX_CAMERAS",
     "parse_extent",
     "parse_levels",
+    "check_as_of",
     "density",
     "coverage",
     "site_coverage",
     "score_sites",
     "select_sites",
+    "score_areas",
+    "propose_areas",
+    "area_report",
+    "map_html",
 ]
 
 #: Largest density grid (cells) one API request may ask for; the CLI allows more.
@@ -74,14 +79,46 @@ def parse_levels(levels: str) -> list[str]:
     return out
 
 
+def check_as_of(as_of: str | None) -> str | None:
+    """A reference date ``YYYY-MM-DD`` between 1900 and 2199, else :class:`AnalysisError`.
+
+    Examples
+    --------
+    >>> check_as_of("2025-05-01")
+    '2025-05-01'
+    """
+    if as_of is None:
+        return None
+    import datetime as dt
+
+    try:
+        day = dt.date.fromisoformat(as_of)
+    except ValueError:
+        raise AnalysisError(f"as_of {as_of!r}: not a date YYYY-MM-DD") from None
+    if not 1900 <= day.year < 2200:
+        raise AnalysisError(f"as_of {as_of!r}: use a date between 1900 and 2199")
+    return as_of
+
+
 def _weights(incidents, *, severity: str, half_life_days: float, as_of: str | None):
-    from geo.weights import incident_weights
+    from geo.weights import incident_weights, load_severity
 
     table = "none" if severity == "none" else None
-    from geo.weights import load_severity
-
     return incident_weights(incidents, severity=load_severity(table),
-                            half_life_days=half_life_days, as_of=as_of)
+                            half_life_days=half_life_days, as_of=check_as_of(as_of))
+
+
+def _api_grid(frame, *, cell_m: float, bandwidth_m: float,
+              extent: tuple[float, float, float, float] | None, source: str):
+    """The grid an analysis will use, refused up front beyond :data:`API_MAX_CELLS`."""
+    from geo.density import default_extent, make_grid
+    from geo.layers import precise_incidents
+
+    if extent is None:
+        kept, _ = precise_incidents(frame, source=source)
+        extent = default_extent(kept.geometry.x.to_numpy(), kept.geometry.y.to_numpy(),
+                                bandwidth_m=bandwidth_m)
+    return extent, make_grid(extent, cell_m=cell_m, max_cells=API_MAX_CELLS)
 
 
 def density(rt: Runtime, *, incidents: str, cell_m: float, bandwidth_m: float,
@@ -89,19 +126,12 @@ def density(rt: Runtime, *, incidents: str, cell_m: float, bandwidth_m: float,
             half_life_days: float, as_of: str | None,
             fmt: str) -> tuple[bytes, dict[str, int], dict[str, int]]:
     """``tryggkarta density`` on a stored incidents dataset: CSV, GeoJSON or GeoTIFF."""
-    from geo.density import default_extent, density_grid, make_grid, write_density
-    from geo.layers import precise_incidents
+    from geo.density import density_grid, write_density
 
     ds = rt.load(incidents, "incidents")
     source = f"db:{incidents}"
-    box = parse_extent(extent)
-    if box is None:
-        kept, _ = precise_incidents(ds.frame, source=source)
-        box = default_extent(kept.geometry.x.to_numpy(), kept.geometry.y.to_numpy(),
-                             bandwidth_m=bandwidth_m)
-    grid = make_grid(box, cell_m=cell_m, max_cells=API_MAX_CELLS)
-    if grid.size > API_MAX_CELLS:  # pragma: no cover - make_grid already refuses
-        raise AnalysisError("grid too large")
+    box, grid = _api_grid(ds.frame, cell_m=cell_m, bandwidth_m=bandwidth_m,
+                          extent=parse_extent(extent), source=source)
     w = _weights(ds.frame, severity=severity, half_life_days=half_life_days, as_of=as_of)
     result = density_grid(ds.frame, cell_m=cell_m, bandwidth_m=bandwidth_m, extent=box,
                           hotspot_distance_m=hotspot_distance_m, weights=w, source=source)
@@ -223,3 +253,91 @@ def select_sites(rt: Runtime, *, k: int | None, budget: float | None, exact: boo
         "gap": finite(sel.gap),
         "notes": list(sc.notes) + list(sel.notes),
     }, used
+
+
+def score_areas(rt: Runtime, *, incidents: str, areas: str, severity: str,
+                half_life_days: float, as_of: str | None, ring_m: float,
+                fmt: str) -> tuple[bytes, dict[str, int]]:
+    """``tryggkarta score-areas`` on stored incidents and areas: CSV or GeoJSON, best first."""
+    from geo.areas import score_areas as score
+
+    inc = rt.load(incidents, "incidents")
+    ar = rt.load(areas, "areas")
+    w = _weights(inc.frame, severity=severity, half_life_days=half_life_days, as_of=as_of)
+    scores = score(inc.frame, ar.frame, weights=w, ring_m=ring_m, source=f"db:{incidents}",
+                   areas_source=f"db:{areas}")
+    data = frame_bytes(scores.sort_values("rank", kind="stable"), fmt)
+    return data, {incidents: inc.info.version, areas: ar.info.version}
+
+
+def propose_areas(rt: Runtime, *, incidents: str, max_area_km2: float, cell_m: float,
+                  bandwidth_m: float, severity: str, half_life_days: float,
+                  as_of: str | None, fmt: str) -> tuple[bytes, dict[str, int]]:
+    """``tryggkarta propose-areas`` on stored incidents: GeoJSON (WGS84) or CSV."""
+    from geo.areas import propose_areas as propose
+
+    inc = rt.load(incidents, "incidents")
+    source = f"db:{incidents}"
+    _api_grid(inc.frame, cell_m=cell_m, bandwidth_m=bandwidth_m, extent=None, source=source)
+    w = _weights(inc.frame, severity=severity, half_life_days=half_life_days, as_of=as_of)
+    props = propose(inc.frame, max_area_km2=max_area_km2, cell_m=cell_m,
+                    bandwidth_m=bandwidth_m, weights=w, source=source)
+    return frame_bytes(props, fmt), {incidents: inc.info.version}
+
+
+def area_report(rt: Runtime, *, incidents: str, areas: str, area: str,
+                buildings: str | None, severity: str, half_life_days: float,
+                as_of: str | None, ring_m: float,
+                hours_share: float) -> tuple[bytes, dict[str, int]]:
+    """``tryggkarta report-area``: the public-safe permit evidence report (HTML)."""
+    from geo.report import ReportOptions
+    from geo.report import area_report as report
+
+    inc = rt.load(incidents, "incidents")
+    ar = rt.load(areas, "areas")
+    bld = rt.load(buildings, "buildings") if buildings else None
+    w = _weights(inc.frame, severity=severity, half_life_days=half_life_days, as_of=as_of)
+    sources = {"incidents": f"db:{incidents} v{inc.info.version}",
+               "areas": f"db:{areas} v{ar.info.version}"}
+    if bld:
+        sources["buildings"] = f"db:{buildings} v{bld.info.version}"
+    text = report(inc.frame, ar.frame, area, buildings=bld.frame if bld else None,
+                  weights=w, sources=sources, severity_name=severity,
+                  options=ReportOptions(ring_m=ring_m, hours_share=hours_share))
+    used = {incidents: inc.info.version, areas: ar.info.version}
+    if bld:
+        used[buildings] = bld.info.version  # type: ignore[index]
+    return text.encode("utf-8"), used
+
+
+def map_html(rt: Runtime, *, layers: dict[str, str | None], coverage: bool, public: bool,
+             title: str, tiles: bool) -> tuple[bytes, dict[str, int]]:
+    """``tryggkarta map`` of stored datasets: one self-contained HTML page.
+
+    ``layers`` maps a layer kind (incidents, sites, cameras, buildings, areas,
+    sensitive) to a dataset name; ``coverage`` adds the (cached) coverage polygons of
+    the cameras at every level.
+    """
+    from geo.camera import LEVELS
+    from geo.coverage import coverage as coverage_polygons
+    from geo.maps import OSM_TILES, make_map
+
+    loaded = {kind: rt.load(name, kind) for kind, name in layers.items() if name}
+    if not loaded:
+        raise AnalysisError("give at least one layer (incidents, sites, cameras, buildings, "
+                            "areas or sensitive)")
+    cov = None
+    if coverage:
+        cams = loaded.get("cameras")
+        if cams is None:
+            raise AnalysisError("coverage=true needs cameras")
+        _cap(len(cams.frame))
+        bld = loaded.get("buildings")
+        key = ("coverage", fingerprint(cams.info), fingerprint(bld.info if bld else None),
+               tuple(LEVELS))
+        cov = rt.cache.get_or_compute(key, lambda: coverage_polygons(
+            cams.frame, bld.frame if bld else None, source=f"db:{cams.info.name}"))
+    sources = [f"{kind}: db:{d.info.name} v{d.info.version}" for kind, d in loaded.items()]
+    text = make_map(**{k: d.frame for k, d in loaded.items()}, coverage=cov, public=public,
+                    title=title, sources=sources, tiles=OSM_TILES if tiles else None)
+    return text.encode("utf-8"), {d.info.name: d.info.version for d in loaded.values()}

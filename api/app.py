@@ -82,6 +82,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             {"name": "datasets", "description": "Upload, list, read and delete layers."},
             {"name": "analyses", "description": "Analyses of stored datasets (GET: "
              "planners and reviewers)."},
+            {"name": "exports", "description": "HTML maps and area evidence reports "
+             "(GET: planners and reviewers)."},
             {"name": "audit", "description": "Who did what (planners only)."},
             {"name": "meta", "description": "Health check (no token)."},
         ],

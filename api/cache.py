@@ -68,12 +68,26 @@ class ResultCache:
                 return self._data[key]  # type: ignore[no-any-return]
             self.misses += 1
         value = compute()
+        self.put(key, value)
+        return value
+
+    def peek(self, key: Hashable) -> Any:
+        """The cached value of ``key`` or None (counted as a hit or a miss)."""
+        with self._lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                self.hits += 1
+                return self._data[key]
+            self.misses += 1
+            return None
+
+    def put(self, key: Hashable, value: Any) -> None:
+        """Store ``value`` under ``key`` (dropping the least recently used beyond the limit)."""
         with self._lock:
             self._data[key] = value
             self._data.move_to_end(key)
             while len(self._data) > self.max_entries:
                 self._data.popitem(last=False)
-        return value
 
     def purge(self, name: str) -> None:
         """Drop every entry computed from dataset ``name`` (any version)."""

@@ -82,9 +82,12 @@ class Runtime:
         store = self.ready_store()
         info = store.info(validate_name(name))
         check_kind(info, kind)
-        frame = self.cache.get_or_compute(
-            ("dataset", fingerprint(info)), lambda: store.get(name, kind=kind)
-        )
+        key = ("dataset", fingerprint(info))
+        cached = self.cache.peek(key)
+        if cached is not None:
+            return Dataset(cached.copy(), info)
+        frame, info = store.read(name, kind=kind)  # the entry of exactly this version
+        self.cache.put(("dataset", fingerprint(info)), frame)
         return Dataset(frame.copy(), info)
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:

@@ -395,3 +395,71 @@ def test_audit_log_records_who_did_what(gclient, tmp_path):
     assert [e["action"] for e in only] == ["dataset.upload"]
     lines = (tmp_path / "var" / "audit.jsonl").read_text().splitlines()
     assert len(lines) >= 6 and all(json.loads(x)["time"] for x in lines)
+
+
+# -- areas and exports --------------------------------------------------------------------
+
+
+def areas_gpkg(tmp_path) -> bytes:
+    """A1: the 100 m square around the pair of incidents; A2: the one around c."""
+    from shapely import box
+
+    g = gpd.GeoDataFrame({"id": ["A1", "A2"], "name": ["Torget", "Parken"]},
+                         geometry=[box(X0, Y0, X0 + 100, Y0 + 100),
+                                   box(X0 + 200, Y0 + 200, X0 + 300, Y0 + 300)], crs=3006)
+    path = tmp_path / "areas.gpkg"
+    g.to_file(path, driver="GPKG")
+    return path.read_bytes()
+
+
+def test_score_and_propose_areas(client, tmp_path):
+    load_incidents(client)
+    assert upload(client, "areas", "omraden", "areas.gpkg",
+                  areas_gpkg(tmp_path)).status_code == 201
+    r = client.get("/analyses/score-areas", headers=R,
+                   params={"incidents": "brott", "areas": "omraden", "format": "csv"})
+    assert r.status_code == 200, r.text
+    t = pd.read_csv(io.StringIO(r.text)).set_index("id")
+    assert t.loc["A1", "incidents"] == 2 and t.loc["A2", "incidents"] == 1
+    assert t.loc["A1", "area_km2"] == pytest.approx(0.01)
+    assert t.loc["A1", "incidents_per_km2"] == pytest.approx(200)
+    # a at 22:10 and c at 02:30 local are night, b at 12:00 is not
+    assert t.loc["A1", "night_share"] == pytest.approx(0.5)
+    assert t.loc["A2", "night_share"] == pytest.approx(1.0)
+    assert t.loc["A1", "name"] == "Torget"
+    r = client.get("/analyses/propose-areas", headers=R, params={"incidents": "brott"})
+    assert r.status_code == 200, r.text
+    assert r.json()["type"] == "FeatureCollection"
+
+
+def test_map_and_area_report_exports(gclient, tmp_path):
+    load_incidents(gclient)
+    assert upload(gclient, "areas", "omraden", "areas.gpkg",
+                  areas_gpkg(tmp_path)).status_code == 201
+    assert upload(gclient, "cameras", "kameror", "k.gpkg",
+                  cameras_gpkg(tmp_path)).status_code == 201
+    lonlat = gpd.GeoSeries([Point(X0 + 50, Y0 + 50), Point(X0 + 250, Y0 + 250)],
+                           crs=3006).to_crs(4326)
+    r = gclient.get("/exports/map", headers=R, params={
+        "incidents": "brott", "cameras": "kameror", "areas": "omraden", "coverage": True,
+        "title": "Testkarta"})
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("text/html")
+    assert "Testkarta" in r.text and "K1" in r.text
+    pub = gclient.get("/exports/map", headers=R, params={
+        "incidents": "brott", "public": True, "tiles": False})
+    assert pub.status_code == 200
+    for p in lonlat:  # no incident coordinate, at any precision down to 1 m
+        assert f"{p.x:.5f}" not in pub.text and f"{p.y:.5f}" not in pub.text
+    assert gclient.get("/exports/map", headers=R).status_code == 422  # no layer
+    r = gclient.get("/exports/area-report", headers=R,
+                    params={"incidents": "brott", "areas": "omraden", "area": "A1"})
+    assert r.status_code == 200, r.text
+    assert "Torget" in r.text and r.text.lstrip().lower().startswith("<!doctype html")
+    for p in lonlat:
+        assert f"{p.x:.5f}" not in r.text
+    r = gclient.get("/exports/area-report", headers=R,
+                    params={"incidents": "brott", "areas": "omraden", "area": "nope"})
+    assert 400 <= r.status_code < 500
+    entries = gclient.get("/audit", headers=P, params={"action": "export.map"}).json()
+    assert entries[-1]["datasets"] == {"brott": 1, "kameror": 1, "omraden": 1}

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from api.routes import analyses, audit, datasets
+from api.routes import analyses, audit, datasets, exports
 
-__all__ = ["analyses", "audit", "datasets", "ROUTERS"]
+__all__ = ["analyses", "audit", "datasets", "exports", "ROUTERS"]
 
 #: Every router, in the order they appear in the OpenAPI document.
-ROUTERS = (datasets.router, analyses.router, audit.router)
+ROUTERS = (datasets.router, analyses.router, exports.router, audit.router)

@@ -244,3 +244,88 @@ async def select_sites(
     if fmt == "json":
         return answer(json.dumps(data).encode(), "json", filename=f"select_sites_{sites}")
     return answer(data, fmt, filename=f"select_sites_{sites}")  # type: ignore[arg-type]
+
+
+AreasQ = Annotated[str, _name("Stored areas dataset (polygons with id, name).", "omraden")]
+RingQ = Annotated[float, Query(ge=1, le=100_000, description=(
+    "Width of the ring of surroundings each area is compared with (m)."))]
+
+
+@router.get(
+    "/score-areas",
+    summary="Score ordningsvakt areas by the incidents they hold",
+    response_class=Response,
+    responses={**ANALYSIS_ERRORS, 200: {"content": {
+        "text/csv": {"example": "id,name,area_km2,incidents,incidents_per_km2,"
+                     "weighted_density,night_share,score,rank\n"
+                     "A1,Hötorget,0.08,212,2650.0,3100.2,0.41,100.0,1\n"},
+        "application/geo+json": {}}}},
+)
+async def score_areas(
+    request: Request,
+    runtime: RuntimeDep,
+    user: CurrentUser,
+    incidents: IncidentsQ,
+    areas: AreasQ,
+    severity: SeverityQ = "default",
+    half_life_days: HalfLifeQ = 0.0,
+    as_of: AsOfQ = None,
+    ring_m: RingQ = 500.0,
+    format: Annotated[Literal["csv", "geojson"] | None, Query(
+        description="csv or geojson (area polygons, WGS84).")] = None,
+) -> Response:
+    """``tryggkarta score-areas``: one row per area, best first.
+
+    Columns include ``id``, ``name``, ``area_km2``, ``incidents``,
+    ``incidents_per_km2``, ``weighted_density``, ``night_share``, ``score`` (0-100),
+    ``rank``, the ring comparison and counts per category and month.
+    """
+    fmt = negotiate(request, format, ("csv", "geojson"))
+    params = dict(incidents=incidents, areas=areas, severity=severity,
+                  half_life_days=half_life_days, as_of=as_of, ring_m=ring_m)
+    audit(request, "analysis.score-areas", params={**params, "format": fmt})
+    data, used = await runtime.run(analyses.score_areas, runtime, fmt=fmt, **params)
+    _used(request, "analysis.score-areas", used)
+    return answer(data, fmt, filename=f"score_areas_{areas}")
+
+
+@router.get(
+    "/propose-areas",
+    summary="Propose compact candidate areas grown from Gi* hot-spot cells",
+    response_class=Response,
+    responses={**ANALYSIS_ERRORS, 200: {"content": {
+        "application/geo+json": {"example": {"type": "FeatureCollection", "features": [
+            {"type": "Feature", "properties": {"id": "P1", "area_km2": 0.21,
+                                               "incidents": 310, "share": 0.12},
+             "geometry": {"type": "Polygon", "coordinates": []}}]}},
+        "text/csv": {}}}},
+)
+async def propose_areas(
+    request: Request,
+    runtime: RuntimeDep,
+    user: CurrentUser,
+    incidents: IncidentsQ,
+    max_area_km2: Annotated[float, Query(gt=0, le=1_000, description=(
+        "Largest area of a candidate (km²)."))] = 0.5,
+    cell_m: Annotated[float, Query(ge=1, le=100_000, description="Hot-spot grid cell (m).")]
+    = 50.0,
+    bandwidth_m: Annotated[float, Query(ge=1, le=100_000, description="KDE bandwidth (m).")]
+    = 150.0,
+    severity: SeverityQ = "default",
+    half_life_days: HalfLifeQ = 0.0,
+    as_of: AsOfQ = None,
+    format: Annotated[Literal["geojson", "csv"] | None, Query(
+        description="geojson (WGS84 polygons) or csv (no geometry).")] = None,
+) -> Response:
+    """``tryggkarta propose-areas`` (without ``--streets``: street layers are CLI-only).
+
+    Candidates ranked by incidents held, with their share of all incidents.
+    """
+    fmt = negotiate(request, format, ("geojson", "csv"))
+    params = dict(incidents=incidents, max_area_km2=max_area_km2, cell_m=cell_m,
+                  bandwidth_m=bandwidth_m, severity=severity, half_life_days=half_life_days,
+                  as_of=as_of)
+    audit(request, "analysis.propose-areas", params={**params, "format": fmt})
+    data, used = await runtime.run(analyses.propose_areas, runtime, fmt=fmt, **params)
+    _used(request, "analysis.propose-areas", used)
+    return answer(data, fmt, filename=f"proposed_areas_{incidents}")

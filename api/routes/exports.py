@@ -1,0 +1,104 @@
+"""``/exports``: self-contained HTML maps and area evidence reports of stored datasets.
+
+Read-only, so open to planners and reviewers ("read results and maps"); every export is
+in the audit log. ``public=true`` maps and area reports never contain an incident
+position (incidents only as counts in cells of at least 100 m, counts under 3 left out).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from api import analyses
+from api.deps import CurrentUser, RuntimeDep, audit
+from api.responses import answer
+from api.routes.analyses import (
+    ANALYSIS_ERRORS,
+    AsOfQ,
+    BuildingsQ,
+    CamerasQ,
+    HalfLifeQ,
+    RingQ,
+    SensitiveQ,
+    SeverityQ,
+    _name,
+)
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/exports", tags=["exports"])
+
+HTML = {200: {"content": {"text/html": {"example": "<!DOCTYPE html><html>...</html>"}}}}
+
+
+@router.get("/map", summary="One self-contained HTML map of stored datasets",
+            response_class=Response, responses={**ANALYSIS_ERRORS, **HTML})
+async def map_export(
+    request: Request,
+    runtime: RuntimeDep,
+    user: CurrentUser,
+    incidents: Annotated[str | None, _name("Incidents (clustered points; cells when public).",
+                                           "brott")] = None,
+    sites: Annotated[str | None, _name("Candidate sites.", "platser")] = None,
+    cameras: CamerasQ = None,
+    buildings: BuildingsQ = None,
+    areas: Annotated[str | None, _name("Areas.", "omraden")] = None,
+    sensitive: SensitiveQ = None,
+    coverage: Annotated[bool, Query(description=(
+        "Add the cameras' coverage polygons (every level; cached per version)."))] = False,
+    public: Annotated[bool, Query(description=(
+        "For public documents: incidents only as counts in 100 m cells (under 3 left "
+        "out), no incident position anywhere in the file."))] = False,
+    title: Annotated[str, Query(max_length=200, description="Title on the map.")]
+    = "tryggkarta",
+    tiles: Annotated[bool, Query(description=(
+        "OpenStreetMap base map (needs network when viewed)."))] = True,
+) -> Response:
+    """``tryggkarta map``: every layer, Leaflet code and styles inside one HTML file.
+
+    Layers can be toggled and have a legend; the page shows its data offline.
+    """
+    layers = {"incidents": incidents, "sites": sites, "cameras": cameras,
+              "buildings": buildings, "areas": areas, "sensitive": sensitive}
+    audit(request, "export.map", params={**layers, "coverage": coverage, "public": public})
+    data, used = await runtime.run(analyses.map_html, runtime, layers=layers,
+                                   coverage=coverage, public=public, title=title,
+                                   tiles=tiles)
+    audit(request, "export.map", datasets=used)
+    return answer(data, "html", filename="map_public" if public else "map")
+
+
+@router.get("/area-report", summary="The permit evidence report for one area (HTML)",
+            response_class=Response, responses={**ANALYSIS_ERRORS, **HTML})
+async def area_report(
+    request: Request,
+    runtime: RuntimeDep,
+    user: CurrentUser,
+    incidents: Annotated[str, _name("Stored incidents dataset.", "brott")],
+    areas: Annotated[str, _name("Stored areas dataset.", "omraden")],
+    area: Annotated[str, Query(min_length=1, max_length=200,
+                               description="The area's id.", examples=["A1"])],
+    buildings: BuildingsQ = None,
+    severity: SeverityQ = "default",
+    half_life_days: HalfLifeQ = 0.0,
+    as_of: AsOfQ = None,
+    ring_m: RingQ = 500.0,
+    hours_share: Annotated[float, Query(ge=0.05, le=1.0, description=(
+        "Share of the area's incidents the recommended hours must hold."))] = 0.6,
+) -> Response:
+    """``tryggkarta report-area``: self-contained, public-safe HTML.
+
+    Map (incidents only as counts per 100 m cell, under 3 not shown), counts by category
+    and month, weekday × hour, trend, comparison with the surroundings, recommended
+    hours and a patrol plan. PDF: use the CLI's ``--pdf`` (headless Chromium).
+    """
+    params = dict(incidents=incidents, areas=areas, area=area, buildings=buildings,
+                  severity=severity, half_life_days=half_life_days, as_of=as_of,
+                  ring_m=ring_m, hours_share=hours_share)
+    audit(request, "export.area-report", params=params)
+    data, used = await runtime.run(analyses.area_report, runtime, **params)
+    audit(request, "export.area-report", datasets=used)
+    return answer(data, "html", filename=f"area_report_{area}")
