@@ -100,7 +100,7 @@ SEVERITY_GROUPS: Final[tuple[tuple[str, float, tuple[str, ...]], ...]] = (
         (
             "Inbrott", "Stöld/inbrott", "Inbrott, försök", "Bostadsinbrott",
             "Stöld", "Stöld, försök", "Grov stöld", "Snatteri", "Cykelstöld",
-            "Fickstöld", "Motorfordon, stöld", "Bilstöld", "Stöld ur fordon",
+            "Fickstöld", "Ficktjuveri", "Motorfordon, stöld", "Bilstöld", "Stöld ur fordon",
             "Skadegörelse", "Grov skadegörelse", "Häleri", "Bedrägeri",
             "Åldringsbrott", "Hemfridsbrott", "Olaga intrång", "Larm Inbrott",
             "Brand", "Anlagd brand", "Sabotage mot blåljusverksamhet",

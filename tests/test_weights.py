@@ -140,3 +140,18 @@ def test_future_incidents_not_upweighted_and_bad_as_of():
     assert recency_factor(t, half_life_days=5, as_of="2024-01-01").tolist() == [1.0]
     with pytest.raises(InputError, match="--as-of"):
         recency_factor(t, half_life_days=5, as_of="last tuesday")
+
+
+def test_every_demo_category_is_in_the_table_not_the_unknown_default():
+    import json
+    from pathlib import Path
+
+    from geo.weights import DEFAULT_SEVERITY, normalize_category
+
+    demo = Path(__file__).resolve().parents[1] / "data" / "demo" / "incidents.geojson"
+    cats = {f["properties"]["category"] for f in json.loads(demo.read_text())["features"]}
+    table = DEFAULT_SEVERITY.table
+    missing = [c for c in cats if normalize_category(c) not in table]  # not the default 1
+    assert missing == []
+    assert DEFAULT_SEVERITY.lookup(["Ficktjuveri"]).tolist() == DEFAULT_SEVERITY.lookup(
+        ["Fickstöld"]).tolist() == [2.0]
