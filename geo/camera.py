@@ -33,6 +33,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
+from geo.errors import AnalysisError
+
 __all__ = [
     "TARGET_HEIGHT_M",
     "LEVELS",
@@ -74,7 +76,7 @@ class DoriThresholds:
     def for_level(self, level: str) -> float:
         """The threshold (px/m) of one DORI level."""
         if level not in DORI_LEVELS:
-            raise ValueError(f"unknown DORI level {level!r}; expected one of {DORI_LEVELS}")
+            raise AnalysisError(f"unknown DORI level {level!r}; expected one of {DORI_LEVELS}")
         return float(getattr(self, level))
 
 

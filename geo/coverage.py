@@ -29,7 +29,7 @@ from scipy import sparse
 
 from geo.camera import LEVELS, DoriThresholds, blind_radius_m, camera_radii
 from geo.crs import METRIC_CRS, require_metric
-from geo.errors import InputError, Problem
+from geo.errors import AnalysisError, InputError, Problem
 from geo.visibility import Obstacles, mount_viewpoints, visibility_polygons
 
 __all__ = [
@@ -211,7 +211,7 @@ def coverage(
     levels = list(levels)
     unknown = [lv for lv in levels if lv not in LEVELS]
     if unknown:
-        raise ValueError(f"unknown level(s) {unknown}; expected some of {LEVELS}")
+        raise AnalysisError(f"unknown level(s) {unknown}; expected some of {LEVELS}")
     require_metric(cameras, name=source)
     xy, az, fov = camera_geometry(cameras, source=source)
     n = len(cameras)

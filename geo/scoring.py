@@ -63,7 +63,7 @@ from scipy import sparse
 from geo.camera import DoriThresholds
 from geo.coverage import coverage, coverage_matrix
 from geo.crs import METRIC_CRS, require_metric
-from geo.errors import InputError, Problem
+from geo.errors import AnalysisError, InputError, Problem
 from geo.layers import precise_incidents
 from geo.visibility import Obstacles
 
@@ -412,7 +412,7 @@ def score_sites(
     [['a', 1, 100.0, 1], ['b', 2, 0.0, 0]]
     """
     if privacy_weight < 0 or not np.isfinite(privacy_weight):
-        raise ValueError("privacy_weight must be a finite number ≥ 0")
+        raise AnalysisError("privacy_weight must be a finite number ≥ 0")
     if covered is None:
         if incidents is None or sites is None:
             raise TypeError("give incidents and sites, or covered=")

@@ -388,13 +388,13 @@ def select_sites(
     (True, 0.0)
     """
     if (k is None) == (budget is None):
-        raise ValueError("give exactly one of k and budget")
+        raise AnalysisError("give exactly one of k and budget")
     if k is not None and k < 0:
-        raise ValueError("k must be ≥ 0")
+        raise AnalysisError("k must be ≥ 0")
     if budget is not None and budget < 0:
-        raise ValueError("budget must be ≥ 0")
+        raise AnalysisError("budget must be ≥ 0")
     if privacy_weight < 0 or not np.isfinite(privacy_weight):
-        raise ValueError("privacy_weight must be a finite number ≥ 0")
+        raise AnalysisError("privacy_weight must be a finite number ≥ 0")
     a = sparse.csr_matrix(matrix, dtype=bool)
     n, m = a.shape
     w_all = np.asarray(weights, dtype=float)
@@ -410,9 +410,10 @@ def select_sites(
         notes_budget = [f"no site costs at most the budget ({budget:,.0f} SEK)"]
     else:
         notes_budget = []
-    notes = notes_budget + [f"{n_cov} incidents{' not covered by existing cameras' if ex.any() else ''} "
-             f"lie in some candidate's coverage; they form {b.shape[1]} distinct covering "
-             "sets (one model row each)"]
+    beyond = " not covered by existing cameras" if ex.any() else ""
+    notes = notes_budget + [
+        f"{n_cov} incidents{beyond} lie in some candidate's coverage; they form "
+        f"{b.shape[1]} distinct covering sets (one model row each)"]
     if exact:
         chosen, obj, optimal = milp_select(b, gw, time_limit_s=time_limit_s, **opts)
         method = "milp"
