@@ -3,8 +3,10 @@
 Each function is synchronous (the routes run it in a worker thread under the request
 time limit), takes a :class:`~api.deps.Runtime` and explicit keyword arguments named like
 the CLI options, and returns the answer's bytes. No geometry maths here: only ``geo``.
-Coverage matrices of camera analyses are cached per dataset version
-(:class:`~api.cache.ResultCache`).
+Coverage matrices of camera analyses, coverage polygons and the answers of every
+analysis are cached per version of each dataset used and per parameters
+(:class:`~api.cache.ResultCache`); a reload or delete invalidates them. Maps and area
+reports (which carry today's date) are computed each time.
 """
 
 from __future__ import annotations
@@ -132,13 +134,20 @@ def density(rt: Runtime, *, incidents: str, cell_m: float, bandwidth_m: float,
     source = f"db:{incidents}"
     box, grid = _api_grid(ds.frame, cell_m=cell_m, bandwidth_m=bandwidth_m,
                           extent=parse_extent(extent), source=source)
-    w = _weights(ds.frame, severity=severity, half_life_days=half_life_days, as_of=as_of)
-    result = density_grid(ds.frame, cell_m=cell_m, bandwidth_m=bandwidth_m, extent=box,
-                          hotspot_distance_m=hotspot_distance_m, weights=w, source=source)
-    data = file_bytes(lambda p: write_density(result, p), fmt)
-    notes = {"used": result.used, "left_out_imprecise": result.left_out_imprecise,
-             "outside": result.outside, "hot_cells": result.hot_cells,
-             "cold_cells": result.cold_cells, "cells": int(grid.size)}
+
+    def run() -> tuple[bytes, dict[str, int]]:
+        w = _weights(ds.frame, severity=severity, half_life_days=half_life_days, as_of=as_of)
+        result = density_grid(ds.frame, cell_m=cell_m, bandwidth_m=bandwidth_m, extent=box,
+                              hotspot_distance_m=hotspot_distance_m, weights=w, source=source)
+        data = file_bytes(lambda p: write_density(result, p), fmt)
+        notes = {"used": result.used, "left_out_imprecise": result.left_out_imprecise,
+                 "outside": result.outside, "hot_cells": result.hot_cells,
+                 "cold_cells": result.cold_cells, "cells": int(grid.size)}
+        return data, notes
+
+    key = ("density", fingerprint(ds.info), float(cell_m), float(bandwidth_m), box,
+           hotspot_distance_m, severity, float(half_life_days), as_of, fmt)
+    data, notes = rt.cache.get_or_compute(key, run)
     return data, {incidents: ds.info.version}, notes
 
 
@@ -171,7 +180,7 @@ def coverage(rt: Runtime, *, cameras: str, buildings: str | None, levels: str,
     cov = rt.cache.get_or_compute(key, lambda: coverage_polygons(
         cams.frame, bld.frame if bld else None, levels=lv, source=f"db:{cameras}"))
     used = {cameras: cams.info.version} | ({buildings: bld.info.version} if bld else {})
-    return frame_bytes(cov, fmt), used
+    return rt.cache.get_or_compute((key, fmt), lambda: frame_bytes(cov, fmt)), used
 
 
 def site_coverage(rt: Runtime, *, incidents: str, sites: str, buildings: str | None,
@@ -208,7 +217,7 @@ def site_coverage(rt: Runtime, *, incidents: str, sites: str, buildings: str | N
                        sources={"incidents": f"db:{incidents}", "sites": f"db:{sites}",
                                 "cameras": f"db:{cameras}"})
 
-    return rt.cache.get_or_compute(key, run), sts.frame, used
+    return rt.cache.get_or_compute(key, run), sts.frame, used, key
 
 
 def score_sites(rt: Runtime, *, privacy_weight: float, fmt: str,
@@ -216,10 +225,13 @@ def score_sites(rt: Runtime, *, privacy_weight: float, fmt: str,
     """``tryggkarta score-sites`` on stored layers: CSV or GeoJSON, best first."""
     from geo.scoring import score_sites as score
 
-    sc, sts, used = site_coverage(rt, **inputs)
-    table = score(sites=sts, covered=sc, privacy_weight=privacy_weight)
-    table = table.sort_values("rank", kind="stable")
-    return frame_bytes(table, fmt), used
+    sc, sts, used, key = site_coverage(rt, **inputs)
+
+    def run() -> bytes:
+        table = score(sites=sts, covered=sc, privacy_weight=privacy_weight)
+        return frame_bytes(table.sort_values("rank", kind="stable"), fmt)
+
+    return rt.cache.get_or_compute(("score-sites", key, float(privacy_weight), fmt), run), used
 
 
 def select_sites(rt: Runtime, *, k: int | None, budget: float | None, exact: bool,
@@ -230,12 +242,21 @@ def select_sites(rt: Runtime, *, k: int | None, budget: float | None, exact: boo
 
     if (k is None) == (budget is None):
         raise AnalysisError("give exactly one of k and budget")
-    sc, _, used = site_coverage(rt, **inputs)
+    sc, _, used, key = site_coverage(rt, **inputs)
+    return rt.cache.get_or_compute(
+        ("select-sites", key, k, budget, exact, float(privacy_weight), time_limit_s, fmt),
+        lambda: _selection(sc, select, k=k, budget=budget, exact=exact,
+                           privacy_weight=privacy_weight, time_limit_s=time_limit_s,
+                           fmt=fmt)), used
+
+
+def _selection(sc, select, *, k, budget, exact, privacy_weight, time_limit_s,
+               fmt) -> bytes | dict:
     sel = select(sc.matrix, sc.weights, ids=sc.ids, existing=sc.existing, k=k,
                  budget=budget, costs=sc.cost_sek, penalty=sc.privacy_penalty,
                  privacy_weight=privacy_weight, exact=exact, time_limit_s=time_limit_s)
     if fmt == "csv":
-        return frame_bytes(sel.table, "csv"), used
+        return frame_bytes(sel.table, "csv")
 
     def finite(v: float) -> float | None:
         return float(v) if math.isfinite(v) else None
@@ -252,7 +273,7 @@ def select_sites(rt: Runtime, *, k: int | None, budget: float | None, exact: boo
         "upper_bound": finite(sel.upper_bound),
         "gap": finite(sel.gap),
         "notes": list(sc.notes) + list(sel.notes),
-    }, used
+    }
 
 
 def score_areas(rt: Runtime, *, incidents: str, areas: str, severity: str,
@@ -263,11 +284,18 @@ def score_areas(rt: Runtime, *, incidents: str, areas: str, severity: str,
 
     inc = rt.load(incidents, "incidents")
     ar = rt.load(areas, "areas")
-    w = _weights(inc.frame, severity=severity, half_life_days=half_life_days, as_of=as_of)
-    scores = score(inc.frame, ar.frame, weights=w, ring_m=ring_m, source=f"db:{incidents}",
-                   areas_source=f"db:{areas}")
-    data = frame_bytes(scores.sort_values("rank", kind="stable"), fmt)
-    return data, {incidents: inc.info.version, areas: ar.info.version}
+
+    def run() -> bytes:
+        w = _weights(inc.frame, severity=severity, half_life_days=half_life_days,
+                     as_of=as_of)
+        scores = score(inc.frame, ar.frame, weights=w, ring_m=ring_m,
+                       source=f"db:{incidents}", areas_source=f"db:{areas}")
+        return frame_bytes(scores.sort_values("rank", kind="stable"), fmt)
+
+    key = ("score-areas", fingerprint(inc.info), fingerprint(ar.info), severity,
+           float(half_life_days), as_of, float(ring_m), fmt)
+    return rt.cache.get_or_compute(key, run), {incidents: inc.info.version,
+                                               areas: ar.info.version}
 
 
 def propose_areas(rt: Runtime, *, incidents: str, max_area_km2: float, cell_m: float,
@@ -279,10 +307,17 @@ def propose_areas(rt: Runtime, *, incidents: str, max_area_km2: float, cell_m: f
     inc = rt.load(incidents, "incidents")
     source = f"db:{incidents}"
     _api_grid(inc.frame, cell_m=cell_m, bandwidth_m=bandwidth_m, extent=None, source=source)
-    w = _weights(inc.frame, severity=severity, half_life_days=half_life_days, as_of=as_of)
-    props = propose(inc.frame, max_area_km2=max_area_km2, cell_m=cell_m,
-                    bandwidth_m=bandwidth_m, weights=w, source=source)
-    return frame_bytes(props, fmt), {incidents: inc.info.version}
+
+    def run() -> bytes:
+        w = _weights(inc.frame, severity=severity, half_life_days=half_life_days,
+                     as_of=as_of)
+        props = propose(inc.frame, max_area_km2=max_area_km2, cell_m=cell_m,
+                        bandwidth_m=bandwidth_m, weights=w, source=source)
+        return frame_bytes(props, fmt)
+
+    key = ("propose-areas", fingerprint(inc.info), float(max_area_km2), float(cell_m),
+           float(bandwidth_m), severity, float(half_life_days), as_of, fmt)
+    return rt.cache.get_or_compute(key, run), {incidents: inc.info.version}
 
 
 def area_report(rt: Runtime, *, incidents: str, areas: str, area: str,

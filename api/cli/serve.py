@@ -15,8 +15,21 @@ __all__ = ["serve"]
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option(
+        help="Worker processes (each keeps its own result cache).", min=1, max=64)] = 1,
+    log_level: Annotated[str, typer.Option(
+        "--log-level", help="uvicorn log level: critical, error, warning, info, debug.")]
+    = "info",
 ) -> None:
-    """Run the HTTP API (OpenAPI at /docs)."""
+    """Run the HTTP API (OpenAPI at /docs; docs/api.md).
+
+    Configuration comes from the environment: TRYGGKARTA_TOKENS_FILE (required for any
+    route but /health and /docs), TRYGGKARTA_DATA_DIR or TRYGGKARTA_DATABASE_URL,
+    TRYGGKARTA_MAX_UPLOAD_MB, TRYGGKARTA_REQUEST_TIMEOUT_S.
+    """
     import uvicorn
 
-    uvicorn.run("api.app:app", host=host, port=port, log_level="info")
+    if log_level not in ("critical", "error", "warning", "info", "debug"):
+        raise typer.BadParameter(f"--log-level {log_level!r}: use critical, error, warning, "
+                                 "info or debug")
+    uvicorn.run("api.app:app", host=host, port=port, workers=workers, log_level=log_level)

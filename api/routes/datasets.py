@@ -17,6 +17,7 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi import Path as PathParam
 from fastapi.responses import Response
 
+from api.cache import fingerprint
 from api.deps import CurrentUser, RuntimeDep, audit
 from api.responses import answer, frame_bytes, negotiate
 from api.storage import NAME_PATTERN
@@ -186,7 +187,8 @@ async def get_dataset(
     info = await runtime.run(runtime.ready_store().info, validate_name(name))
     ds = await runtime.run(runtime.load, name, info.kind)
     audit(request, "dataset.read", datasets={name: ds.info.version})
-    data = await runtime.run(frame_bytes, ds.frame, fmt)
+    data = await runtime.run(runtime.cache.get_or_compute, ("dataset-bytes", fingerprint(
+        ds.info), fmt), lambda: frame_bytes(ds.frame, fmt))
     return answer(data, fmt, filename=name,
                   headers={"X-Dataset-Version": str(ds.info.version)})
 
