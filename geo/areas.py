@@ -768,6 +768,8 @@ def recommended_hours(
     c = np.asarray(hour_counts, float)
     if c.shape != (24,):
         raise ValueError("hour_counts must have 24 values")
+    if not (math.isfinite(share) and 0 < share <= 1):
+        raise AnalysisError(f"the share of incidents to hold must be in (0, 1], got {share}")
     total = float(c.sum())
     if total <= 0:
         return []
@@ -853,7 +855,7 @@ def patrol_plan(
     >>> [(s.order, s.x, s.minutes) for s in patrol_plan(cells)]
     [(1, 50.0, 15), (2, 150.0, 15), (3, 350.0, 10)]
     """
-    if len(cells) == 0:
+    if len(cells) == 0 or max_stops < 1:
         return []
     size = float(cells.attrs.get("cell_m", 100.0))
     top = cells.sort_values(["count", "cell_y", "cell_x"], ascending=[False, True, True],

@@ -395,6 +395,9 @@ def test_recommended_hours_wraps_midnight_and_prefers_one_window():
     h = np.ones(24)
     assert recommended_hours(h, share=1.0) == [(0, 24)]
     assert recommended_hours(np.zeros(24)) == []
+    for bad in (0.0, 1.5, float("nan")):
+        with pytest.raises(AnalysisError):
+            recommended_hours(np.ones(24), share=bad)
 
 
 def test_patrol_plan_is_the_shortest_round():
