@@ -25,7 +25,8 @@ from geo.polisen import SWEDISH_MONTHS, read_polisen
 
 __all__ = ["naive_read", "main"]
 
-ARCHIVE = Path("/work/shared/data/real/polisen-events/events_2022-09_to_2026-08.jsonl.gz")
+ARCHIVE = (Path(__file__).resolve().parents[2] / "shared" / "data" / "real" / "polisen-events"
+           / "events_2022-09_to_2026-08.jsonl.gz")
 TZ = ZoneInfo("Europe/Stockholm")
 
 

@@ -11,7 +11,6 @@ are read as Stockholm local time. Not for the shipped demo.
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -21,7 +20,9 @@ from shapely import points
 
 __all__ = ["TORONTO", "toronto_available", "toronto_in_stockholm"]
 
-TORONTO = Path("/work/shared/data/real/toronto-mci/toronto_mci_2014-2021.csv.gz")
+from _paths import REAL  # noqa: E402
+
+TORONTO = REAL / "toronto-mci" / "toronto_mci_2014-2021.csv.gz"
 #: Downtown box (lat 43.633–43.672, lon −79.408–−79.347; SOURCE.md).
 DOWNTOWN = (-79.408, 43.633, -79.347, 43.672)
 #: Where downtown's centre lands (EPSG:3006, central Stockholm).

@@ -11,6 +11,7 @@ import datetime as dt
 import importlib.util
 import json
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -34,7 +35,7 @@ DATA = ROOT / "data"
 DEMO = DATA / "demo"
 OSM = DATA / "osm"
 LAYERS = ("incidents", "sites", "cameras", "sensitive", "areas")
-OSM_SOURCE = ROOT.parent / "shared" / "data" / "real" / "stockholm-osm"
+OSM_SOURCE = Path(os.environ.get("TRYGGKARTA_SHARED") or ROOT.parent / "shared") / "data" / "real" / "stockholm-osm"
 STHLM = ZoneInfo("Europe/Stockholm")
 TO_3006 = Transformer.from_crs(4326, 3006, always_xy=True)
 
@@ -128,7 +129,6 @@ def test_fresh_run_writes_only_the_five_layers(fresh: Path) -> None:
     assert sorted(p.name for p in fresh.iterdir()) == sorted(f"{n}.geojson" for n in LAYERS)
 
 
-@pytest.mark.skipif(not OSM_SOURCE.is_dir(), reason="the raw OSM export is not beside the repo")
 def test_osm_layers_equal_a_fresh_derivation(tmp_path: Path) -> None:
     subprocess.run(
         [sys.executable, str(DATA / "derive_osm.py"), str(OSM_SOURCE), "--out", str(tmp_path)],

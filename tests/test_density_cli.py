@@ -21,9 +21,7 @@ from api.cli._common import run_app
 from geo.temporal import filter_incidents
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _toronto import toronto_available, toronto_in_stockholm  # noqa: E402
-
-pytestmark = pytest.mark.skipif(not toronto_available(), reason="Toronto data not present")
+from _toronto import toronto_in_stockholm  # noqa: E402
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:

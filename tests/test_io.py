@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import geopandas as gpd
@@ -18,6 +19,9 @@ from shapely import Point, box
 from geo.crs import lonlat_to_metric, metric_to_lonlat
 from geo.errors import CRSError, EmptyLayerError, InputError
 from geo.io import read_layer, write_output
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _paths import REAL  # noqa: E402
 
 # Sergels torg, Stockholm; and the same point in SWEREF 99 TM by an independent transformer
 LON, LAT = 18.0686, 59.3326
@@ -179,7 +183,7 @@ def test_3006_4326_round_trip_within_a_millimetre(lon, lat):
 
 
 def test_real_osm_buildings_read_with_courtyards():
-    src = Path(__file__).parents[2] / "shared/data/real/stockholm-osm/norrmalm_ostermalm_buildings.geojson"
+    src = REAL / "stockholm-osm" / "norrmalm_ostermalm_buildings.geojson"
     g = read_layer(src, "buildings").frame
     assert len(g) == 180
     holes = shapely.get_num_interior_rings(
@@ -419,7 +423,7 @@ def test_write_csv_of_points_has_3006_xy(tmp_path):
     assert df.loc[0, "y"] == pytest.approx(Y, abs=1e-3)
 
 
-POLISEN = Path(__file__).parents[2] / "shared/data/real/polisen-events"
+POLISEN = REAL / "polisen-events"
 
 
 def test_polisen_api_json_is_an_incidents_input(tmp_path):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -27,10 +28,12 @@ from geo.errors import EmptyLayerError, InputError
 from geo.io import Layer
 from geo.polisen import looks_like_polisen, read_polisen
 
-REAL = Path("/work/shared/data/real/polisen-events")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _paths import REAL as _REAL  # noqa: E402
+
+REAL = _REAL / "polisen-events"
 SNAPSHOT = REAL / "api_snapshot_2026-08-22T1754Z.json"
 ARCHIVE = REAL / "events_2022-09_to_2026-08.jsonl.gz"
-needs_real = pytest.mark.skipif(not ARCHIVE.exists(), reason="real Polisen data not present")
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 MONTHS = [
@@ -459,7 +462,6 @@ def _expected_times(events: list[dict]) -> list[pd.Timestamp]:
     return out
 
 
-@needs_real
 def test_real_api_snapshot() -> None:
     plain = _plain_read(SNAPSHOT)
     g = read_polisen(SNAPSHOT)
@@ -472,7 +474,6 @@ def test_real_api_snapshot() -> None:
     assert (g["time_source"] == "name").all()
 
 
-@needs_real
 def test_real_archive_all_85011_events() -> None:
     plain = _plain_read(ARCHIVE)
     g = read_polisen(ARCHIVE)
@@ -501,7 +502,6 @@ def test_real_archive_all_85011_events() -> None:
 # ------------------------------------------------------------------ the CLI
 
 
-@needs_real
 def test_cli_import_snapshot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "events.geojson"
     code = run_app(app, ["import-polisen", str(SNAPSHOT), "--out", str(out)])

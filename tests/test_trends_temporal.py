@@ -24,7 +24,7 @@ from geo.temporal import filter_incidents, parse_hours, parse_weekdays, when_tab
 from geo.trends import classify_series, emerging_hotspots, mann_kendall
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _toronto import toronto_available, toronto_in_stockholm  # noqa: E402
+from _toronto import toronto_in_stockholm  # noqa: E402
 
 X0, Y0 = 674_000.0, 6_580_000.0
 
@@ -197,10 +197,8 @@ def test_emerging_needs_enough_months():
 
 # ------------------------------------------------------------------ real data (Toronto)
 
-needs_toronto = pytest.mark.skipif(not toronto_available(), reason="Toronto data not present")
 
 
-@needs_toronto
 def test_toronto_downtown_density_matches_exact_kde_and_esda():
     from esda.getisord import G_Local
     from libpysal.weights import DistanceBand
@@ -232,7 +230,6 @@ def test_toronto_downtown_density_matches_exact_kde_and_esda():
     assert r.hot_cells > 0
 
 
-@needs_toronto
 def test_toronto_emerging_hotspots_over_eight_years():
     inc = toronto_in_stockholm(downtown=True)
     r = emerging_hotspots(inc, cell_m=250)

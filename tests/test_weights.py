@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,10 @@ from geo.weights import (
     recency_factor,
 )
 
-POLISEN = Path("/work/shared/data/real/polisen-events")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _paths import REAL  # noqa: E402
+
+POLISEN = REAL / "polisen-events"
 
 
 def test_order_violence_property_disorder():
@@ -52,7 +56,6 @@ def test_unknown_gets_documented_default():
     assert DEFAULT_SEVERITY.lookup([None, float("nan")]).tolist() == [1.0, 1.0]
 
 
-@pytest.mark.skipif(not POLISEN.exists(), reason="real Polisen data not present")
 def test_every_real_polisen_type_is_in_the_table():
     types = {e["type"] for e in json.loads(next(POLISEN.glob("api_snapshot_*.json")).read_text())}
     with gzip.open(POLISEN / "events_2022-09_to_2026-08.jsonl.gz", "rt") as f:
