@@ -93,20 +93,30 @@ def demo(
     out.mkdir(parents=True, exist_ok=True)
     layers: dict[str, gpd.GeoDataFrame] = {}
     table = Table(title="Demo layers (validated, EPSG:3006)")
-    for col in ("layer", "file", "features"):
+    for col in ("layer", "file", "features", "stored as"):
         table.add_column(col)
+    # Validate each file, store it in an embedded GeoPackage store inside OUT (the
+    # default backend, no server) and run the analyses on the stored layers (db:NAME).
+    from api.settings import Settings
+    from api.storage import open_store
+
+    store = open_store(Settings(data_dir=out / "store", database_url=None))
+    store.upgrade()
     osm = data.parent / "osm"
     for kind in LAYER_KINDS:
         for path in (data / f"{kind}.geojson", osm / f"{kind}.geojson"):
             if path.exists():
-                layers[kind] = load_input(str(path), kind)  # type: ignore[arg-type]
-                table.add_row(kind, str(path.relative_to(data.parent)), str(len(layers[kind])))
+                info = store.put(f"demo-{kind}", kind, load_input(str(path), kind),  # type: ignore[arg-type]
+                                 source=str(path.relative_to(data.parent)))
+                layers[kind] = store.get(info.name, kind=kind)
+                table.add_row(kind, str(path.relative_to(data.parent)), str(len(layers[kind])),
+                              f"db:{info.name}")
                 break
     streets = osm / "streets.geojson"
     if streets.exists():
         layers["streets"] = gpd.read_file(streets).to_crs(3006)
         table.add_row("streets", str(streets.relative_to(data.parent)),
-                      str(len(layers["streets"])))
+                      str(len(layers["streets"])), "")
     console.print(table)
     for kind in ("sites", "cameras"):
         if kind in layers and "buildings" in layers:
@@ -127,6 +137,8 @@ def demo(
         part = getattr(module, "demo", None)
         if part is not None:
             summary += part(layers, out)
+    summary.append(f"layers stored in the embedded GeoPackage store {out / 'store'}; try "
+                   f"TRYGGKARTA_DATA_DIR={out / 'store'} tryggkarta datasets list")
     written = sorted(p.name for p in out.iterdir() if p.is_file())
     console.print(f"\n[bold]Summary[/bold] ({time.perf_counter() - started:.1f} s)")
     for line in summary:
