@@ -31,13 +31,21 @@ def test_demo_exits_cleanly_and_writes_every_analysis(demo_run):
     proc, out = demo_run
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
-    names = {p.name for p in out.iterdir()}
+    names = {p.name for p in out.iterdir() if p.is_file()}
     for expected in ("incidents_by_category_month.csv", "density.csv", "density.tif",
                      "site_scores.csv", "site_selection.csv", "coverage_sites.geojson",
                      "map.html", "map_public.html"):
         assert expected in names
-    assert all(p.stat().st_size > 0 for p in out.iterdir())
+    assert all(p.stat().st_size > 0 for p in out.iterdir() if p.is_file())
     assert f"Wrote {len(names)} files" in proc.stdout
+    # the layers went through the embedded store (the default backend) and are listed there
+    env = {**os.environ, "TRYGGKARTA_DATA_DIR": str(out / "store")}
+    env.pop("TRYGGKARTA_DATABASE_URL", None)
+    listing = subprocess.run([str(Path(sys.executable).with_name("tryggkarta")), "datasets",
+                              "list"], capture_output=True, text=True, env=env, timeout=60)
+    assert listing.returncode == 0, listing.stderr
+    for kind in ("incidents", "sites", "cameras", "buildings", "sensitive", "areas"):
+        assert f"demo-{kind}" in listing.stdout
 
 
 def test_demo_tables_agree_with_the_input(demo_run):

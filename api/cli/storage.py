@@ -94,8 +94,9 @@ def datasets_list() -> None:
         return
     table = Table(title=Text(store.describe()), title_justify="left")
     for col in ("name", "kind", "version", "features", "stored (UTC)", "source"):
+        # names and times are never broken across lines: scripts and people copy them
         table.add_column(col, justify="right" if col in ("version", "features") else "left",
-                         overflow="fold")
+                         overflow="fold", no_wrap=col in ("name", "kind", "stored (UTC)"))
     for i in infos:
         table.add_row(i.name, i.kind, str(i.version), str(i.n_features),
                       i.created.strftime("%Y-%m-%d %H:%M:%S"), Text(i.source or ""))
