@@ -1,26 +1,24 @@
 """The ``tryggkarta`` command line.
 
-Each command family lives in its own module and registers on :data:`api.cli._app.app`;
-importing them here builds the whole CLI.
+Each command family lives in its own module and registers on :data:`api.cli._app.app`
+when imported; :data:`COMMAND_MODULES` imports them in the order ``tryggkarta -h`` lists
+them (data, storage, incidents, cameras, areas, maps, server).
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 
-# Command modules register themselves on import.
-from api.cli import areas as _areas  # noqa: F401,E402
-from api.cli import data as _data  # noqa: F401,E402
-from api.cli import density as _density  # noqa: F401,E402
-from api.cli import maps as _maps  # noqa: F401,E402
-from api.cli import polisen as _polisen  # noqa: F401,E402
-from api.cli import serve as _serve  # noqa: F401,E402
-from api.cli import sites as _sites  # noqa: F401,E402
-from api.cli import storage as _storage  # noqa: F401,E402
 from api.cli._app import app
 from api.cli._common import run_app
 
-__all__ = ["app", "main"]
+__all__ = ["app", "main", "COMMAND_MODULES"]
+
+COMMAND_MODULES = ("data", "polisen", "storage", "density", "sites", "areas", "maps", "serve")
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(f"api.cli.{_name}")
 
 
 def main(argv: list[str] | None = None) -> None:
