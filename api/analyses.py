@@ -13,16 +13,21 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import astuple, dataclass
 from typing import Final
 
 from api.cache import fingerprint
-from api.deps import Runtime
+from api.deps import Dataset, Runtime
 from api.responses import file_bytes, frame_bytes
-from geo.errors import AnalysisError, InputError, Problem
+from geo.errors import AnalysisError, EmptyLayerError, InputError, Problem
 
 __all__ = [
     "API_MAX_CELLS",
     "API_MAX_CAMERAS",
+    "API_MAX_TREND_CELLS",
+    "Filters",
+    "emerging_hotspots",
+    "when",
     "parse_extent",
     "parse_levels",
     "check_as_of",
@@ -39,6 +44,8 @@ __all__ = [
 
 #: Largest density grid (cells) one API request may ask for; the CLI allows more.
 API_MAX_CELLS: Final = 1_000_000
+#: Largest emerging-hot-spot grid (cells; each has one Gi* per month).
+API_MAX_TREND_CELLS: Final = 200_000
 #: Most cameras + candidate sites one API request may use; the CLI allows more.
 API_MAX_CAMERAS: Final = 2_000
 
@@ -111,8 +118,9 @@ def _weights(incidents, *, severity: str, half_life_days: float, as_of: str | No
 
 
 def _api_grid(frame, *, cell_m: float, bandwidth_m: float,
-              extent: tuple[float, float, float, float] | None, source: str):
-    """The grid an analysis will use, refused up front beyond :data:`API_MAX_CELLS`."""
+              extent: tuple[float, float, float, float] | None, source: str,
+              max_cells: int = API_MAX_CELLS):
+    """The grid an analysis will use, refused up front beyond ``max_cells``."""
     from geo.density import default_extent, make_grid
     from geo.layers import precise_incidents
 
@@ -120,17 +128,41 @@ def _api_grid(frame, *, cell_m: float, bandwidth_m: float,
         kept, _ = precise_incidents(frame, source=source)
         extent = default_extent(kept.geometry.x.to_numpy(), kept.geometry.y.to_numpy(),
                                 bandwidth_m=bandwidth_m)
-    return extent, make_grid(extent, cell_m=cell_m, max_cells=API_MAX_CELLS)
+    return extent, make_grid(extent, cell_m=cell_m, max_cells=max_cells)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The incident filters of ``density``, ``emerging-hotspots`` and ``when`` (local time)."""
+
+    since: str | None = None
+    until: str | None = None
+    hours: str | None = None
+    weekdays: str | None = None
+    categories: str | None = None
+
+    def apply(self, ds: Dataset, source: str) -> Dataset:
+        """The incidents matching every filter (the same dataset when none is given)."""
+        from geo.temporal import filter_incidents
+
+        if not any(astuple(self)):
+            return ds
+        kept = filter_incidents(ds.frame, since=self.since, until=self.until,
+                                hours=self.hours, weekdays=self.weekdays,
+                                categories=self.categories)
+        if len(kept) == 0:
+            raise EmptyLayerError([Problem(source, None, "no incident matches the filters")])
+        return Dataset(kept, ds.info)
 
 
 def density(rt: Runtime, *, incidents: str, cell_m: float, bandwidth_m: float,
             extent: str | None, hotspot_distance_m: float | None, severity: str,
-            half_life_days: float, as_of: str | None,
-            fmt: str) -> tuple[bytes, dict[str, int], dict[str, int]]:
+            half_life_days: float, as_of: str | None, fmt: str,
+            filters: Filters = Filters()) -> tuple[bytes, dict[str, int], dict[str, int]]:
     """``tryggkarta density`` on a stored incidents dataset: CSV, GeoJSON or GeoTIFF."""
     from geo.density import density_grid, write_density
 
-    ds = rt.load(incidents, "incidents")
+    ds = filters.apply(rt.load(incidents, "incidents"), f"db:{incidents}")
     source = f"db:{incidents}"
     box, grid = _api_grid(ds.frame, cell_m=cell_m, bandwidth_m=bandwidth_m,
                           extent=parse_extent(extent), source=source)
@@ -146,7 +178,7 @@ def density(rt: Runtime, *, incidents: str, cell_m: float, bandwidth_m: float,
         return data, notes
 
     key = ("density", fingerprint(ds.info), float(cell_m), float(bandwidth_m), box,
-           hotspot_distance_m, severity, float(half_life_days), as_of, fmt)
+           hotspot_distance_m, severity, float(half_life_days), as_of, fmt, filters)
     data, notes = rt.cache.get_or_compute(key, run)
     return data, {incidents: ds.info.version}, notes
 
@@ -376,3 +408,49 @@ def map_html(rt: Runtime, *, layers: dict[str, str | None], coverage: bool, publ
     text = make_map(**{k: d.frame for k, d in loaded.items()}, coverage=cov, public=public,
                     title=title, sources=sources, tiles=OSM_TILES if tiles else None)
     return text.encode("utf-8"), {d.info.name: d.info.version for d in loaded.values()}
+
+
+def emerging_hotspots(rt: Runtime, *, incidents: str, cell_m: float, extent: str | None,
+                      hotspot_distance_m: float | None,
+                      filters: Filters = Filters()) -> tuple[bytes, dict[str, int]]:
+    """``tryggkarta emerging-hotspots``: one row per cell with its trend class (CSV)."""
+    from geo.trends import emerging_hotspots as emerging
+
+    source = f"db:{incidents}"
+    ds = filters.apply(rt.load(incidents, "incidents"), source)
+    box, _ = _api_grid(ds.frame, cell_m=cell_m, bandwidth_m=cell_m, extent=parse_extent(extent),
+                       source=source, max_cells=API_MAX_TREND_CELLS)
+
+    def run() -> bytes:
+        res = emerging(ds.frame, cell_m=cell_m, extent=box,
+                       hotspot_distance_m=hotspot_distance_m, source=source)
+        return frame_bytes(res.frame(), "csv")
+
+    key = ("emerging", fingerprint(ds.info), float(cell_m), box, hotspot_distance_m, filters)
+    return rt.cache.get_or_compute(key, run), {incidents: ds.info.version}
+
+
+def when(rt: Runtime, *, incidents: str, areas: str | None, area: str | None,
+         weighted: bool, severity: str, half_life_days: float, as_of: str | None,
+         filters: Filters = Filters()) -> tuple[bytes, dict[str, int]]:
+    """``tryggkarta when``: incidents per local weekday × hour (CSV), optionally in one area."""
+    from geo.temporal import when_table
+
+    if (areas is None) != (area is None):
+        raise AnalysisError("give areas and area together")
+    source = f"db:{incidents}"
+    ds = filters.apply(rt.load(incidents, "incidents"), source)
+    used = {incidents: ds.info.version}
+    geom = None
+    if areas is not None:
+        polys = rt.load(areas, "areas")
+        used[areas] = polys.info.version
+        match = polys.frame[polys.frame["id"].astype(str) == str(area)]
+        if len(match) == 0:
+            ids = ", ".join(polys.frame["id"].astype(str).head(10))
+            raise InputError.single(f"db:{areas}", f"no area with id {area!r} (ids: {ids}"
+                                    f"{', ...' if len(polys.frame) > 10 else ''})")
+        geom = match.geometry.union_all()
+    w = (_weights(ds.frame, severity=severity, half_life_days=half_life_days, as_of=as_of)
+         if weighted else None)
+    return frame_bytes(when_table(ds.frame, area=geom, weights=w), "csv"), used

@@ -463,3 +463,50 @@ def test_map_and_area_report_exports(gclient, tmp_path):
     assert 400 <= r.status_code < 500
     entries = gclient.get("/audit", headers=P, params={"action": "export.map"}).json()
     assert entries[-1]["datasets"] == {"brott": 1, "kameror": 1, "omraden": 1}
+
+
+def test_when_and_filters(client, tmp_path):
+    """a: Thu 1 May 22:10, b: Fri 2 May 12:00, c: Sat 3 May 02:30 (local time)."""
+    load_incidents(client)
+    r = client.get("/analyses/when", headers=R, params={"incidents": "brott"})
+    assert r.status_code == 200, r.text
+    t = pd.read_csv(io.StringIO(r.text))
+    t = t.set_index(t.columns[0])
+    assert t["total"].sum() == 3
+    nonzero = {(day, col) for day, row in t.drop(columns="total").iterrows()
+               for col, v in row.items() if v}
+    assert len(nonzero) == 3 and {c for _, c in nonzero} == {"h22", "h12", "h02"}
+    assert upload(client, "areas", "omraden", "areas.gpkg",
+                  areas_gpkg(tmp_path)).status_code == 201
+    r = client.get("/analyses/when", headers=R,
+                   params={"incidents": "brott", "areas": "omraden", "area": "A2"})
+    assert pd.read_csv(io.StringIO(r.text))["total"].sum() == 1
+    r = client.get("/analyses/when", headers=R,
+                   params={"incidents": "brott", "areas": "omraden", "area": "A9"})
+    assert r.status_code == 422 and "no area with id 'A9'" in r.json()["detail"]
+    # density with filters: only the night incidents (a, c)
+    r = client.get("/analyses/density", headers=R, params={
+        "incidents": "brott", "cell_m": 100, "hours": "22-06", "format": "csv"})
+    assert r.status_code == 200, r.text
+    assert pd.read_csv(io.StringIO(r.text))["count"].sum() == 2
+    r = client.get("/analyses/density", headers=R, params={
+        "incidents": "brott", "categories": "Inbrott"})
+    assert r.status_code == 422 and "no incident matches the filters" in r.json()["detail"]
+    r = client.get("/analyses/density", headers=R, params={"incidents": "brott",
+                                                            "weekdays": "funday"})
+    assert r.status_code == 422
+    r = client.get("/analyses/emerging-hotspots", headers=R,
+                   params={"incidents": "brott", "cell_m": 100})
+    assert r.status_code == 422 and "at least 6 monthly slices" in r.json()["detail"]
+    # twelve months of incidents in one place: the classes cover the whole grid
+    rows = "".join(f"m{m},{X0 + 50},{Y0 + 50},2024-{m:02d}-15T12:00,Stöld\n"
+                   for m in range(1, 13))
+    assert upload(client, "incidents", "ar", "ar.csv",
+                  ("id,x,y,time,category\n" + rows).encode(), crs="EPSG:3006").status_code == 201
+    r = client.get("/analyses/emerging-hotspots", headers=R,
+                   params={"incidents": "ar", "cell_m": 100})
+    assert r.status_code == 200, r.text
+    t = pd.read_csv(io.StringIO(r.text))
+    # the extent is the point grown by 3 cells (300 m) each way: 6 x 6 cells
+    assert {"x", "y", "category"} <= set(t.columns) and len(t) == 36
+    assert t["count"].sum() == 12

@@ -133,7 +133,8 @@ def test_no_input_gives_a_server_error(app):
     # the run reached the analyses themselves, not only the error paths
     for path in ("/analyses/density", "/analyses/coverage", "/analyses/score-sites",
                  "/analyses/select-sites", "/analyses/score-areas", "/analyses/propose-areas",
-                 "/exports/map", "/exports/area-report", "/datasets/{name}"):
+                 "/analyses/when", "/exports/map", "/exports/area-report",
+                 "/datasets/{name}"):
         assert seen[("GET", path, 200)] > 0, (path, seen)
     assert seen[("DELETE", "/datasets/{name}", 204)] + seen[
         ("DELETE", "/datasets/{name}", 404)] > 0

@@ -9,6 +9,7 @@ is ``half_life_days``); inputs are dataset names (``db:NAME`` on the command lin
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -46,6 +47,18 @@ AsOfQ = Annotated[str | None, Query(
     pattern=r"^\d{4}-\d{2}-\d{2}$", examples=["2025-05-01"])]
 LevelQ = Annotated[Literal["identify", "recognize", "observe", "detect", "visible"], Query(
     description="Level at which an incident counts as covered.")]
+SinceQ = Annotated[str | None, Query(max_length=40, description=(
+    "Only incidents from this local date/time on."), examples=["2025-01-01"])]
+UntilQ = Annotated[str | None, Query(max_length=40, description=(
+    "Only incidents up to this local date (inclusive) or date-time."), examples=["2025-06-30"])]
+HoursQ = Annotated[str | None, Query(max_length=100, description=(
+    "Only these local hours: ranges with the end excluded, wrapping past midnight "
+    "(22-06 = night), or lists like 7,12-14."), examples=["22-06"])]
+WeekdaysQ = Annotated[str | None, Query(max_length=100, description=(
+    "Only these local weekdays (mon..sun, mon-fri, or mån..sön)."), examples=["fri,sat"])]
+CategoriesQ = Annotated[str | None, Query(max_length=1000, description=(
+    "Only these categories, comma-separated (case and spacing ignored)."),
+    examples=["Rån,Misshandel"])]
 ANALYSIS_ERRORS = {k: v for k, v in ERRORS.items() if k != 403}
 ANALYSIS_ERRORS[422] = {"description": "Bad parameters or inputs, a grid or camera count "
                         "over the API limits, or over the request time limit"}
@@ -83,6 +96,11 @@ async def density(
     format: Annotated[Literal["csv", "geojson", "tif"] | None, Query(
         description="csv (x, y EPSG:3006), geojson (cell polygons, WGS84) or tif "
         "(5 bands); default from Accept, else csv.")] = None,
+    since: SinceQ = None,
+    until: UntilQ = None,
+    hours: HoursQ = None,
+    weekdays: WeekdaysQ = None,
+    categories: CategoriesQ = None,
 ) -> Response:
     """``tryggkarta density`` on a stored incidents dataset.
 
@@ -95,8 +113,10 @@ async def density(
     params = dict(incidents=incidents, cell_m=cell_m, bandwidth_m=bandwidth_m, extent=extent,
                   hotspot_distance_m=hotspot_distance_m, severity=severity,
                   half_life_days=half_life_days, as_of=as_of)
-    audit(request, "analysis.density", params={**params, "format": fmt})
-    data, used, notes = await runtime.run(analyses.density, runtime, fmt=fmt, **params)
+    filters = analyses.Filters(since, until, hours, weekdays, categories)
+    audit(request, "analysis.density", params={**params, **asdict(filters), "format": fmt})
+    data, used, notes = await runtime.run(analyses.density, runtime, fmt=fmt, filters=filters,
+                                          **params)
     _used(request, "analysis.density", used)
     return answer(data, fmt, filename=f"density_{incidents}", headers={
         "X-Incidents-Used": str(notes["used"]),
@@ -329,3 +349,79 @@ async def propose_areas(
     data, used = await runtime.run(analyses.propose_areas, runtime, fmt=fmt, **params)
     _used(request, "analysis.propose-areas", used)
     return answer(data, fmt, filename=f"proposed_areas_{incidents}")
+
+
+@router.get(
+    "/emerging-hotspots",
+    summary="Emerging hot spots over monthly slices (CSV)",
+    response_class=Response,
+    responses={**ANALYSIS_ERRORS, 200: {"content": {"text/csv": {}}}},
+)
+async def emerging_hotspots(
+    request: Request,
+    runtime: RuntimeDep,
+    user: CurrentUser,
+    incidents: IncidentsQ,
+    cell_m: Annotated[float, Query(gt=0, le=100_000, description="Cell side (m).")] = 100.0,
+    extent: Annotated[str | None, Query(
+        description="minx,miny,maxx,maxy in EPSG:3006 m; default incidents' bounds grown "
+        "by 3 cells.")] = None,
+    hotspot_distance_m: Annotated[float | None, Query(
+        gt=0, le=100_000, description="Gi* distance band (m); default 3 cells.")] = None,
+    since: SinceQ = None,
+    until: UntilQ = None,
+    hours: HoursQ = None,
+    weekdays: WeekdaysQ = None,
+    categories: CategoriesQ = None,
+) -> Response:
+    """``tryggkarta emerging-hotspots``: per cell new, intensifying, persistent,
+    diminishing, sporadic, historical or none (rules in docs/density.md).
+
+    At most 200,000 cells per request.
+    """
+    filters = analyses.Filters(since, until, hours, weekdays, categories)
+    params = dict(incidents=incidents, cell_m=cell_m, extent=extent,
+                  hotspot_distance_m=hotspot_distance_m)
+    audit(request, "analysis.emerging-hotspots", params={**params, **asdict(filters)})
+    data, used = await runtime.run(analyses.emerging_hotspots, runtime, filters=filters,
+                                   **params)
+    _used(request, "analysis.emerging-hotspots", used)
+    return answer(data, "csv", filename=f"emerging_hotspots_{incidents}")
+
+
+@router.get(
+    "/when",
+    summary="Incidents per local weekday × hour (CSV)",
+    response_class=Response,
+    responses={**ANALYSIS_ERRORS, 200: {"content": {"text/csv": {
+        "example": "weekday,h00,h01,...,h23,total\nmon,3,1,...,4,52\n"}}}},
+)
+async def when(
+    request: Request,
+    runtime: RuntimeDep,
+    user: CurrentUser,
+    incidents: IncidentsQ,
+    areas: Annotated[str | None, _name("Areas dataset; with area, count only inside it.",
+                                       "omraden")] = None,
+    area: Annotated[str | None, Query(min_length=1, max_length=200,
+                                      description="The id of the area in areas.",
+                                      examples=["A1"])] = None,
+    weighted: Annotated[bool, Query(description=(
+        "Sum incident weights (severity, decay) instead of counting."))] = False,
+    severity: SeverityQ = "default",
+    half_life_days: HalfLifeQ = 0.0,
+    as_of: AsOfQ = None,
+    since: SinceQ = None,
+    until: UntilQ = None,
+    hours: HoursQ = None,
+    weekdays: WeekdaysQ = None,
+    categories: CategoriesQ = None,
+) -> Response:
+    """``tryggkarta when``: rows weekday (Monday first), columns h00..h23 and total."""
+    filters = analyses.Filters(since, until, hours, weekdays, categories)
+    params = dict(incidents=incidents, areas=areas, area=area, weighted=weighted,
+                  severity=severity, half_life_days=half_life_days, as_of=as_of)
+    audit(request, "analysis.when", params={**params, **asdict(filters)})
+    data, used = await runtime.run(analyses.when, runtime, filters=filters, **params)
+    _used(request, "analysis.when", used)
+    return answer(data, "csv", filename=f"when_{incidents}")
