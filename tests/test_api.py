@@ -393,6 +393,11 @@ def test_audit_log_records_who_did_what(gclient, tmp_path):
     assert entries[0]["path"] == "/audit"
     only = gclient.get("/audit", headers=P, params={"action": "dataset.upload"}).json()
     assert [e["action"] for e in only] == ["dataset.upload"]
+    mine = gclient.get("/audit", headers=P, params={"who": "polisen.city"}).json()
+    assert mine and {e["user"] for e in mine} == {"polisen.city"}
+    assert gclient.get("/audit", headers=P, params={"since": "2999-01-01T00:00"}).json() == []
+    assert len(gclient.get("/audit", headers=P, params={"since": "2000-01-01T00:00:00+01:00",
+                                                        "limit": 2}).json()) == 2
     lines = (tmp_path / "var" / "audit.jsonl").read_text().splitlines()
     assert len(lines) >= 6 and all(json.loads(x)["time"] for x in lines)
 
