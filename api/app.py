@@ -24,7 +24,7 @@ from fastapi import FastAPI
 from api.audit import AuditLog
 from api.deps import Runtime
 from api.errors import install_handlers
-from api.middleware import AuditTrail, BodyLimit
+from api.middleware import AuditTrail, BodyLimit, WriteGate
 from api.routes import ROUTERS
 from api.security import TokenTable
 from api.settings import Settings, get_settings
@@ -101,7 +101,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     max_bytes = int(settings.max_upload_mb * 1_000_000)
     application.add_middleware(BodyLimit, max_bytes=max_bytes)
-    application.add_middleware(AuditTrail, log=runtime.audit)  # outermost: sees 413s too
+    application.add_middleware(WriteGate, tokens=tokens)  # no body read for a refused write
+    application.add_middleware(AuditTrail, log=runtime.audit)  # outermost: sees all answers
     return application
 
 

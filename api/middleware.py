@@ -1,6 +1,8 @@
-"""Two pure ASGI middlewares: the upload size limit and the audit log.
+"""Pure ASGI middlewares: early refusal of writes, the upload size limit, the audit log.
 
-:class:`BodyLimit` answers 413 when ``Content-Length`` announces more than the limit,
+:class:`WriteGate` refuses a write (any method but GET/HEAD/OPTIONS) without a known
+planner token before a byte of its body is read (401 or 403, as the route's own check
+would answer). :class:`BodyLimit` answers 413 when ``Content-Length`` announces more than the limit,
 and also counts the bytes actually received (a chunked or lying client is stopped as
 soon as it passes the limit). :class:`AuditTrail` appends one line per request to the
 :class:`~api.audit.AuditLog` with the principal and details the routes put in
@@ -16,8 +18,9 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.audit import AuditLog
+from api.security import READ_METHODS, TokenTable
 
-__all__ = ["BodyLimit", "AuditTrail", "UNAUDITED_PATHS"]
+__all__ = ["WriteGate", "BodyLimit", "AuditTrail", "UNAUDITED_PATHS"]
 
 #: Paths that are neither protected nor logged.
 UNAUDITED_PATHS = frozenset({"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect",
@@ -28,16 +31,55 @@ class _TooLarge(Exception):
     pass
 
 
-def _json(status: int, body: dict[str, Any]) -> tuple[Message, Message]:
+def _json(status: int, body: dict[str, Any],
+          extra: list[tuple[bytes, bytes]] | None = None) -> tuple[Message, Message]:
     data = json.dumps(body).encode()
     start: Message = {
         "type": "http.response.start",
         "status": status,
         "headers": [(b"content-type", b"application/json"),
                     (b"content-length", str(len(data)).encode()),
-                    (b"connection", b"close")],
+                    (b"connection", b"close"), *(extra or [])],
     }
     return start, {"type": "http.response.body", "body": data}
+
+
+class WriteGate:
+    """Answer 401/403 to a write without a planner token before its body is read."""
+
+    def __init__(self, app: ASGIApp, *, tokens: TokenTable) -> None:
+        self.app = app
+        self.tokens = tokens
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (scope["type"] != "http" or scope.get("method") in READ_METHODS
+                or scope.get("path") in UNAUDITED_PATHS):
+            await self.app(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+        header = ""
+        for key, value in scope.get("headers", []):
+            if key == b"authorization":
+                header = value.decode("latin-1")
+        scheme, _, token = header.partition(" ")
+        principal = (self.tokens.lookup(token.strip())
+                     if scheme.lower() == "bearer" and token.strip() else None)
+        if principal is None:
+            state["audit_error"] = "unknown token" if token.strip() else "no bearer token"
+            start, body = _json(401, {"detail": "a bearer token is required (Authorization: "
+                                      "Bearer TOKEN)" if not token.strip() else
+                                      "unknown token"}, [(b"www-authenticate", b"Bearer")])
+        elif not principal.can_write:
+            state["user"] = principal
+            state["audit_error"] = "forbidden for role " + principal.role
+            start, body = _json(403, {"detail": f"the {principal.role} role may only read "
+                                      "(GET); loading and changing data needs a planner "
+                                      "token"})
+        else:
+            await self.app(scope, receive, send)
+            return
+        await send(start)
+        await send(body)
 
 
 class BodyLimit:

@@ -256,6 +256,11 @@ def test_body_over_the_limit_is_413(gclient):
     big = b"x" * 1_100_000  # limit 1 MB in these tests
     r = upload(gclient, "incidents", "big", "big.csv", big)
     assert r.status_code == 413 and "1 MB" in r.json()["detail"]
+    # a write without a planner token is refused before its size matters (body unread)
+    files = {"file": ("big.csv", big)}
+    assert gclient.post("/datasets", headers=R, files=files).status_code == 403
+    r = gclient.post("/datasets", files=files)
+    assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
 
     def chunks():  # no Content-Length: the streamed bytes are counted
         yield (b'--XyZ\r\nContent-Disposition: form-data; name="file"; filename="a.csv"'
