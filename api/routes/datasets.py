@@ -53,6 +53,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+READ_ERRORS = {k: v for k, v in ERRORS.items() if k != 403}
+
+
 def _upload_name(filename: str | None) -> str:
     base = Path((filename or "").replace("\\", "/")).name
     safe = _SAFE.sub("_", base).lstrip(".") or "upload"
@@ -85,7 +88,8 @@ def _read_upload(path: Path, kind: str, crs: str | None, skip_invalid: bool,
     "",
     status_code=201,
     summary="Upload a layer and store it as a dataset (all or nothing)",
-    responses={**ERRORS, 413: {"description": "Body over TRYGGKARTA_MAX_UPLOAD_MB"},
+    responses={**{k: v for k, v in ERRORS.items() if k != 404},
+               413: {"description": "Body over TRYGGKARTA_MAX_UPLOAD_MB"},
                201: {"content": {"application/json": {"example": {
                    "dataset": INFO_EXAMPLE, "skipped": 0, "problems": []}}}}},
 )
@@ -147,7 +151,7 @@ async def list_datasets(request: Request, runtime: RuntimeDep,
 
 
 @router.get("/{name}/info", summary="One dataset's catalogue entry",
-            responses={**ERRORS, 200: {"content": {"application/json": {
+            responses={**READ_ERRORS, 200: {"content": {"application/json": {
                 "example": INFO_EXAMPLE}}}})
 async def dataset_info(request: Request, name: NameParam, runtime: RuntimeDep,
                        user: CurrentUser) -> dict[str, Any]:
@@ -164,7 +168,7 @@ async def dataset_info(request: Request, name: NameParam, runtime: RuntimeDep,
     "/{name}",
     summary="A dataset's features as GeoJSON (WGS84) or CSV (x, y in EPSG:3006)",
     response_class=Response,
-    responses={**ERRORS, 200: {"content": {
+    responses={**READ_ERRORS, 200: {"content": {
         "application/geo+json": {"example": {"type": "FeatureCollection", "features": []}},
         "text/csv": {"example": "id,height_m,x,y\nK1,4.0,674032.0,6580821.0\n"}}}},
 )
