@@ -353,7 +353,10 @@ def check_mounting(
     """Camera or site points more than ``tolerance_m`` inside a building footprint.
 
     Both layers must be in EPSG:3006. A point within ``tolerance_m`` of a footprint's
-    edge counts as mounted on that facade and is fine.
+    outer edge counts as mounted on that facade and is fine; footprints that touch are
+    one block, so a point by a wall shared with the next building is not on a facade.
+    (:func:`geo.visibility.mount_viewpoints` applies the same rule when it places the
+    viewpoint.)
 
     Examples
     --------
@@ -369,19 +372,22 @@ def check_mounting(
     polys = buildings.geometry.to_numpy()
     tree = shapely.STRtree(polys)
     pi, bi = tree.query(pts, predicate="within")
-    if not len(pi):
-        return []
-    depth = shapely.distance(pts[pi], shapely.boundary(polys[bi]))
-    deep = depth > tolerance_m
     probs = []
-    for p, b, d in zip(pi[deep], bi[deep], depth[deep], strict=True):
-        probs.append(
-            Problem(
-                source,
-                int(points.index[p]),
-                f"the camera point lies {d:.1f} m inside building {buildings.index[b]} "
-                f"(more than {tolerance_m:g} m from its edge: a camera must stand outside "
-                "or on a facade)",
+    for p in np.unique(pi):
+        # Depth below the outside of the built mass: footprints that share a wall count
+        # as one block (a point by an internal party wall is still deep inside).
+        near = tree.query(pts[p], predicate="dwithin", distance=tolerance_m + 0.05)
+        block = shapely.union_all(shapely.make_valid(polys[near]))
+        depth = float(shapely.distance(shapely.boundary(block), pts[p]))
+        if depth > tolerance_m:
+            b = bi[pi == p][0]
+            probs.append(
+                Problem(
+                    source,
+                    int(points.index[p]),
+                    f"the camera point lies {depth:.1f} m inside building {buildings.index[b]} "
+                    f"(more than {tolerance_m:g} m from its edge: a camera must stand outside "
+                    "or on a facade)",
+                )
             )
-        )
     return sorted(probs, key=lambda q: q.index or 0)

@@ -452,3 +452,16 @@ def test_geojson_output_is_named_after_the_file(tmp_path):
     g = gpd.GeoDataFrame({"id": ["a"]}, geometry=[Point(X, Y)], crs=3006)
     doc = json.loads(write_output(g, tmp_path / "site_scores.geojson").read_text())
     assert doc["name"] == "site_scores"
+
+
+def test_a_shared_party_wall_is_not_a_facade():
+    from geo.validate import check_mounting
+
+    # two 20 m buildings side by side share the wall x = 20; a point 0.5 m from that wall
+    # is 10 m from the outside of the block: refused. A point 0.5 m inside the outer west
+    # wall is on a facade: fine.
+    b = gpd.GeoDataFrame(geometry=[box(0, 0, 20, 20), box(20, 0, 40, 20)], crs=3006)
+    s = gpd.GeoDataFrame(geometry=[Point(19.5, 10), Point(0.5, 10)], crs=3006)
+    probs = check_mounting(s, b, source="sites.geojson")
+    assert [(p.index, p.reason[:40]) for p in probs] == [
+        (0, "the camera point lies 10.0 m inside buil")]
