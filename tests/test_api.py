@@ -348,6 +348,17 @@ def test_coverage_of_one_camera_and_its_cache(client, tmp_path):
     ring = np.array(gj["features"][0]["geometry"]["coordinates"][0])
     assert ring[:, 1].max() <= lat + 1e-6 < ring[:, 1].max() + 1e-3  # all south of the camera
     assert ring[:, 1].min() < lat - 1e-4
+    # a reload by another process (tryggkarta load, another API worker) is seen too:
+    # the cache is keyed by version, not purged by this process
+    store = client.app.state.runtime.store
+    wider = store.get("kameror").assign(fov_deg=180.0)
+    store.put("kameror", "cameras", wider, source="cli")
+    row = pd.read_csv(io.StringIO(client.get("/analyses/coverage", headers=R,
+                                             params=params).text)).iloc[0]
+    # θ = 180°: ppm = R / (θ_rad · d), slant 1920 / (π · 62.5) = 9.778 m, a half disc
+    ground180 = math.sqrt((1920 / (math.pi * 62.5)) ** 2 - 2.4 ** 2)
+    assert row.radius_m == pytest.approx(ground180, rel=1e-3)
+    assert row.area_m2 == pytest.approx(math.pi * ground180 ** 2 / 2, rel=0.01)
 
 
 def test_score_and_select_sites(client, tmp_path):
