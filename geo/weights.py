@@ -382,7 +382,9 @@ def _parse_as_of(as_of: object) -> pd.Timestamp:
         raise InputError.single("--as-of", f"{as_of!r} is not a date (use YYYY-MM-DD)")
     if ts.tzinfo is not None:
         ts = ts.tz_convert(LOCAL_TZ).tz_localize(None)
-    return ts.normalize()
+    if not 1900 <= ts.year <= 2199:
+        raise InputError.single("--as-of", f"{as_of!r} is outside the years 1900-2199")
+    return ts.normalize().as_unit("ns")
 
 
 def recency_factor(

@@ -25,6 +25,13 @@ import pytest
 
 __all__: list[str] = []
 
+# Helper modules of the tests (``_paths``, ``_toronto``, ``_cdp``, ...) are importable
+# from every test file, and are not collected as test modules by --doctest-modules.
+import sys  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+collect_ignore_glob = ["_*.py"]
+
 _INSTALL_HINT = (
     "install the Debian packages postgresql-15 and postgresql-15-postgis-3 "
     "(apt-get install -y postgresql-15 postgresql-15-postgis-3), or set "

@@ -13,6 +13,7 @@ from collections import Counter
 
 import geopandas as gpd
 import pytest
+import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -21,8 +22,6 @@ from shapely import Point, box
 from api.app import create_app
 from api.security import hash_token
 from api.settings import Settings
-
-schemathesis = pytest.importorskip("schemathesis")
 
 PLANNER, REVIEWER = "schema-planner", "schema-reviewer"
 X0, Y0 = 674000.0, 6580000.0

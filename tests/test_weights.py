@@ -158,3 +158,13 @@ def test_every_demo_category_is_in_the_table_not_the_unknown_default():
     assert missing == []
     assert DEFAULT_SEVERITY.lookup(["Ficktjuveri"]).tolist() == DEFAULT_SEVERITY.lookup(
         ["Fickstöld"]).tolist() == [2.0]
+
+
+@pytest.mark.parametrize("as_of", ["3239-03-28", "1066-10-14"])
+def test_as_of_far_from_now_is_a_clear_input_error(as_of):
+    from geo.errors import InputError
+    from geo.weights import recency_factor
+
+    t = pd.Series(pd.to_datetime(["2024-01-01T12:00Z"], utc=True))
+    with pytest.raises(InputError, match="outside the years 1900-2199"):
+        recency_factor(t, half_life_days=10, as_of=as_of)
