@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Annotated
 
 import geopandas as gpd
 import typer
@@ -19,6 +20,8 @@ __all__ = [
     "run_app",
     "EXIT_INPUT",
     "EXIT_USAGE",
+    "CrsOpt",
+    "csv_crs",
 ]
 
 console = Console(soft_wrap=True)
@@ -29,6 +32,21 @@ EXIT_INPUT = 1
 EXIT_USAGE = 2
 
 SKIP_INVALID_HELP = "Leave out invalid features (and report them) instead of failing."
+
+#: ``--crs`` of the commands that read several layers: it applies to CSV inputs with
+#: ``x``,``y`` columns only (GeoJSON is WGS84, other formats carry their own CRS).
+CrsOpt = Annotated[str | None, typer.Option(
+    "--crs", metavar="EPSG:N", show_default=False,
+    help="CRS of the x,y columns of CSV inputs, e.g. EPSG:3006 (GeoJSON is WGS84; "
+    "GeoPackage, GeoParquet and shapefiles carry their own).")]
+
+
+def csv_crs(arg: str | None, crs: str | None) -> str | None:
+    """``crs`` for a CSV input, ``None`` for any other file (contract: CSV ``x``,``y``
+    plus ``--crs``; files without a CRS are WGS84)."""
+    if arg is None or crs is None:
+        return None
+    return crs if arg.lower().endswith(".csv") else None
 
 
 def load_input(

@@ -10,7 +10,15 @@ import geopandas as gpd
 import typer
 
 from api.cli._app import app
-from api.cli._common import SKIP_INVALID_HELP, console, err_console, load_input, output_path
+from api.cli._common import (
+    SKIP_INVALID_HELP,
+    CrsOpt,
+    console,
+    csv_crs,
+    err_console,
+    load_input,
+    output_path,
+)
 from api.cli._weights import AsOfOpt, HalfLifeOpt, SeverityOpt, weights_from_options
 from geo.areas import DEFAULT_MAX_AREA_KM2, DEFAULT_RING_M, propose_areas, score_areas
 from geo.errors import InputError, Problem
@@ -81,6 +89,7 @@ def score_areas_cmd(
     as_of: AsOfOpt = None,
     ring_m: RingOpt = DEFAULT_RING_M,
     skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help=SKIP_INVALID_HELP)] = False,
+    crs: CrsOpt = None,
 ) -> None:
     """Score ordningsvakt areas: incidents, density, night share, trend, surroundings.
 
@@ -91,8 +100,9 @@ def score_areas_cmd(
     point or street position are counted.
     """
     target = output_path(out, (".csv", ".geojson", ".json"))
-    inc = load_input(incidents, "incidents", skip_invalid=skip_invalid)
-    ar = load_input(areas, "areas", skip_invalid=skip_invalid)
+    inc = load_input(incidents, "incidents", skip_invalid=skip_invalid,
+                     crs=csv_crs(incidents, crs))
+    ar = load_input(areas, "areas", skip_invalid=skip_invalid, crs=csv_crs(areas, crs))
     w = weights_from_options(inc, severity=severity, half_life_days=half_life_days,
                              as_of=as_of)
     scores = score_areas(inc, ar, weights=w, ring_m=ring_m, source=incidents,
@@ -132,6 +142,7 @@ def propose_areas_cmd(
     half_life_days: HalfLifeOpt = 0.0,
     as_of: AsOfOpt = None,
     skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help=SKIP_INVALID_HELP)] = False,
+    crs: CrsOpt = None,
 ) -> None:
     """Propose compact candidate areas grown from Getis-Ord Gi* hot-spot cells.
 
@@ -139,7 +150,8 @@ def propose_areas_cmd(
     inside the hot cells. Ranked by incidents held, with their share of all incidents.
     """
     target = output_path(out, (".geojson", ".json", ".csv"))
-    inc = load_input(incidents, "incidents", skip_invalid=skip_invalid)
+    inc = load_input(incidents, "incidents", skip_invalid=skip_invalid,
+                     crs=csv_crs(incidents, crs))
     st = load_streets(streets) if streets else None
     w = weights_from_options(inc, severity=severity, half_life_days=half_life_days,
                              as_of=as_of)

@@ -19,7 +19,7 @@ import pandas as pd
 import typer
 
 from api.cli._app import app
-from api.cli._common import SKIP_INVALID_HELP, console, load_input, output_path
+from api.cli._common import SKIP_INVALID_HELP, CrsOpt, console, csv_crs, load_input, output_path
 from geo.crs import to_metric
 from geo.errors import AnalysisError, InputError
 from geo.io import atomic_path, read_frame
@@ -131,10 +131,12 @@ def _crs_of_csv(path: str) -> str | None:
     return "EPSG:3006" if {"x", "y"} <= cols and not {"lon", "lat"} <= cols else None
 
 
-def _layer(path: str | None, kind: str, skip: bool) -> gpd.GeoDataFrame | None:
+def _layer(path: str | None, kind: str, skip: bool,
+           crs: str | None = None) -> gpd.GeoDataFrame | None:
     if path is None:
         return None
-    return load_input(path, kind, skip_invalid=skip, crs=_crs_of_csv(path))  # type: ignore[arg-type]
+    return load_input(path, kind, skip_invalid=skip,  # type: ignore[arg-type]
+                      crs=csv_crs(path, crs) or _crs_of_csv(path))
 
 
 def _table(path: str, *, geometry_ok: bool = True) -> pd.DataFrame:
@@ -217,6 +219,7 @@ def map_cmd(
         metavar="FILE.pdf", help="Also print the map to an A4 PDF (headless Chromium).",
         show_default=False)] = None,
     skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help=SKIP_INVALID_HELP)] = False,
+    crs: CrsOpt = None,
 ) -> None:
     """Draw the given layers on one self-contained HTML map (works offline)."""
     target = output_path(out, (".html", ".htm"))
@@ -228,7 +231,7 @@ def map_cmd(
              "coverage": coverage, "density": density, "selected": selected}
     if not any(given.values()):
         raise typer.BadParameter("give at least one layer (--incidents, --sites, ...)")
-    layers = {k: _layer(given[k], k, skip_invalid)
+    layers = {k: _layer(given[k], k, skip_invalid, crs)
               for k in ("incidents", "sites", "cameras", "buildings", "areas", "sensitive")}
     if scores is not None:
         if layers["sites"] is None:

@@ -14,7 +14,15 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from api.cli._app import app
-from api.cli._common import SKIP_INVALID_HELP, console, err_console, load_input, output_path
+from api.cli._common import (
+    SKIP_INVALID_HELP,
+    CrsOpt,
+    console,
+    csv_crs,
+    err_console,
+    load_input,
+    output_path,
+)
 from api.cli._weights import AsOfOpt, HalfLifeOpt, SeverityOpt, weights_from_options
 from geo.camera import LEVELS, DoriThresholds
 from geo.coverage import coverage as coverage_polygons
@@ -134,14 +142,16 @@ def coverage(
     dori: DoriOpt = None,
     skip_invalid: SkipOpt = False,
     workers: WorkersOpt = None,
+    crs: CrsOpt = None,
 ) -> None:
     """Coverage polygons: one per camera and level (sector ∩ DORI disc ∩ visibility)."""
     target = output_path(out, (".geojson", ".json", ".gpkg", ".csv"))
     lv = _levels(levels)
     th = _thresholds(dori)
-    cams = load_input(cameras, "cameras", skip_invalid=skip_invalid)
+    cams = load_input(cameras, "cameras", skip_invalid=skip_invalid, crs=csv_crs(cameras, crs))
     _check_ids(cams, cameras)
-    bld = load_input(buildings, "buildings", skip_invalid=skip_invalid) if buildings else None
+    bld = load_input(buildings, "buildings", skip_invalid=skip_invalid,
+                     crs=csv_crs(buildings, crs)) if buildings else None
     with _progress("visibility", len(cams)) as prog:
         cov = coverage_polygons(cams, bld, levels=lv, thresholds=th, source=cameras,
                                 workers=_workers(workers, len(cams)), progress=prog)
@@ -166,15 +176,21 @@ def _site_inputs(
     incidents: str, sites: str, buildings: str | None, cameras: str | None,
     sensitive: str | None, level: str, dori: str | None, severity: str | None,
     half_life_days: float, as_of: str | None, skip_invalid: bool, workers: int | None,
+    crs: str | None = None,
 ) -> tuple[SiteCoverage, gpd.GeoDataFrame]:
     lv = _level(level)
     th = _thresholds(dori)
-    inc = load_input(incidents, "incidents", skip_invalid=skip_invalid)
-    sts = load_input(sites, "sites", skip_invalid=skip_invalid)
+
+    def load(arg: str, kind: str) -> gpd.GeoDataFrame:
+        return load_input(arg, kind, skip_invalid=skip_invalid,  # type: ignore[arg-type]
+                          crs=csv_crs(arg, crs))
+
+    inc = load(incidents, "incidents")
+    sts = load(sites, "sites")
     _check_ids(sts, sites)
-    bld = load_input(buildings, "buildings", skip_invalid=skip_invalid) if buildings else None
-    cams = load_input(cameras, "cameras", skip_invalid=skip_invalid) if cameras else None
-    sens = load_input(sensitive, "sensitive", skip_invalid=skip_invalid) if sensitive else None
+    bld = load(buildings, "buildings") if buildings else None
+    cams = load(cameras, "cameras") if cameras else None
+    sens = load(sensitive, "sensitive") if sensitive else None
     w = weights_from_options(inc, severity=severity, half_life_days=half_life_days, as_of=as_of)
     n_cams = len(sts) + (len(cams) if cams is not None else 0)
     with _progress("visibility", n_cams) as prog:
@@ -215,11 +231,12 @@ def score_sites_cmd(
     dori: DoriOpt = None,
     skip_invalid: SkipOpt = False,
     workers: WorkersOpt = None,
+    crs: CrsOpt = None,
 ) -> None:
     """Score and rank candidate camera sites (formula: docs/cameras.md)."""
     target = output_path(out, (".csv", ".geojson", ".json", ".gpkg"))
     sc, sts = _site_inputs(incidents, sites, buildings, cameras, sensitive, level, dori,
-                           severity, half_life_days, as_of, skip_invalid, workers)
+                           severity, half_life_days, as_of, skip_invalid, workers, crs)
     table = score_sites(sites=sts, covered=sc, privacy_weight=privacy_weight)
     table = table.sort_values("rank", kind="stable")
     write_output(table, target)
@@ -266,6 +283,7 @@ def select_sites_cmd(
     dori: DoriOpt = None,
     skip_invalid: SkipOpt = False,
     workers: WorkersOpt = None,
+    crs: CrsOpt = None,
 ) -> None:
     """Choose sites covering the most incident weight (existing cameras fixed)."""
     if (k is None) == (budget is None):
@@ -273,7 +291,7 @@ def select_sites_cmd(
     target = output_path(out, (".csv",))
     pareto_path = output_path(pareto, (".csv",)) if pareto else None
     sc, _ = _site_inputs(incidents, sites, buildings, cameras, sensitive, level, dori,
-                         severity, half_life_days, as_of, skip_invalid, workers)
+                         severity, half_life_days, as_of, skip_invalid, workers, crs)
     sel = select_sites(sc.matrix, sc.weights, ids=sc.ids, existing=sc.existing, k=k,
                        budget=budget, costs=sc.cost_sek, penalty=sc.privacy_penalty,
                        privacy_weight=privacy_weight, exact=exact, time_limit_s=time_limit)
