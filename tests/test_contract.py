@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -166,3 +167,324 @@ def test_naive_time_is_stockholm_and_night_is_22_to_5(text, utc, night):
     assert bool(is_night(t).iloc[0]) == (local_hour in (22, 23, 0, 1, 2, 3, 4, 5))
     if "+" not in text:
         assert bool(is_night(t).iloc[0]) == night
+
+
+# ---------------------------------------------------------------------- input layers
+
+def test_camera_and_incident_defaults(tmp_path):
+    from geo.io import read_layer
+
+    src = write_fc(tmp_path / "c.geojson", [
+        point(X0, Y0, id="round"), point(X0 + 5, Y0, id="aimed", azimuth_deg=90),
+        point(X0 + 9, Y0, id="extra", colour="red")])
+    cams = read_layer(src, "cameras").frame.set_index("id")
+    assert cams["height_m"].tolist() == [4.0, 4.0, 4.0]
+    assert cams.loc["round", "fov_deg"] == 360.0
+    assert cams.loc["aimed", "fov_deg"] == 90.0
+    assert cams["resolution_px"].tolist() == [1920, 1920, 1920]
+    assert cams["range_m"].isna().all()
+    assert cams["cost_sek"].tolist() == [1.0, 1.0, 1.0]
+    assert cams.loc["extra", "colour"] == "red"          # extra properties are kept
+    inc = read_layer(write_fc(tmp_path / "i.geojson", [incident(X0, Y0)]), "incidents").frame
+    assert inc["weight"].tolist() == [1.0]
+    assert inc["precision"].tolist() == ["point"]
+
+
+@pytest.mark.parametrize(("kind", "props", "reason"), [
+    ("incidents", {"category": "Rån"}, "time"),
+    ("incidents", {"time": "2024-05-01T12:00"}, "category"),
+    ("incidents", {"time": "igår", "category": "Rån"}, "time"),
+    ("sites", {}, "id"),
+    ("areas", {}, "id"),
+])
+def test_required_properties_are_named_with_file_and_feature(capsys, tmp_path, kind, props,
+                                                              reason):
+    geom = (point(X0, Y0, **props) if kind != "areas"
+            else square(X0, Y0, X0 + 10, Y0 + 10, **props))
+    ok = (incident(X0, Y0) if kind == "incidents" else point(X0, Y0, id="OK")
+          if kind == "sites" else square(X0, Y0, X0 + 10, Y0 + 10, id="OK"))
+    src = write_fc(tmp_path / "l.geojson", [ok, geom])
+    code, out, err = run(capsys, "validate", kind, src)
+    assert code == 1
+    assert "Traceback" not in out + err
+    assert f"{src}: feature 1:" in err and reason in err.split("feature 1:")[1]
+
+
+def polisen_events(n: int, gps: str = "59.329324,18.068581", place: str = "Stockholm") -> list:
+    return [{"id": 1000 + i, "datetime": "2024-05-01 12:00:00 +02:00",
+             "name": f"01 maj 11.{i:02d}, Rån, {place}", "summary": "x", "url": "/x",
+             "type": "Rån", "location": {"name": place, "gps": gps}} for i in range(n)]
+
+
+def test_polisen_import_marks_municipality_or_county(capsys, tmp_path):
+    events = polisen_events(2) + polisen_events(1, "59.334591,18.063240", "Stockholms län")
+    events[2]["id"] = 2000
+    src = tmp_path / "p.json"
+    src.write_text(json.dumps(events, ensure_ascii=False), encoding="utf-8")
+    code, _, err = run(capsys, "import-polisen", src, "--out", tmp_path / "p.geojson")
+    assert code == 0, err
+    doc = json.loads((tmp_path / "p.geojson").read_text())
+    assert sorted(f["properties"]["precision"] for f in doc["features"]) == [
+        "county", "municipality", "municipality"]
+
+
+@pytest.fixture()
+def mixed(tmp_path):
+    """3 point incidents near a camera site + 4 Polisen events (municipality centre)."""
+    pts = [incident(X0 + dx, Y0 + 5, category="Rån") for dx in (-2, 0, 2)]
+    events = polisen_events(4)
+    # the municipality centre put right under the site, so coverage would count it
+    lon, lat = lonlat(X0, Y0 + 5)
+    for e in events:
+        e["location"]["gps"] = f"{lat},{lon}"
+    pol = tmp_path / "polisen.json"
+    pol.write_text(json.dumps(events), encoding="utf-8")
+    merged = write_fc(tmp_path / "inc.geojson", pts + [
+        incident(X0, Y0 + 5, category="Rån", precision="municipality") for _ in range(4)])
+    only = tmp_path / "only.geojson"
+    write_fc(only, [incident(X0, Y0 + 5, category="Rån", precision="county")])
+    write_fc(tmp_path / "s.geojson", [point(X0, Y0, id="S1", azimuth_deg=0)])
+    write_fc(tmp_path / "a.geojson", [square(X0 - 50, Y0 - 50, X0 + 50, Y0 + 50, id="A")])
+    return tmp_path, merged, str(pol), str(only)
+
+
+def _argv(command: str, t: Path, inc: str) -> list[str]:
+    return {
+        "density": ["density", "--incidents", inc, "--out", t / "d.csv"],
+        "score-sites": ["score-sites", "--incidents", inc, "--sites", t / "s.geojson",
+                        "--out", t / "o.csv"],
+        "select-sites": ["select-sites", "--incidents", inc, "--sites", t / "s.geojson",
+                         "--k", "1", "--out", t / "o.csv"],
+        "score-areas": ["score-areas", "--incidents", inc, "--areas", t / "a.geojson",
+                        "--out", t / "o.csv"],
+    }[command]
+
+
+@pytest.mark.parametrize("command", ["density", "score-sites", "select-sites", "score-areas"])
+@pytest.mark.parametrize("which", ["merged", "polisen"])
+def test_imprecise_incidents_are_left_out_and_counted(capsys, mixed, command, which):
+    t, merged, pol, _ = mixed
+    if which == "polisen":      # Polisen's JSON is accepted wherever incidents are
+        pts = t / "pts.geojson"
+        write_fc(pts, [incident(X0 + dx, Y0 + 5, category="Rån") for dx in (-2, 0, 2)])
+        code, out, err = run(capsys, *_argv(command, t, pol))
+        assert code == 1, out
+        assert "Traceback" not in out + err
+        assert "point or street" in err or "municipality" in err
+        return
+    code, out, err = run(capsys, *_argv(command, t, merged))
+    assert code == 0, err
+    assert re.search(r"\b4 incidents[^\n]*left out|left out 4 of 7", out + err), out + err
+    if command == "density":
+        assert read_csv(t / "d.csv")["count"].sum() == 3
+    if command == "score-sites":
+        assert read_csv(t / "o.csv")["covered_incidents"].tolist() == [3]
+    if command == "select-sites":
+        sel = read_csv(t / "o.csv")
+        assert sel["cumulative_share"].tolist() == pytest.approx([1.0])
+
+
+@pytest.mark.parametrize("command", ["density", "score-sites", "select-sites", "score-areas"])
+def test_no_usable_incident_is_a_clear_error(capsys, mixed, command):
+    t, _, _, only = mixed
+    code, out, err = run(capsys, *_argv(command, t, only))
+    assert code == 1
+    assert "Traceback" not in out + err
+    assert "point or street" in err
+
+
+# ---------------------------------------------------------------------- camera model
+
+def test_ppm_formulas_on_both_sides_of_180_degrees():
+    from geo.camera import ppm
+
+    assert float(ppm(10.0, 90.0, 1920)) == pytest.approx(1920 / (2 * 10 * math.tan(math.pi / 4)))
+    assert float(ppm(10.0, 179.0, 1920)) == pytest.approx(
+        1920 / (2 * 10 * math.tan(math.radians(89.5))))
+    assert float(ppm(10.0, 180.0, 1920)) == pytest.approx(1920 / (math.pi * 10))
+    assert float(ppm(10.0, 360.0, 1920)) == pytest.approx(1920 / (2 * math.pi * 10))
+
+
+def ground_r(threshold: float, fov: float, *, height: float = 4.0, res: float = 1920) -> float:
+    """Ground radius of a level worked out from the contract's formulas."""
+    th = math.radians(fov)
+    slant = res / (2 * threshold * math.tan(th / 2)) if fov < 180 else res / (th * threshold)
+    return math.sqrt(max(slant**2 - (height - 1.6) ** 2, 0.0))
+
+
+def coverage_areas(capsys, tmp_path, cams: list[dict], buildings: list[dict] | None = None,
+                   ) -> dict[tuple[str, str], float]:
+    src = write_fc(tmp_path / "cams.geojson", cams)
+    argv = ["coverage", "--cameras", src, "--out", tmp_path / "cov.geojson"]
+    if buildings:
+        argv += ["--buildings", write_fc(tmp_path / "b.geojson", buildings)]
+    code, out, err = run(capsys, *argv)
+    assert code == 0, err
+    doc = json.loads((tmp_path / "cov.geojson").read_text())
+    return {(f["properties"]["camera_id"], f["properties"]["level"]): f["properties"]["area_m2"]
+            for f in doc["features"]}
+
+
+DORI = {"identify": 250, "recognize": 125, "observe": 62.5, "detect": 25}
+
+
+def test_coverage_areas_follow_ppm_and_dori(capsys, tmp_path):
+    cams = [point(X0, Y0, id="rect", azimuth_deg=0),                      # fov 90 default
+            point(X0 + 500, Y0, id="round"),                                # fov 360 default
+            point(X0 + 1000, Y0, id="half", azimuth_deg=0, fov_deg=180),   # R/(θ_rad·d)
+            point(X0 + 1500, Y0, id="ranged", azimuth_deg=0, range_m=10)]
+    got = coverage_areas(capsys, tmp_path, cams)
+    assert {lv for _, lv in got} == {*DORI, "visible"}
+    for level, t in DORI.items():
+        assert got["rect", level] == pytest.approx(math.pi * ground_r(t, 90) ** 2 / 4, rel=2e-3)
+        assert got["round", level] == pytest.approx(math.pi * ground_r(t, 360) ** 2, rel=2e-3)
+        assert got["half", level] == pytest.approx(math.pi * ground_r(t, 180) ** 2 / 2, rel=2e-3)
+        # range_m cuts every level
+        r = min(ground_r(t, 90), 10.0)
+        assert got["ranged", level] == pytest.approx(math.pi * r**2 / 4, rel=2e-3)
+    # visible = line of sight within the detect distance, or within range_m
+    assert got["rect", "visible"] == pytest.approx(got["rect", "detect"], rel=1e-6)
+    assert got["ranged", "visible"] == pytest.approx(math.pi * 10**2 / 4, rel=2e-3)
+
+
+def test_buildings_block_sight_whatever_their_height(capsys, tmp_path):
+    # a wall 5 m north of a camera facing north: the observe sector (r 15.2 m) is cut to
+    # the triangle between the bearings ±45° and the wall, 5 m high and 10 m wide: 25 m².
+    wall = square(X0 - 100, Y0 + 5, X0 + 100, Y0 + 8, height_m=0.5)
+    got = coverage_areas(capsys, tmp_path, [point(X0, Y0, id="K", azimuth_deg=0)], [wall])
+    assert got["K", "observe"] == pytest.approx(25.0, rel=1e-3)
+
+
+def test_facade_rule(capsys, tmp_path):
+    house = square(X0 - 10, Y0 - 10, X0 + 10, Y0)          # north facade at Y0
+    on = point(X0, Y0 - 0.5, id="on", azimuth_deg=0)       # 0.5 m inside: on the facade
+    got = coverage_areas(capsys, tmp_path, [on], [house])
+    full = math.pi * ground_r(62.5, 90) ** 2 / 4
+    # its own building does not hide what is in front of the facade
+    assert got["on", "observe"] > 0.95 * full
+    deep = point(X0, Y0 - 2.0, id="deep", azimuth_deg=0)   # 2 m inside: bad input
+    src = write_fc(tmp_path / "deep.geojson", [on, deep])
+    code, out, err = run(capsys, "coverage", "--cameras", src, "--buildings",
+                         tmp_path / "b.geojson", "--out", tmp_path / "x.geojson")
+    assert code == 1 and "Traceback" not in out + err
+    assert f"{src}: feature 1:" in err
+    assert not (tmp_path / "x.geojson").exists()            # never half-writes
+
+
+# --------------------------------------------------------------------------- weights
+
+@pytest.fixture()
+def weighted(tmp_path):
+    """A camera site facing north with two incidents 5 m in front of it (observe)."""
+    inc = write_fc(tmp_path / "inc.geojson", [
+        incident(X0 - 1, Y0 + 5, time="2024-05-11T12:00:00", category="Rån", weight=2),
+        incident(X0 + 1, Y0 + 5, time="2024-05-01T12:00:00", category="Klotter")])
+    sites = write_fc(tmp_path / "s.geojson", [point(X0, Y0, id="S1", azimuth_deg=0)])
+    sev = tmp_path / "sev.csv"
+    sev.write_text("category,severity\nRån,3\nKlotter,0.5\n", encoding="utf-8")
+    return tmp_path, inc, sites, str(sev)
+
+
+@pytest.mark.parametrize(("options", "expected"), [
+    # weight × severity × 0.5^(age/half-life); age from the newest incident's date
+    (["--severity", "SEV", "--half-life-days", "10"], 2 * 3 + 1 * 0.5 * 0.5),
+    (["--severity", "SEV", "--half-life-days", "0"], 2 * 3 + 1 * 0.5),
+    (["--severity", "none"], 2 + 1),
+    (["--severity", "none", "--half-life-days", "10", "--as-of", "2024-05-21"],
+     2 * 0.5 + 1 * 0.25),
+])
+def test_weights_formula_and_options(capsys, weighted, options, expected):
+    t, inc, sites, sev = weighted
+    opts = [sev if o == "SEV" else o for o in options]
+    code, _, err = run(capsys, "score-sites", "--incidents", inc, "--sites", sites,
+                       "--out", t / "o.csv", *opts)
+    assert code == 0, err
+    row = read_csv(t / "o.csv").iloc[0]
+    assert row["covered_incidents"] == 2
+    assert row["covered_weight"] == pytest.approx(expected)
+
+
+def test_default_severity_table_ranks_violence_above_disorder():
+    from geo.weights import load_severity
+
+    table = load_severity(None)
+    assert table["Misshandel"] > table["Klotter"]
+    assert load_severity("none")["Misshandel"] == 1.0
+
+
+# --------------------------------------------------------------------------- density
+
+def _density(capsys, tmp_path, points, *extra) -> pd.DataFrame:
+    src = write_fc(tmp_path / "i.geojson", [incident(x, y) for x, y in points])
+    code, _, err = run(capsys, "density", "--incidents", src, "--severity", "none",
+                       "--out", tmp_path / "d.csv", *extra)
+    assert code == 0, err
+    return read_csv(tmp_path / "d.csv")
+
+
+def test_density_count_and_kde_value_by_hand(capsys, tmp_path):
+    d = _density(capsys, tmp_path, [(X0 + 3, Y0 + 4)],
+                 "--extent", f"{X0 - 50},{Y0 - 50},{X0 + 50},{Y0 + 50}")
+    assert set(d.columns) >= {"x", "y", "count", "density", "gi_z", "gi_p", "hotspot"}
+    assert len(d) == 16                                    # aligned to minx, miny
+    cell = d[(d["x"] == X0 + 12.5) & (d["y"] == Y0 + 12.5)].iloc[0]
+    assert cell["count"] == 1 and d["count"].sum() == 1
+    h = 150.0
+    r2 = 9.5**2 + 8.5**2
+    assert cell["density"] == pytest.approx(math.exp(-r2 / (2 * h * h)) / (2 * math.pi * h * h)
+                                            * 1e6, rel=1e-3)
+    far = d[(d["x"] == X0 - 37.5) & (d["y"] == Y0 - 37.5)].iloc[0]
+    r2 = 40.5**2 + 41.5**2
+    assert far["density"] == pytest.approx(math.exp(-r2 / (2 * h * h)) / (2 * math.pi * h * h)
+                                           * 1e6, rel=1e-3)
+
+
+def test_density_default_extent_is_bounds_grown_by_three_bandwidths(capsys, tmp_path):
+    d = _density(capsys, tmp_path, [(X0 + 3, Y0 + 4), (X0 + 103, Y0 + 54)],
+                 "--bandwidth", "100", "--cell", "20")
+    assert d["x"].min() == pytest.approx(X0 + 3 - 300 + 10)
+    assert d["y"].min() == pytest.approx(Y0 + 4 - 300 + 10)
+    assert d["x"].max() + 10 >= X0 + 103 + 300 - 1e-6
+    assert d["y"].max() + 10 >= Y0 + 54 + 300 - 1e-6
+
+
+def _gi_star_by_hand(grid: pd.DataFrame, distance: float) -> tuple[np.ndarray, np.ndarray]:
+    from scipy.stats import norm
+
+    xy = grid[["x", "y"]].to_numpy()
+    v = grid["count"].to_numpy(float)
+    n = len(v)
+    w = (((xy[:, None, :] - xy[None, :, :]) ** 2).sum(-1) <= distance**2 + 1e-6).astype(float)
+    wi = w.sum(1)
+    mean, s = v.mean(), math.sqrt((v**2).mean() - v.mean() ** 2)
+    z = (w @ v - mean * wi) / (s * np.sqrt((n * wi - wi**2) / (n - 1)))
+    return z, 2 * norm.sf(np.abs(z))
+
+
+def _bh(p: np.ndarray, alpha: float = 0.05) -> np.ndarray:
+    m = len(p)
+    order = np.argsort(p)
+    ok = [i for i in range(m) if p[order[i]] <= alpha * (i + 1) / m]
+    out = np.zeros(m, bool)
+    if ok:
+        out[order[: max(ok) + 1]] = True
+    return out
+
+
+@pytest.mark.parametrize("distance", [None, "25", "60"])
+def test_density_gi_star_and_hotspots_by_hand(capsys, tmp_path, distance):
+    pts = [(X0 + 60 + i, Y0 + 60 + j) for i in range(3) for j in range(4)]   # 12 in one cell
+    pts += [(X0 + 30, Y0 + 80), (X0 + 85, Y0 + 60), (X0 + 160, Y0 + 10)]
+    extra = ["--extent", f"{X0},{Y0},{X0 + 200},{Y0 + 200}"]
+    if distance:
+        extra += ["--hotspot-distance", distance]
+    d = _density(capsys, tmp_path, pts, *extra)
+    assert len(d) == 64
+    z, p = _gi_star_by_hand(d, float(distance) if distance else 75.0)  # default: 3 cells
+    assert d["gi_z"].to_numpy() == pytest.approx(z, abs=1e-9)
+    assert d["gi_p"].to_numpy() == pytest.approx(p, abs=1e-9)
+    sig = _bh(p)
+    want = np.where(sig & (z > 0), "hot", np.where(sig & (z < 0), "cold", "none"))
+    assert d["hotspot"].tolist() == want.tolist()
+    if distance == "25":                  # the 12-incident cell stands out on its own
+        assert (d["hotspot"] == "hot").sum() >= 1
