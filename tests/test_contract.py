@@ -488,3 +488,174 @@ def test_density_gi_star_and_hotspots_by_hand(capsys, tmp_path, distance):
     assert d["hotspot"].tolist() == want.tolist()
     if distance == "25":                  # the 12-incident cell stands out on its own
         assert (d["hotspot"] == "hot").sum() >= 1
+
+
+# ------------------------------------------------------------------ score-sites, select
+
+@pytest.fixture()
+def sites_scene(tmp_path):
+    """S1 faces north at the origin; incidents 5 m ahead (observe), 20 m ahead (detect
+    only: observe reaches 15.2 m, detect 38.3 m) and 5 m behind. S2 faces away."""
+    inc = write_fc(tmp_path / "inc.geojson", [
+        incident(X0, Y0 + 5), incident(X0 + 1, Y0 + 20), incident(X0, Y0 - 5)])
+    sites = write_fc(tmp_path / "s.geojson", [
+        point(X0 - 200, Y0, id="S2", azimuth_deg=270), point(X0, Y0, id="S1", azimuth_deg=0)])
+    cams = write_fc(tmp_path / "c.geojson", [point(X0, Y0 + 3, id="K1", range_m=3)])
+    return tmp_path, inc, sites, cams
+
+
+@pytest.mark.parametrize(("level", "covered"), [
+    (None, 1), ("observe", 1), ("detect", 2), ("visible", 2), ("identify", 0)])
+def test_score_sites_columns_rank_and_level(capsys, sites_scene, level, covered):
+    t, inc, sites, _ = sites_scene
+    extra = ["--level", level] if level else []
+    code, _, err = run(capsys, "score-sites", "--incidents", inc, "--sites", sites,
+                       "--severity", "none", "--out", t / "o.csv", *extra)
+    assert code == 0, err
+    d = read_csv(t / "o.csv").set_index("id")
+    assert set(d.columns) >= {"rank", "score", "covered_incidents", "covered_weight",
+                              "marginal_weight", "privacy_penalty", "visible_area_m2"}
+    assert d.loc["S1", "covered_incidents"] == covered
+    assert d.loc["S1", "covered_weight"] == covered
+    assert d.loc["S2", "covered_incidents"] == 0
+    assert d["score"].between(0, 100).all()
+    if covered:
+        assert d.loc["S1", "rank"] == 1 and d.loc["S2", "rank"] == 2
+        assert d.loc["S1", "score"] > d.loc["S2", "score"]
+    assert d.loc["S1", "visible_area_m2"] == pytest.approx(math.pi * ground_r(25, 90) ** 2 / 4,
+                                                           rel=2e-3)
+
+
+def test_score_sites_marginal_weight_beyond_existing_cameras(capsys, sites_scene):
+    t, inc, sites, cams = sites_scene           # K1 (all round, 3 m) sees the first one
+    code, _, err = run(capsys, "score-sites", "--incidents", inc, "--sites", sites,
+                       "--cameras", cams, "--level", "detect", "--severity", "none",
+                       "--out", t / "o.csv")
+    assert code == 0, err
+    d = read_csv(t / "o.csv").set_index("id")
+    assert d.loc["S1", "covered_weight"] == 2
+    assert d.loc["S1", "marginal_weight"] == 1
+
+
+@pytest.fixture()
+def line_scene(tmp_path):
+    """Six incidents 10 m apart on a line; all-round sites with range_m (discs at level
+    visible): L covers x = 0, 10, 20; R covers 30, 40, 50; B covers 10..40 (greedy bait)."""
+    inc = write_fc(tmp_path / "inc.geojson", [incident(X0 + 10 * i, Y0) for i in range(6)])
+    sites = write_fc(tmp_path / "s.geojson", [
+        point(X0 + 10, Y0, id="L", range_m=10.5, cost_sek=5),
+        point(X0 + 40, Y0, id="R", range_m=10.5, cost_sek=5),
+        point(X0 + 25, Y0, id="B", range_m=15.5, cost_sek=4)])
+    cams = write_fc(tmp_path / "c.geojson", [point(X0 + 35, Y0, id="K", range_m=5.5)])
+    return tmp_path, inc, sites, cams
+
+
+def _select(capsys, scene, *extra) -> pd.DataFrame:
+    t, inc, sites, _ = scene
+    code, _, err = run(capsys, "select-sites", "--incidents", inc, "--sites", sites,
+                       "--level", "visible", "--severity", "none", "--out", t / "sel.csv",
+                       *extra)
+    assert code == 0, err
+    return read_csv(t / "sel.csv")
+
+
+def test_select_sites_exact_k_is_the_optimum(capsys, line_scene):
+    d = _select(capsys, line_scene, "--k", "2", "--exact")
+    assert set(d.columns) >= {"order", "id", "marginal_weight", "cumulative_weight",
+                              "cumulative_share", "cost_sek"}
+    assert sorted(d["id"]) == ["L", "R"]
+    assert d["order"].tolist() == [1, 2]
+    assert d["marginal_weight"].tolist() == [3, 3]
+    assert d["cumulative_weight"].tolist() == [3, 6]
+    assert d["cumulative_share"].tolist() == pytest.approx([0.5, 1.0])
+    assert d["cost_sek"].tolist() == [5, 5]
+
+
+def test_select_sites_exact_budget(capsys, line_scene):
+    assert sorted(_select(capsys, line_scene, "--budget", "10", "--exact")["id"]) == ["L", "R"]
+    d = _select(capsys, line_scene, "--budget", "9", "--exact")    # B + L or R: 5 of 6
+    assert d["cumulative_weight"].iloc[-1] == 5 and d["cost_sek"].sum() <= 9
+
+
+@pytest.mark.parametrize("exact", [[], ["--exact"]])
+def test_select_sites_counts_existing_cameras_in_the_objective(capsys, line_scene, exact):
+    t, *_ , cams = line_scene                   # K sees x = 30, 40 already
+    d = _select(capsys, line_scene, "--k", "1", "--cameras", cams, *exact)
+    assert d["id"].tolist() == ["L"]            # B would add only 10, 20
+    assert d["marginal_weight"].tolist() == [3]
+    assert d["cumulative_weight"].tolist() == [3]
+    assert d["cumulative_share"].tolist() == pytest.approx([3 / 6])
+
+
+# ------------------------------------------------------------------------ score-areas
+
+def test_score_areas_columns_by_hand(capsys, tmp_path):
+    inc = write_fc(tmp_path / "inc.geojson", [
+        incident(X0 + 10, Y0 + 10, time="2024-02-01T00:30:00", category="Rån"),  # Jan 31 UTC
+        incident(X0 + 20, Y0 + 10, time="2024-02-10T12:00:00", category="Klotter"),
+        incident(X0 + 30, Y0 + 10, time="2024-01-05T05:30:00", category="Rån"),
+        incident(X0 + 150, Y0 + 50, time="2024-01-20T21:59:00", category="Rån")])
+    areas = write_fc(tmp_path / "a.geojson", [
+        square(X0, Y0, X0 + 100, Y0 + 100, id="A", name="Torget"),
+        square(X0 + 100, Y0, X0 + 300, Y0 + 100, id="B", name="Parken")])
+    code, _, err = run(capsys, "score-areas", "--incidents", inc, "--areas", areas,
+                       "--severity", "none", "--out", tmp_path / "o.csv")
+    assert code == 0, err
+    d = read_csv(tmp_path / "o.csv").set_index("id")
+    assert d.loc["A", "name"] == "Torget"
+    assert d["area_km2"].tolist() == pytest.approx([0.01, 0.02]) or \
+        d.loc[["A", "B"], "area_km2"].tolist() == pytest.approx([0.01, 0.02])
+    assert d.loc[["A", "B"], "incidents"].tolist() == [3, 1]
+    assert d.loc[["A", "B"], "incidents_per_km2"].tolist() == pytest.approx([300, 50])
+    assert d.loc[["A", "B"], "weighted_density"].tolist() == pytest.approx([300, 50])
+    assert d.loc[["A", "B"], "night_share"].tolist() == pytest.approx([2 / 3, 0])
+    assert d["score"].between(0, 100).all() and d.loc["A", "score"] > d.loc["B", "score"]
+    assert d.loc[["A", "B"], "rank"].tolist() == [1, 2]
+    cat = [c for c in d.columns if "Rån" in c]
+    assert len(cat) == 1 and d.loc[["A", "B"], cat[0]].tolist() == [2, 1]
+    jan = [c for c in d.columns if "2024-01" in c and "month" in c]
+    feb = [c for c in d.columns if "2024-02" in c and "month" in c]
+    assert d.loc[["A", "B"], jan[0]].tolist() == [1, 1]
+    assert d.loc[["A", "B"], feb[0]].tolist() == [2, 0]
+
+
+# ------------------------------------------------------------------------------ maps
+
+def _coordinate_strings(x: float, y: float) -> list[str]:
+    lon, lat = lonlat(x, y)
+    out = [f"{v:.{k}f}" for v in (lon, lat) for k in (5, 6, 7, 8)]
+    out += [repr(lon), repr(lat), f"{x:.0f}", f"{y:.0f}", f"{x:.1f}", f"{y:.1f}"]
+    return out
+
+
+def test_map_is_self_contained(capsys, tmp_path):
+    src = write_fc(tmp_path / "i.geojson", [incident(X0 + 13, Y0 + 17)])
+    code, _, err = run(capsys, "map", "--incidents", src, "--no-tiles",
+                       "--out", tmp_path / "m.html")
+    assert code == 0, err
+    page = (tmp_path / "m.html").read_text(encoding="utf-8")
+    assert not re.search(r"<script[^>]+src=|<link[^>]+href=[\"']?https?:", page)
+    assert "Leaflet" in page and "leaflet-container" in page     # code and styles inside
+
+
+def test_public_map_only_cells_of_100_m_with_three_or_more(capsys, tmp_path):
+    pts = [(X0 + 13 + 7 * i, Y0 + 17 + 3 * i) for i in range(5)]      # one 100 m cell: 5
+    pts += [(X0 + 513 + i, Y0 + 211) for i in range(2)]               # another: 2
+    src = write_fc(tmp_path / "i.geojson", [incident(x, y) for x, y in pts])
+    sites = write_fc(tmp_path / "s.geojson", [point(X0 + 20, Y0 + 10, id="S1", azimuth_deg=0)])
+    code, _, err = run(capsys, "score-sites", "--incidents", src, "--sites", sites,
+                       "--out", tmp_path / "scores.csv")
+    assert code == 0, err
+    code, _, err = run(capsys, "map", "--incidents", src, "--sites", sites, "--scores",
+                       tmp_path / "scores.csv", "--public", "--no-tiles",
+                       "--out", tmp_path / "m.html")
+    assert code == 0, err
+    page = (tmp_path / "m.html").read_text(encoding="utf-8")
+    for x, y in pts:                       # no input coordinate of an incident anywhere
+        for text in _coordinate_strings(x, y):
+            assert text not in page, text
+    doc = json.loads(re.search(r'"layers":(\[.*?\])\}</script>', page).group(1))
+    cells = [lay for lay in doc if lay["key"] == "incident_cells"]
+    assert len(cells) == 1 and cells[0]["cell"] >= 100
+    assert [(r[0], r[1], r[-1]) for r in cells[0]["rows"]] == [(6740, 65800, 5)]
+    assert not any(lay.get("cluster") for lay in doc)       # no incident drawn as a point
