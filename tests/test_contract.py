@@ -659,3 +659,177 @@ def test_public_map_only_cells_of_100_m_with_three_or_more(capsys, tmp_path):
     assert len(cells) == 1 and cells[0]["cell"] >= 100
     assert [(r[0], r[1], r[-1]) for r in cells[0]["rows"]] == [(6740, 65800, 5)]
     assert not any(lay.get("cluster") for lay in doc)       # no incident drawn as a point
+
+
+# -------------------------------------------------------------------------- commands
+
+# The "Commands" block: every option name, and the defaults it shows.
+COMMANDS = {
+    ("demo",): {"--out": None},
+    ("density",): {"--incidents": None, "--cell": 25, "--bandwidth": 150, "--extent": None,
+                   "--hotspot-distance": None, "--severity": None, "--half-life-days": None,
+                   "--out": None},
+    ("coverage",): {"--cameras": None, "--buildings": None, "--out": None},
+    ("score-sites",): {"--incidents": None, "--sites": None, "--buildings": None,
+                       "--cameras": None, "--sensitive": None, "--level": "observe",
+                       "--severity": None, "--half-life-days": None, "--out": None},
+    ("select-sites",): {"--incidents": None, "--sites": None, "--buildings": None,
+                        "--cameras": None, "--sensitive": None, "--level": "observe",
+                        "--severity": None, "--half-life-days": None, "--k": None,
+                        "--budget": None, "--exact": None, "--out": None},
+    ("score-areas",): {"--incidents": None, "--areas": None, "--severity": None,
+                       "--half-life-days": None, "--out": None},
+    ("propose-areas",): {"--incidents": None, "--max-area-km2": None, "--out": None},
+    ("map",): {"--incidents": None, "--sites": None, "--cameras": None, "--buildings": None,
+               "--areas": None, "--public": None, "--out": None},
+    ("import-polisen",): {"--out": None},
+    ("serve",): {"--host": "127.0.0.1", "--port": 8000},
+    ("db", "upgrade"): {},
+    ("load",): {"--name": None},
+}
+
+
+def _command(path: tuple[str, ...]):
+    import typer
+
+    cmd = typer.main.get_command(app)
+    for name in path:
+        cmd = cmd.commands[name]
+    return cmd
+
+
+@pytest.mark.parametrize("path", list(COMMANDS), ids=" ".join)
+def test_commands_block_options_and_defaults(capsys, path):
+    cmd = _command(path)
+    options = {o: p for p in cmd.params for o in p.opts}
+    for name, default in COMMANDS[path].items():
+        assert name in options, f"{' '.join(path)} has no {name}"
+        if default is not None:
+            assert options[name].default == default
+    code, out, err = run(capsys, *path, "-h")
+    assert code == 0 and "Usage" in out, err
+
+
+def test_import_polisen_and_load_take_positional_files():
+    args = [p for p in _command(("import-polisen",)).params if not p.opts[0].startswith("-")]
+    assert len(args) == 1
+    args = [p.name for p in _command(("load",)).params if not p.opts[0].startswith("-")]
+    assert len(args) == 2                               # KIND F
+
+
+def test_hotspot_distance_default_is_three_cells(capsys, tmp_path):
+    pts = [(X0 + 60 + i, Y0 + 60) for i in range(6)] + [(X0 + 130, Y0 + 20)]
+    ext = ["--extent", f"{X0},{Y0},{X0 + 200},{Y0 + 200}", "--cell", "20"]
+    default = _density(capsys, tmp_path, pts, *ext)
+    explicit = _density(capsys, tmp_path, pts, *ext, "--hotspot-distance", "60")
+    other = _density(capsys, tmp_path, pts, *ext, "--hotspot-distance", "40")
+    assert default["gi_z"].tolist() == explicit["gi_z"].tolist()
+    assert default["gi_z"].tolist() != other["gi_z"].tolist()
+
+
+def test_select_sites_needs_k_or_budget(capsys, line_scene):
+    t, inc, sites, _ = line_scene
+    code, out, err = run(capsys, "select-sites", "--incidents", inc, "--sites", sites,
+                         "--out", t / "sel.csv")
+    assert code != 0 and "Traceback" not in out + err
+    assert not (t / "sel.csv").exists()
+
+
+def test_db_name_inputs(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("TRYGGKARTA_DATA_DIR", str(tmp_path / "store"))
+    monkeypatch.delenv("TRYGGKARTA_DATABASE_URL", raising=False)
+    src = write_fc(tmp_path / "i.geojson", [incident(X0 + 3, Y0 + 4)])
+    code, _, err = run(capsys, "load", "incidents", src, "--name", "inc")
+    assert code == 0, err
+    ext = f"{X0 - 50},{Y0 - 50},{X0 + 50},{Y0 + 50}"
+    code, _, err = run(capsys, "density", "--incidents", "db:inc", "--extent", ext,
+                       "--out", tmp_path / "d.csv")
+    assert code == 0, err
+    assert read_csv(tmp_path / "d.csv")["count"].sum() == 1
+
+
+# --------------------------------------------------------------------------- storage
+
+def test_storage_default_dir_upgrade_and_all_or_nothing_load(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TRYGGKARTA_DATA_DIR", raising=False)
+    monkeypatch.delenv("TRYGGKARTA_DATABASE_URL", raising=False)
+    code, _, err = run(capsys, "db", "upgrade")
+    assert code == 0, err
+    assert (tmp_path / "var").is_dir()                       # default ./var
+    good = write_fc(tmp_path / "good.geojson", [incident(X0, Y0), incident(X0 + 1, Y0)])
+    code, _, err = run(capsys, "load", "incidents", good, "--name", "brott")
+    assert code == 0, err
+    bad = write_fc(tmp_path / "bad.geojson",
+                   [incident(X0, Y0)] * 3 + [point(X0, Y0, category="Rån")])  # no time
+    code, out, err = run(capsys, "load", "incidents", bad, "--name", "brott")
+    assert code == 1 and "Traceback" not in out + err
+    assert f"{bad}: feature 3:" in err
+    from api.storage import open_store
+
+    assert len(open_store().get("brott", kind="incidents")) == 2   # the old version stays
+
+
+# -------------------------------------------------------------------------- HTTP API
+
+@pytest.fixture()
+def api_client(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from api.security import hash_token
+    from api.settings import Settings
+
+    tokens = tmp_path / "tokens.txt"
+    tokens.write_text(f"planner {hash_token('p-token')} anna\n"
+                      f"reviewer {hash_token('r-token')} polisen\n")
+    settings = Settings(data_dir=tmp_path / "var", database_url="", tokens_file=tokens,
+                        max_upload_mb=0.01)
+    return TestClient(create_app(settings), raise_server_exceptions=False)
+
+
+PLANNER_H = {"Authorization": "Bearer p-token"}
+REVIEWER_H = {"Authorization": "Bearer r-token"}
+
+
+def _routes(client) -> list[tuple[str, str]]:
+    spec = client.get("/openapi.json").json()
+    return [(m.upper(), p.replace("{name}", "x").replace("{dataset}", "x"))
+            for p, ops in spec["paths"].items() for m in ops]
+
+
+def test_api_open_routes_and_tokens(api_client):
+    c = api_client
+    for path in ("/health", "/openapi.json", "/docs"):
+        assert c.get(path).status_code == 200, path
+    routes = _routes(c)
+    assert any(m != "GET" for m, _ in routes)
+    for method, path in routes:
+        if path in ("/health", "/openapi.json", "/docs"):
+            continue
+        assert c.request(method, path).status_code == 401, (method, path)
+        bad = {"Authorization": "Bearer wrong"}
+        assert c.request(method, path, headers=bad).status_code == 401, (method, path)
+        if method != "GET":
+            assert c.request(method, path, headers=REVIEWER_H).status_code == 403, path
+        else:
+            assert c.request(method, path, headers=REVIEWER_H).status_code < 500, path
+
+
+def test_api_upload_limit_and_no_5xx(api_client):
+    c = api_client
+    big = json.dumps({"type": "FeatureCollection",
+                      "features": [incident(X0, Y0)] * 200}).encode()
+    assert len(big) > 0.01 * 1024 * 1024
+    r = c.post("/datasets", headers=PLANNER_H, files={"file": ("i.geojson", big)},
+               data={"kind": "incidents", "name": "big"})
+    assert r.status_code == 413
+    small = json.dumps({"type": "FeatureCollection", "features": [
+        incident(X0, Y0), {"type": "Feature", "properties": {"category": "Rån"},
+                           "geometry": {"type": "Point", "coordinates": [59.33, 18.06]}}]})
+    r = c.post("/datasets", headers=PLANNER_H, files={"file": ("i.geojson", small)},
+               data={"kind": "incidents", "name": "small"})
+    assert r.status_code == 422 and "feature 1" in r.text
+    for method, path in _routes(c):
+        for query in ("", "?incidents=nope&sites=x&cell=-1&k=abc&as_of=99999-01-01"):
+            assert c.request(method, path + query, headers=PLANNER_H).status_code < 500, path
