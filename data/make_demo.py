@@ -29,6 +29,8 @@ import shapely
 from pyproj import Transformer
 from shapely.geometry import Point, Polygon, box, mapping
 
+from geo.polisen import SWEDISH_MONTHS
+
 __all__ = [
     "SEED",
     "BOX_LONLAT",
@@ -488,20 +490,7 @@ POLISEN_TYPES = {
     "Olaga hot": 42,
     "Ofredande/förargelse": 25,
 }
-MONTH_SV = [
-    "januari",
-    "februari",
-    "mars",
-    "april",
-    "maj",
-    "juni",
-    "juli",
-    "augusti",
-    "september",
-    "oktober",
-    "november",
-    "december",
-]
+MONTH_SV = SWEDISH_MONTHS  # the month names Polisen writes, January first
 
 
 def make_polisen_events(rng: np.random.Generator) -> list[tuple[object, dict]]:
