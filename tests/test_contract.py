@@ -833,3 +833,73 @@ def test_api_upload_limit_and_no_5xx(api_client):
     for method, path in _routes(c):
         for query in ("", "?incidents=nope&sites=x&cell=-1&k=abc&as_of=99999-01-01"):
             assert c.request(method, path + query, headers=PLANNER_H).status_code < 500, path
+
+
+# ------------------------------------------------------------------------- bad input
+
+def _bad_features(case: str) -> tuple[list[dict] | str, str]:
+    ok = point(X0, Y0, id="K1")
+    if case == "invalid geometry":
+        bow = {"type": "Feature", "properties": {"id": "A2"}, "geometry": {
+            "type": "Polygon", "coordinates": [_ring([(X0, Y0), (X0 + 10, Y0 + 10),
+                                                      (X0 + 10, Y0), (X0, Y0 + 10),
+                                                      (X0, Y0)])]}}
+        return [square(X0, Y0, X0 + 5, Y0 + 5, id="A1"), bow], "areas"
+    if case == "missing field":
+        return [ok, point(X0 + 1, Y0)], "cameras"
+    if case == "unparseable time":
+        return [incident(X0, Y0), incident(X0, Y0, time="31/02/2024 kl 25")], "incidents"
+    if case == "outside Sweden":
+        return [ok, {"type": "Feature", "properties": {"id": "K2"},
+                     "geometry": {"type": "Point", "coordinates": [2.35, 48.86]}}], "cameras"
+    if case == "swapped lat/lon":
+        lon, lat = lonlat(X0, Y0)
+        return [ok, {"type": "Feature", "properties": {"id": "K2"},
+                     "geometry": {"type": "Point", "coordinates": [lat, lon]}}], "cameras"
+    if case == "duplicate id":
+        return [ok, point(X0 + 1, Y0, id="K1"), point(X0 + 2, Y0, id="K3")], "cameras"
+    raise AssertionError(case)
+
+
+@pytest.mark.parametrize(("case", "words"), [
+    ("invalid geometry", ["feature 1"]),
+    ("missing field", ["feature 1", "id"]),
+    ("unparseable time", ["feature 1", "time"]),
+    ("outside Sweden", ["feature 1", "Sweden"]),
+    ("swapped lat/lon", ["feature 1", "swapped"]),
+    ("duplicate id", ["feature 1", "duplicate"]),
+])
+def test_bad_input_names_file_feature_and_reason(capsys, tmp_path, case, words):
+    feats, kind = _bad_features(case)
+    src = write_fc(tmp_path / f"{kind}.geojson", feats)
+    out_file = tmp_path / "o.csv"
+    argv = {"areas": ["score-areas", "--incidents",
+                      write_fc(tmp_path / "i.geojson", [incident(X0 + 2, Y0 + 2)]),
+                      "--areas", src, "--out", out_file],
+            "cameras": ["coverage", "--cameras", src, "--out", out_file],
+            "incidents": ["density", "--incidents", src, "--out", out_file]}[kind]
+    code, out, err = run(capsys, *argv)
+    assert code == 1 and "Traceback" not in out + err
+    assert src in err and all(w in err for w in words), err
+    assert not out_file.exists()
+    # --skip-invalid leaves the feature out and says how many and why
+    code, out, err = run(capsys, *argv, "--skip-invalid")
+    assert code == 0, err
+    assert f"skipped {2 if case == 'duplicate id' else 1}" in err and "feature 1" in err
+
+
+@pytest.mark.parametrize("case", ["unknown CRS", "empty layer", "not json"])
+def test_bad_files_are_clear_errors(capsys, tmp_path, case):
+    p = tmp_path / "i.geojson"
+    if case == "unknown CRS":
+        p = tmp_path / "i.csv"
+        p.write_text(f"x,y,time,category\n{X0},{Y0},2024-05-01T12:00,Rån\n")
+        argv = ["density", "--incidents", p, "--crs", "EPSG:999999", "--out", tmp_path / "o.csv"]
+    else:
+        p.write_text('{"type": "FeatureCollection", "features": []}' if case == "empty layer"
+                     else "{not json")
+        argv = ["density", "--incidents", p, "--out", tmp_path / "o.csv"]
+    code, out, err = run(capsys, *argv)
+    assert code == 1 and "Traceback" not in out + err
+    assert str(p) in err or "999999" in err
+    assert not (tmp_path / "o.csv").exists()
