@@ -32,6 +32,7 @@ itself. A viewpoint deeper inside is an :class:`~geo.errors.InputError`.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import cast
 
 import numpy as np
 import shapely
@@ -381,8 +382,8 @@ def _sweep_batch(
     same = (nearest >= 0) & (nearest == nearest[nxt])
     keepv[same, 1] = False
     keepv[nxt[same], 0] = False
-    keepv = keepv.ravel()
-    xs, ys, vcam = xs[keepv], ys[keepv], vcam[keepv]
+    keep = keepv.ravel()
+    xs, ys, vcam = xs[keep], ys[keep], vcam[keep]
     dup = np.concatenate(
         [[False], (vcam[1:] == vcam[:-1]) & (np.abs(np.diff(xs)) < 1e-9)
          & (np.abs(np.diff(ys)) < 1e-9)])
@@ -522,12 +523,12 @@ _SHARED: dict[str, object] = {}
 
 
 def _worker(chunk: NDArray) -> tuple[list[bytes], NDArray]:
-    xy = _SHARED["xy"]
-    obs = _SHARED["obs"]
-    radius = _SHARED["radius"]
-    out = np.empty(len(xy), dtype=object)  # type: ignore[arg-type]
-    clear = np.zeros(len(xy))  # type: ignore[arg-type]
-    _run_chunk(xy, obs, radius, chunk, out, clear, None)  # type: ignore[arg-type]
+    xy = cast(NDArray, _SHARED["xy"])
+    obs = cast(Obstacles, _SHARED["obs"])
+    radius = cast(NDArray, _SHARED["radius"])
+    out: NDArray = np.empty(len(xy), dtype=object)
+    clear = np.zeros(len(xy))
+    _run_chunk(xy, obs, radius, chunk, out, clear, None)
     return list(shapely.to_wkb(out[chunk])), clear[chunk]
 
 
