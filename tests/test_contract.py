@@ -903,3 +903,130 @@ def test_bad_files_are_clear_errors(capsys, tmp_path, case):
     assert code == 1 and "Traceback" not in out + err
     assert str(p) in err or "999999" in err
     assert not (tmp_path / "o.csv").exists()
+
+
+# --------------------------------------------------------------- more clauses, cheaply
+
+@pytest.mark.parametrize(("depth", "ok"), [(0.0, True), (0.99, True), (1.01, False),
+                                          (-0.5, True)])
+def test_facade_tolerance_is_one_metre(capsys, tmp_path, depth, ok):
+    house = write_fc(tmp_path / "b.geojson", [square(X0 - 10, Y0 - 10, X0 + 10, Y0)])
+    cams = write_fc(tmp_path / "c.geojson", [point(X0, Y0 - depth, id="K", azimuth_deg=0)])
+    code, out, err = run(capsys, "coverage", "--cameras", cams, "--buildings", house,
+                         "--out", tmp_path / "c_out.geojson")
+    assert (code == 0) == ok, err
+    assert "Traceback" not in out + err
+
+
+def _all_coords(geom: dict) -> list[list[float]]:
+    def walk(c):
+        if isinstance(c[0], (int, float)):
+            yield c
+        else:
+            for part in c:
+                yield from walk(part)
+    return list(walk(geom["coordinates"]))
+
+
+def test_geojson_outputs_are_wgs84_and_csv_xy_are_epsg3006(capsys, tmp_path):
+    inc = write_fc(tmp_path / "inc.geojson",
+                   [incident(X0 + 10 * i, Y0 + 5 + i) for i in range(12)])
+    sites = write_fc(tmp_path / "s.geojson", [point(X0 + 7, Y0, id="S1", azimuth_deg=0)])
+    areas = write_fc(tmp_path / "a.geojson", [square(X0 - 10, Y0 - 10, X0 + 200, Y0 + 50,
+                                                     id="A")])
+    runs = [["coverage", "--cameras", sites, "--out", tmp_path / "cov.geojson"],
+            ["score-sites", "--incidents", inc, "--sites", sites, "--out", tmp_path / "ss.geojson"],
+            ["score-areas", "--incidents", inc, "--areas", areas, "--out", tmp_path / "sa.geojson"],
+            ["propose-areas", "--incidents", inc, "--min-incidents", "1",
+             "--out", tmp_path / "pa.geojson"],
+            ["score-sites", "--incidents", inc, "--sites", sites, "--out", tmp_path / "ss.csv"]]
+    for argv in runs:
+        code, _, err = run(capsys, *argv)
+        assert code == 0, (argv[0], err)
+    lon0, lat0 = lonlat(X0, Y0)
+    for name in ("cov", "ss", "sa", "pa"):
+        doc = json.loads((tmp_path / f"{name}.geojson").read_text())
+        coords = [c for f in doc["features"] for c in _all_coords(f["geometry"])]
+        assert coords, name
+        assert all(abs(c[0] - lon0) < 0.01 and abs(c[1] - lat0) < 0.01 for c in coords), name
+    table = read_csv(tmp_path / "ss.csv")
+    assert (table["x"].iloc[0], table["y"].iloc[0]) == pytest.approx((X0 + 7, Y0), abs=1e-3)
+
+
+def test_iso_times_with_offset_or_z_are_accepted():
+    from geo.times import parse_times
+
+    t, bad = parse_times(pd.Series(["2024-05-01T12:00:00Z", "2024-05-01T14:00:00+02:00",
+                                    "2024-05-01 14:00"]))
+    assert not np.asarray(bad).any()
+    assert len({ts.tz_convert("UTC") for ts in t}) == 1
+
+
+def test_sensitive_places_in_view_give_a_privacy_penalty(capsys, sites_scene):
+    t, inc, sites, _ = sites_scene
+    sens = write_fc(t / "sens.geojson", [point(X0, Y0 + 8, kind="school")])
+    code, _, err = run(capsys, "score-sites", "--incidents", inc, "--sites", sites,
+                       "--sensitive", sens, "--out", t / "o.csv")
+    assert code == 0, err
+    d = read_csv(t / "o.csv").set_index("id")
+    assert d.loc["S1", "privacy_penalty"] > 0 and d.loc["S2", "privacy_penalty"] == 0
+
+
+def test_propose_areas_respects_max_area(capsys, tmp_path):
+    rng = np.random.default_rng(1)
+    pts = rng.normal(0, 60, size=(80, 2))
+    inc = write_fc(tmp_path / "inc.geojson", [incident(X0 + a, Y0 + b) for a, b in pts])
+    code, _, err = run(capsys, "propose-areas", "--incidents", inc, "--max-area-km2", "0.02",
+                       "--min-incidents", "3", "--out", tmp_path / "pa.geojson")
+    assert code == 0, err
+    from geo.io import read_frame
+
+    got = read_frame(tmp_path / "pa.geojson").to_crs(3006)
+    assert len(got) >= 1 and (got.area <= 0.02e6 * 1.001).all()
+
+
+def test_tokens_file_from_environment_label_optional_and_default_limit(tmp_path, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from api.security import hash_token
+
+    tokens = tmp_path / "tokens.txt"
+    tokens.write_text(f"# role hash label\nplanner {hash_token('p2')}\n"
+                      f"reviewer {hash_token('r2')} polisen city\n")
+    monkeypatch.setenv("TRYGGKARTA_TOKENS_FILE", str(tokens))
+    monkeypatch.setenv("TRYGGKARTA_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.delenv("TRYGGKARTA_DATABASE_URL", raising=False)
+    monkeypatch.delenv("TRYGGKARTA_MAX_UPLOAD_MB", raising=False)
+    from api.settings import get_settings
+
+    assert get_settings().max_upload_mb == 50
+    c = TestClient(create_app(), raise_server_exceptions=False)
+    assert c.get("/datasets", headers={"Authorization": "Bearer p2"}).status_code == 200
+    assert c.get("/datasets", headers={"Authorization": "Bearer r2"}).status_code == 200
+    assert c.get("/datasets", headers={"Authorization": "Bearer p3"}).status_code == 401
+    assert c.get("/datasets", headers={"Authorization": f"Bearer {hash_token('p2')}"}
+                 ).status_code == 401                     # the hash is not the token
+
+
+def test_density_tif_is_epsg3006(capsys, tmp_path):
+    import rasterio
+
+    src = write_fc(tmp_path / "i.geojson", [incident(X0 + 3, Y0 + 4)])
+    code, _, err = run(capsys, "density", "--incidents", src, "--extent",
+                       f"{X0 - 50},{Y0 - 50},{X0 + 50},{Y0 + 50}", "--out", tmp_path / "d.tif")
+    assert code == 0, err
+    with rasterio.open(tmp_path / "d.tif") as r:
+        assert r.crs.to_epsg() == 3006
+        assert (r.width, r.height) == (4, 4)
+        assert (r.bounds.left, r.bounds.bottom) == (X0 - 50, Y0 - 50)
+
+
+def test_map_layers_toggle_and_have_a_legend(capsys, tmp_path):
+    inc = write_fc(tmp_path / "i.geojson", [incident(X0 + 13, Y0 + 17)])
+    sites = write_fc(tmp_path / "s.geojson", [point(X0, Y0, id="S1")])
+    code, _, err = run(capsys, "map", "--incidents", inc, "--sites", sites, "--no-tiles",
+                       "--out", tmp_path / "m.html")
+    assert code == 0, err
+    page = (tmp_path / "m.html").read_text(encoding="utf-8")
+    assert "L.control.layers" in page and "legend" in page.lower()
