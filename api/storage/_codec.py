@@ -261,13 +261,15 @@ def _has_text(raw: pd.Series) -> bool:
 
 
 def _restore(raw: pd.Series, col: Column) -> pd.Series:
+    # astype(name) resolves the name with pandas_dtype itself; doing it here keeps the
+    # behaviour and satisfies the stubs, which only accept literal dtype names
     dtype = col.dtype
     if col.kind == "datetime":
         if _has_text(raw):
             raw = pd.to_datetime(raw, utc=True, format="ISO8601")
         else:
             raw = pd.to_datetime(raw, utc=True)
-        return raw.astype(dtype)
+        return raw.astype(ptypes.pandas_dtype(dtype))
     if col.kind == "datetime_naive":
         if _has_text(raw):
             raw = pd.to_datetime(raw, format="ISO8601")
@@ -275,7 +277,7 @@ def _restore(raw: pd.Series, col: Column) -> pd.Series:
             raw = pd.to_datetime(raw)
         if isinstance(raw.dtype, pd.DatetimeTZDtype):
             raw = raw.dt.tz_localize(None)
-        return raw.astype(dtype)
+        return raw.astype(ptypes.pandas_dtype(dtype))
     if col.categories is not None:
         return raw.astype(object).astype(pd.CategoricalDtype(col.categories, col.ordered))
     if dtype == "object":
@@ -283,8 +285,8 @@ def _restore(raw: pd.Series, col: Column) -> pd.Series:
         return obj.where(~missing_mask(obj), None)
     if col.kind == "bool":
         values = [None if pd.isna(v) else bool(v) for v in raw]
-        return pd.Series(values, dtype=object).astype(dtype)
-    return raw.astype(dtype)
+        return pd.Series(values, dtype=object).astype(ptypes.pandas_dtype(dtype))
+    return raw.astype(ptypes.pandas_dtype(dtype))
 
 
 def decode(
