@@ -321,8 +321,10 @@ def coverage_areas(capsys, tmp_path, cams: list[dict], buildings: list[dict] | N
     code, out, err = run(capsys, *argv)
     assert code == 0, err
     doc = json.loads((tmp_path / "cov.geojson").read_text())
-    return {(f["properties"]["camera_id"], f["properties"]["level"]): f["properties"]["area_m2"]
-            for f in doc["features"]}
+    got = {(f["properties"]["camera_id"], f["properties"]["level"]): f["properties"]["area_m2"]
+           for f in doc["features"]}
+    assert len(got) == len(doc["features"]) == 5 * len(cams)   # one per camera and level
+    return got
 
 
 DORI = {"identify": 250, "recognize": 125, "observe": 62.5, "detect": 25}
@@ -414,29 +416,32 @@ def test_default_severity_table_ranks_violence_above_disorder():
 
 # --------------------------------------------------------------------------- density
 
-def _density(capsys, tmp_path, points, *extra) -> pd.DataFrame:
-    src = write_fc(tmp_path / "i.geojson", [incident(x, y) for x, y in points])
+def _density(capsys, tmp_path, points, *extra, weights=None) -> pd.DataFrame:
+    weights = weights or [1] * len(points)
+    src = write_fc(tmp_path / "i.geojson", [incident(x, y, weight=w)
+                                            for (x, y), w in zip(points, weights, strict=True)])
     code, _, err = run(capsys, "density", "--incidents", src, "--severity", "none",
                        "--out", tmp_path / "d.csv", *extra)
     assert code == 0, err
     return read_csv(tmp_path / "d.csv")
 
 
-def test_density_count_and_kde_value_by_hand(capsys, tmp_path):
+@pytest.mark.parametrize("w", [1, 2.5])
+def test_density_count_and_kde_value_by_hand(capsys, tmp_path, w):
     d = _density(capsys, tmp_path, [(X0 + 3, Y0 + 4)],
-                 "--extent", f"{X0 - 50},{Y0 - 50},{X0 + 50},{Y0 + 50}")
+                 "--extent", f"{X0 - 50},{Y0 - 50},{X0 + 50},{Y0 + 50}", weights=[w])
     assert set(d.columns) >= {"x", "y", "count", "density", "gi_z", "gi_p", "hotspot"}
     assert len(d) == 16                                    # aligned to minx, miny
     cell = d[(d["x"] == X0 + 12.5) & (d["y"] == Y0 + 12.5)].iloc[0]
     assert cell["count"] == 1 and d["count"].sum() == 1
     h = 150.0
     r2 = 9.5**2 + 8.5**2
-    assert cell["density"] == pytest.approx(math.exp(-r2 / (2 * h * h)) / (2 * math.pi * h * h)
-                                            * 1e6, rel=1e-3)
+    assert cell["density"] == pytest.approx(w * math.exp(-r2 / (2 * h * h))
+                                            / (2 * math.pi * h * h) * 1e6, rel=1e-3)
     far = d[(d["x"] == X0 - 37.5) & (d["y"] == Y0 - 37.5)].iloc[0]
     r2 = 40.5**2 + 41.5**2
-    assert far["density"] == pytest.approx(math.exp(-r2 / (2 * h * h)) / (2 * math.pi * h * h)
-                                           * 1e6, rel=1e-3)
+    assert far["density"] == pytest.approx(w * math.exp(-r2 / (2 * h * h))
+                                           / (2 * math.pi * h * h) * 1e6, rel=1e-3)
 
 
 def test_density_default_extent_is_bounds_grown_by_three_bandwidths(capsys, tmp_path):
@@ -478,7 +483,8 @@ def test_density_gi_star_and_hotspots_by_hand(capsys, tmp_path, distance):
     extra = ["--extent", f"{X0},{Y0},{X0 + 200},{Y0 + 200}"]
     if distance:
         extra += ["--hotspot-distance", distance]
-    d = _density(capsys, tmp_path, pts, *extra)
+    # weights do not enter Gi*: it is computed on the counts
+    d = _density(capsys, tmp_path, pts, *extra, weights=[1] * 12 + [9, 0.5, 4])
     assert len(d) == 64
     z, p = _gi_star_by_hand(d, float(distance) if distance else 75.0)  # default: 3 cells
     assert d["gi_z"].to_numpy() == pytest.approx(z, abs=1e-9)
@@ -1030,3 +1036,48 @@ def test_map_layers_toggle_and_have_a_legend(capsys, tmp_path):
     assert code == 0, err
     page = (tmp_path / "m.html").read_text(encoding="utf-8")
     assert "L.control.layers" in page and "legend" in page.lower()
+
+
+def test_own_building_still_hides_what_is_behind_the_facade(capsys, tmp_path):
+    house = square(X0 - 10, Y0 - 10, X0 + 10, Y0)
+    got = coverage_areas(capsys, tmp_path, [point(X0, Y0 - 0.5, id="in", azimuth_deg=180)],
+                         [house])
+    assert got["in", "observe"] == pytest.approx(0.0, abs=0.5)
+
+
+@pytest.mark.parametrize(("azimuth", "dx", "dy"), [(0, 0, 1), (90, 1, 0), (180, 0, -1),
+                                                   (270, -1, 0)])
+def test_azimuth_zero_is_north_clockwise(capsys, tmp_path, azimuth, dx, dy):
+    from geo.io import read_frame
+
+    src = write_fc(tmp_path / "c.geojson", [point(X0, Y0, id="K", azimuth_deg=azimuth)])
+    code, _, err = run(capsys, "coverage", "--cameras", src, "--levels", "observe",
+                       "--out", tmp_path / "cov.geojson")
+    assert code == 0, err
+    c = read_frame(tmp_path / "cov.geojson").to_crs(3006).geometry.iloc[0].centroid
+    # the centroid of a 90° sector of radius r lies 2r·sin(45°)/(3·π/4) ≈ 0.6 r ahead
+    ahead = 2 * ground_r(62.5, 90) * math.sin(math.pi / 4) / (3 * math.pi / 4)
+    assert (c.x - X0, c.y - Y0) == pytest.approx((dx * ahead, dy * ahead), abs=0.05)
+
+
+def test_street_precision_is_used_district_is_not(capsys, tmp_path):
+    src = write_fc(tmp_path / "i.geojson", [
+        incident(X0 + 3, Y0 + 4, precision="street"), incident(X0 + 5, Y0 + 4),
+        incident(X0 + 6, Y0 + 4, precision="district")])
+    code, out, err = run(capsys, "density", "--incidents", src, "--out", tmp_path / "d.csv",
+                         "--extent", f"{X0 - 50},{Y0 - 50},{X0 + 50},{Y0 + 50}")
+    assert code == 0, err
+    assert read_csv(tmp_path / "d.csv")["count"].sum() == 2
+    assert re.search(r"left out 1 of 3", out + err)
+
+
+def test_distribution_packages_and_console_script():
+    from importlib.metadata import distribution
+
+    dist = distribution("tryggkarta")
+    scripts = {e.name: e.value for e in dist.entry_points if e.group == "console_scripts"}
+    assert "tryggkarta" in scripts
+    import api
+    import geo
+
+    assert geo.__name__ == "geo" and api.__name__ == "api"
