@@ -64,7 +64,7 @@ def parse_times(values: pd.Series) -> tuple[pd.Series, pd.Series]:
         out[naive.index] = _localize(naive)
     why[missing] = "missing time"
     bad = out.isna() & ~missing
-    why[bad] = [f"unparseable time {v!r}" for v in values[bad].astype(str)]
+    why[bad] = np.array([f"unparseable time {v!r}" for v in values[bad].astype(str)], dtype=object)
     return out, why
 
 
