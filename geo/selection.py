@@ -31,6 +31,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 import numpy as np
 import pandas as pd
@@ -151,6 +152,16 @@ def _row(b: sparse.csr_matrix, i: int) -> NDArray:
     return b.indices[b.indptr[i] : b.indptr[i + 1]]
 
 
+class _Options(TypedDict):
+    """The options greedy_select, lp_bound and milp_select share."""
+
+    k: int | None
+    costs: NDArray | None
+    budget: float | None
+    penalty: NDArray | None
+    privacy_weight: float
+
+
 def greedy_select(
     b: sparse.csr_matrix,
     w: NDArray,
@@ -176,7 +187,7 @@ def greedy_select(
     covered = np.zeros(len(w), dtype=bool)
     use_budget = budget is not None
     cost = np.ones(n) if costs is None else np.maximum(np.asarray(costs, float), 1e-12)
-    remaining = float(budget) if use_budget else np.inf
+    remaining = float(budget) if budget is not None else np.inf
     limit = n if k is None else int(k)
 
     def key(i: int, g: float) -> float:
@@ -202,7 +213,7 @@ def greedy_select(
         covered[cols] = True
         remaining -= cost[i]
     method = "greedy"
-    if use_budget:
+    if budget is not None:
         afford = np.flatnonzero((cost <= float(budget) + 1e-9) & (gain0 > 0))
         if len(afford):
             best = int(afford[np.argmax(gain0[afford])])
@@ -403,8 +414,8 @@ def select_sites(
     pen = np.zeros(n) if penalty is None else np.asarray(penalty, float)
     ids_arr = np.asarray(ids).astype(str)
     b, gw = aggregate_incidents(a, w_all, covered=ex)
-    opts = dict(k=k, costs=cost if budget is not None else None, budget=budget, penalty=pen,
-                privacy_weight=privacy_weight)
+    opts = _Options(k=k, costs=cost if budget is not None else None, budget=budget,
+                    penalty=pen, privacy_weight=privacy_weight)
     n_cov = int(((np.diff(sparse.csc_matrix(a).indptr) > 0) & ~ex).sum())
     if budget is not None and not (cost <= budget + 1e-9).any():
         notes_budget = [f"no site costs at most the budget ({budget:,.0f} SEK)"]
