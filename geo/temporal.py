@@ -140,11 +140,12 @@ def parse_local_time(value: str | dt.date | pd.Timestamp, *, end: bool = False,
     bare_date = isinstance(value, dt.date) and not isinstance(value, dt.datetime)
     if isinstance(value, str):
         bare_date = len(value.strip()) <= 10
+    ts: pd.Timestamp | None
     try:
         ts = pd.Timestamp(value)
     except (ValueError, TypeError):
-        ts = pd.NaT
-    if ts is pd.NaT or pd.isna(ts):
+        ts = None
+    if ts is None or pd.isna(ts):
         raise InputError.single(source, f"{value!r} is not a date or date-time "
                                         "(use YYYY-MM-DD or YYYY-MM-DDTHH:MM)")
     if bare_date and end:

@@ -78,7 +78,7 @@ class _Collector:
         if isinstance(reasons, str):
             reasons = [reasons] * len(idx)
         for i, r in zip(idx, reasons, strict=True):
-            self.reasons.setdefault(int(self.positions[i]), []).append(r)
+            self.reasons.setdefault(int(self.positions[int(i)]), []).append(r)
 
     def bad_mask(self) -> np.ndarray:
         return np.asarray(self.positions.isin(list(self.reasons)), dtype=bool)
