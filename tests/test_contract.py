@@ -1081,3 +1081,12 @@ def test_distribution_packages_and_console_script():
     import geo
 
     assert geo.__name__ == "geo" and api.__name__ == "api"
+
+
+def test_api_accepts_polisen_events_as_incidents(api_client):
+    body = json.dumps(polisen_events(3)).encode()
+    r = api_client.post("/datasets", headers=PLANNER_H, files={"file": ("p.json", body)},
+                        data={"kind": "incidents", "name": "pol"})
+    assert r.status_code == 201, r.text
+    r = api_client.get("/datasets/pol/info", headers=REVIEWER_H)
+    assert r.status_code == 200
