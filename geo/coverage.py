@@ -19,6 +19,7 @@ A level's coverage polygon of a camera is (contract):
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import cast
 
 import geopandas as gpd
 import numpy as np
@@ -129,7 +130,8 @@ def camera_geometry(
     bad = np.flatnonzero((types != 0) | shapely.is_empty(geom))
     if len(bad):
         raise InputError(
-            [Problem(source, int(_label(cameras, i)), "a camera must be a Point") for i in bad]
+            [Problem(source, int(_label(cameras, int(i))), "a camera must be a Point")
+             for i in bad]
         )
     xy = shapely.get_coordinates(geom)[:, :2]
     n = len(cameras)
@@ -147,7 +149,7 @@ def camera_geometry(
     return xy, az, fov
 
 
-def _label(frame: pd.DataFrame, i: int) -> object:
+def _label(frame: pd.DataFrame, i: int) -> int | np.integer:
     lab = frame.index[i]
     return lab if isinstance(lab, (int, np.integer)) else i
 
@@ -311,16 +313,20 @@ def _core(
 
 _SHARED: dict[str, object] = {}
 
+# positions, viewpoints, azimuths, fields of view, radii per level, blind radii
+_Args = tuple[NDArray, NDArray, NDArray, NDArray, NDArray, NDArray]
+
 
 def _core_worker(chunk: NDArray) -> list[list[bytes]]:
-    args = _SHARED["args"]
-    sub = [a[chunk] for a in args]  # type: ignore[index, union-attr]
-    res = _core(*sub, _SHARED["obstacles"])  # type: ignore[arg-type]
+    args = cast(_Args, _SHARED["args"])
+    xy, view, az, fov, r_lv, blind = (a[chunk] for a in args)
+    obstacles = cast("Obstacles | None", _SHARED["obstacles"])
+    res = _core(xy, view, az, fov, r_lv, blind, obstacles)
     return [list(shapely.to_wkb(res[:, li])) for li in range(res.shape[1])]
 
 
 def _parallel_core(
-    args: tuple[NDArray, ...],
+    args: _Args,
     obstacles: Obstacles | None,
     workers: int,
     progress: Callable[[int], None] | None,
