@@ -53,6 +53,8 @@ from geo.errors import EmptyLayerError, InputError, Problem
 from geo.layers import LOCAL_TZ
 
 if TYPE_CHECKING:  # geo.io imports this module to route .json files here
+    from pandas.api.extensions import ExtensionArray
+
     from geo.io import Layer
 
 __all__ = [
@@ -406,6 +408,12 @@ def _text_or_none(values: list[Any], dtype: str = "object") -> pd.Series:
     return pd.Series(values, dtype=dtype)
 
 
+def _str_array(values: pd.Series) -> ExtensionArray:
+    """``pd.array(values, dtype="str")``: no copy when ``values`` is already ``str``."""
+    # pd.array documents Series input; the pandas-stubs "str" overloads omit it
+    return pd.array(values, dtype="str")  # type: ignore[call-overload]
+
+
 # --------------------------------------------------------------------------- public
 
 
@@ -609,9 +617,9 @@ def read_polisen_layer(
             "precision": pd.array(np.where(county, "county", "municipality"), dtype="str"),
             "time_source": pd.array(np.where(from_name, "name", "published"), dtype="str"),
             "location_name": pd.array(lname_u.to_numpy()[lname_codes], dtype="str"),
-            "name": pd.array(names, dtype="str"),
-            "summary": pd.array(summaries, dtype="str"),
-            "url": pd.array(urls, dtype="str"),
+            "name": _str_array(names),
+            "summary": _str_array(summaries),
+            "url": _str_array(urls),
             "published": pub.astype("datetime64[us, UTC]"),
         },
         geometry=gpd.GeoSeries(points, crs=METRIC_CRS),
