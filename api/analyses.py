@@ -34,6 +34,7 @@ __all__ = [
     "density",
     "coverage",
     "site_coverage",
+    "incident_counts",
     "score_sites",
     "select_sites",
     "score_areas",
@@ -252,9 +253,26 @@ def site_coverage(rt: Runtime, *, incidents: str, sites: str, buildings: str | N
     return rt.cache.get_or_compute(key, run), sts.frame, used, key
 
 
+def incident_counts(sc) -> dict[str, int]:
+    """Incidents used and left out (imprecise positions) by a site coverage.
+
+    The contract: coverage scoring and selection say how many incidents they left out.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> incident_counts(SimpleNamespace(weights=[1.0, 2.0], left_out=4))
+    {'used': 2, 'left_out_imprecise': 4}
+    """
+    return {"used": int(len(sc.weights)), "left_out_imprecise": int(sc.left_out)}
+
+
 def score_sites(rt: Runtime, *, privacy_weight: float, fmt: str,
-                **inputs) -> tuple[bytes, dict[str, int]]:
-    """``tryggkarta score-sites`` on stored layers: CSV or GeoJSON, best first."""
+                **inputs) -> tuple[bytes, dict[str, int], dict[str, int]]:
+    """``tryggkarta score-sites`` on stored layers: CSV or GeoJSON, best first.
+
+    Returns the file's bytes, the dataset versions used and :func:`incident_counts`.
+    """
     from geo.scoring import score_sites as score
 
     sc, sts, used, key = site_coverage(rt, **inputs)
@@ -263,13 +281,17 @@ def score_sites(rt: Runtime, *, privacy_weight: float, fmt: str,
         table = score(sites=sts, covered=sc, privacy_weight=privacy_weight)
         return frame_bytes(table.sort_values("rank", kind="stable"), fmt)
 
-    return rt.cache.get_or_compute(("score-sites", key, float(privacy_weight), fmt), run), used
+    return (rt.cache.get_or_compute(("score-sites", key, float(privacy_weight), fmt), run),
+            used, incident_counts(sc))
 
 
 def select_sites(rt: Runtime, *, k: int | None, budget: float | None, exact: bool,
                  privacy_weight: float, time_limit_s: float | None, fmt: str,
-                 **inputs) -> tuple[bytes | dict, dict[str, int]]:
-    """``tryggkarta select-sites`` on stored layers: the chosen sites as CSV or JSON."""
+                 **inputs) -> tuple[bytes | dict, dict[str, int], dict[str, int]]:
+    """``tryggkarta select-sites`` on stored layers: the chosen sites as CSV or JSON.
+
+    Returns the answer, the dataset versions used and :func:`incident_counts`.
+    """
     from geo.selection import select_sites as select
 
     if (k is None) == (budget is None):
@@ -279,7 +301,7 @@ def select_sites(rt: Runtime, *, k: int | None, budget: float | None, exact: boo
         ("select-sites", key, k, budget, exact, float(privacy_weight), time_limit_s, fmt),
         lambda: _selection(sc, select, k=k, budget=budget, exact=exact,
                            privacy_weight=privacy_weight, time_limit_s=time_limit_s,
-                           fmt=fmt)), used
+                           fmt=fmt)), used, incident_counts(sc)
 
 
 def _selection(sc, select, *, k, budget, exact, privacy_weight, time_limit_s,

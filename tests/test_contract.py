@@ -1090,3 +1090,25 @@ def test_api_accepts_polisen_events_as_incidents(api_client):
     assert r.status_code == 201, r.text
     r = api_client.get("/datasets/pol/info", headers=REVIEWER_H)
     assert r.status_code == 200
+
+
+def test_api_scoring_and_selection_say_how_many_were_left_out(api_client):
+    c = api_client
+    inc = {"type": "FeatureCollection", "features": [
+        incident(X0 + dx, Y0 + 5) for dx in (-2, 0, 2)] + [
+        incident(X0, Y0 + 5, precision="municipality") for _ in range(4)]}
+    sites = {"type": "FeatureCollection",
+             "features": [point(X0, Y0, id="S1", azimuth_deg=0)]}
+    for name, doc, kind in (("inc", inc, "incidents"), ("s", sites, "sites")):
+        r = c.post("/datasets", headers=PLANNER_H, data={"kind": kind, "name": name},
+                   files={"file": (f"{name}.geojson", json.dumps(doc).encode())})
+        assert r.status_code == 201, r.text
+    for query in ("/analyses/density?incidents=inc",
+                  "/analyses/score-sites?incidents=inc&sites=s",
+                  "/analyses/select-sites?incidents=inc&sites=s&k=1",
+                  "/analyses/select-sites?incidents=inc&sites=s&k=1&format=json"):
+        r = c.get(query, headers=REVIEWER_H)
+        assert r.status_code == 200, r.text
+        assert r.headers["X-Incidents-Left-Out"] == "4", query
+        assert r.headers["X-Incidents-Used"] == "3", query
+    assert r.json()["incidents_left_out"] == 4

@@ -68,6 +68,12 @@ def _used(request: Request, action: str, used: dict[str, int]) -> None:
     audit(request, action, datasets=used)
 
 
+def _counts(counts: dict[str, int]) -> dict[str, str]:
+    """The headers saying how many incidents were used and left out (imprecise)."""
+    return {"X-Incidents-Used": str(counts["used"]),
+            "X-Incidents-Left-Out": str(counts["left_out_imprecise"])}
+
+
 @router.get(
     "/density",
     summary="Incident density, KDE and Gi* hot spots on a grid",
@@ -191,7 +197,9 @@ async def score_sites(
 ) -> Response:
     """``tryggkarta score-sites``: rows best first (``rank`` 1 = best, ``score`` 0-100).
 
-    The coverage matrix is cached per version of every dataset used.
+    The coverage matrix is cached per version of every dataset used. Only
+    ``point``/``street`` incidents count; the headers ``X-Incidents-Used`` and
+    ``X-Incidents-Left-Out`` say how many.
     """
     fmt = negotiate(request, format, ("csv", "geojson"))
     inputs = dict(incidents=incidents, sites=sites, buildings=buildings, cameras=cameras,
@@ -199,10 +207,10 @@ async def score_sites(
                   half_life_days=half_life_days, as_of=as_of)
     audit(request, "analysis.score-sites",
           params={**inputs, "privacy_weight": privacy_weight, "format": fmt})
-    data, used = await runtime.run(analyses.score_sites, runtime, fmt=fmt,
-                                   privacy_weight=privacy_weight, **inputs)
+    data, used, counts = await runtime.run(analyses.score_sites, runtime, fmt=fmt,
+                                           privacy_weight=privacy_weight, **inputs)
     _used(request, "analysis.score-sites", used)
-    return answer(data, fmt, filename=f"score_sites_{sites}")
+    return answer(data, fmt, filename=f"score_sites_{sites}", headers=_counts(counts))
 
 
 @router.get(
@@ -246,6 +254,9 @@ async def select_sites(
 
     Columns: ``order``, ``id``, ``marginal_weight``, ``cumulative_weight``,
     ``cumulative_share``, ``cost_sek``. Existing cameras count as already covering.
+    Only ``point``/``street`` incidents count; the headers ``X-Incidents-Used`` and
+    ``X-Incidents-Left-Out`` (and, in JSON, ``incidents_used``, ``incidents_left_out``)
+    say how many.
     """
     fmt = negotiate(request, format, ("csv", "json"))
     inputs = dict(incidents=incidents, sites=sites, buildings=buildings, cameras=cameras,
@@ -257,13 +268,16 @@ async def select_sites(
     audit(request, "analysis.select-sites", params={
         **inputs, "k": k, "budget": budget, "exact": exact, "privacy_weight": privacy_weight,
         "time_limit_s": time_limit_s, "format": fmt})
-    data, used = await runtime.run(
+    data, used, counts = await runtime.run(
         analyses.select_sites, runtime, k=k, budget=budget, exact=exact,
         privacy_weight=privacy_weight, time_limit_s=time_limit_s, fmt=fmt, **inputs)
     _used(request, "analysis.select-sites", used)
     if fmt == "json":
-        return answer(json.dumps(data).encode(), "json", filename=f"select_sites_{sites}")
-    return answer(data, fmt, filename=f"select_sites_{sites}")  # type: ignore[arg-type]
+        return answer(json.dumps({**data, "incidents_used": counts["used"],  # type: ignore[dict-item]
+                                  "incidents_left_out": counts["left_out_imprecise"]}).encode(),
+                      "json", filename=f"select_sites_{sites}", headers=_counts(counts))
+    return answer(data, fmt, filename=f"select_sites_{sites}",  # type: ignore[arg-type]
+                  headers=_counts(counts))
 
 
 AreasQ = Annotated[str, _name("Stored areas dataset (polygons with id, name).", "omraden")]
