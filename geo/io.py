@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar, cast
 
 import geopandas as gpd
 import numpy as np
@@ -355,7 +356,10 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
             tmp_path.unlink()
 
 
-def _to_plain(frame: pd.DataFrame) -> pd.DataFrame:
+_FrameT = TypeVar("_FrameT", bound=pd.DataFrame)
+
+
+def _to_plain(frame: _FrameT) -> _FrameT:
     """Datetimes to ISO 8601 strings (UTC times as local with offset)."""
     out = frame.copy()
     for c in out.columns:
@@ -399,12 +403,14 @@ def write_output(frame: pd.DataFrame, path: str | Path, *,
                 df = df.drop(columns=[frame.geometry.name])
             _to_plain(df).to_csv(tmp, index=False)
         elif suffix in (".geojson", ".json"):
-            g = _to_plain(frame.to_crs(WGS84))
-            g = gpd.GeoDataFrame(g, geometry=frame.geometry.name, crs=WGS84)
+            layer = cast(gpd.GeoDataFrame, frame)  # these formats need a geometry column
+            g = _to_plain(layer.to_crs(WGS84))
+            g = gpd.GeoDataFrame(g, geometry=layer.geometry.name, crs=WGS84)
             g.to_file(tmp, driver="GeoJSON", engine="pyogrio", layer=target.stem,
                       COORDINATE_PRECISION=7, RFC7946="YES")
         elif suffix == ".gpkg":
-            _to_plain(frame).to_file(tmp, driver="GPKG", engine="pyogrio")
+            _to_plain(cast(gpd.GeoDataFrame, frame)).to_file(tmp, driver="GPKG",
+                                                             engine="pyogrio")
         elif suffix in (".parquet", ".geoparquet"):
             frame.to_parquet(tmp)
         else:
