@@ -606,10 +606,10 @@ def _suppress_small_counts(props: dict[str, Any], counts: Sequence[str]) -> None
 
 
 def _is_count(s: pd.Series) -> bool:
-    v = pd.to_numeric(s, errors="coerce")
-    if v.isna().all() or s.dtype == bool:
+    num = pd.to_numeric(s, errors="coerce")
+    if num.isna().all() or s.dtype == bool:
         return False
-    v = v.dropna().to_numpy(float)
+    v = num.dropna().to_numpy(float)
     return bool(np.all(v == np.round(v)) and np.all(v >= 0))
 
 
