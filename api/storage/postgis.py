@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import geopandas as gpd
 import numpy as np
@@ -45,6 +45,9 @@ from api.storage.base import (
     validate_kind,
     validate_name,
 )
+
+if TYPE_CHECKING:
+    import psycopg
 
 __all__ = ["PostGISStore", "SCHEMA", "LAYERS_SCHEMA", "HEAD_REVISION", "MIGRATIONS_DIR",
            "dispose_engines"]
@@ -275,7 +278,9 @@ class PostGISStore(Store):
         values = [column_values(enc.data[c.stored], c.kind) for c in enc.columns]
         names = ["fid", *(c.stored for c in enc.columns), "geom"]
         rows = list(zip(range(1, enc.n_features + 1), *values, wkb.tolist(), strict=True))
-        cursor = conn.connection.driver_connection.cursor()
+        # a psycopg connection under SQLAlchemy's pool (typed Any | None there)
+        driver = cast("psycopg.Connection[Any]", conn.connection.driver_connection)
+        cursor = driver.cursor()
         try:
             step = max(1, int(self.chunk_rows))
             for start in range(0, len(rows), step):
@@ -360,7 +365,7 @@ class PostGISStore(Store):
                 check_kind(info, kind)
                 schema = row.schema
                 stored = [c["stored"] for c in schema["columns"]]
-                query = (
+                query: sa.Select[*tuple[Any, ...]] = (
                     sa.select(*(sa.column(c) for c in stored),
                               sa.func.ST_AsEWKB(sa.column("geom")))
                     .select_from(sa.table(row.table_name, schema=SCHEMA))
