@@ -35,6 +35,7 @@ __all__ = [
     "coverage",
     "site_coverage",
     "incident_counts",
+    "precision_counts",
     "score_sites",
     "select_sites",
     "score_areas",
@@ -267,6 +268,23 @@ def incident_counts(sc) -> dict[str, int]:
     return {"used": int(len(sc.weights)), "left_out_imprecise": int(sc.left_out)}
 
 
+def precision_counts(frame) -> dict[str, int]:
+    """Incidents with a ``point``/``street`` position (used) and the others (left out).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> precision_counts(pd.DataFrame({"precision": ["point", "county", "street"]}))
+    {'used': 2, 'left_out_imprecise': 1}
+    """
+    from geo.layers import PRECISE
+
+    if "precision" not in frame.columns:
+        return {"used": int(len(frame)), "left_out_imprecise": 0}
+    used = int(frame["precision"].fillna("point").isin(PRECISE).sum())
+    return {"used": used, "left_out_imprecise": int(len(frame) - used)}
+
+
 def score_sites(rt: Runtime, *, privacy_weight: float, fmt: str,
                 **inputs) -> tuple[bytes, dict[str, int], dict[str, int]]:
     """``tryggkarta score-sites`` on stored layers: CSV or GeoJSON, best first.
@@ -354,8 +372,12 @@ def score_areas(rt: Runtime, *, incidents: str, areas: str, severity: str,
 
 def propose_areas(rt: Runtime, *, incidents: str, max_area_km2: float, cell_m: float,
                   bandwidth_m: float, severity: str, half_life_days: float,
-                  as_of: str | None, fmt: str) -> tuple[bytes, dict[str, int]]:
-    """``tryggkarta propose-areas`` on stored incidents: GeoJSON (WGS84) or CSV."""
+                  as_of: str | None, fmt: str
+                  ) -> tuple[bytes, dict[str, int], dict[str, int]]:
+    """``tryggkarta propose-areas`` on stored incidents: GeoJSON (WGS84) or CSV.
+
+    Returns the file's bytes, the dataset versions used and :func:`precision_counts`.
+    """
     from geo.areas import propose_areas as propose
 
     inc = rt.load(incidents, "incidents")
@@ -371,7 +393,8 @@ def propose_areas(rt: Runtime, *, incidents: str, max_area_km2: float, cell_m: f
 
     key = ("propose-areas", fingerprint(inc.info), float(max_area_km2), float(cell_m),
            float(bandwidth_m), severity, float(half_life_days), as_of, fmt)
-    return rt.cache.get_or_compute(key, run), {incidents: inc.info.version}
+    return (rt.cache.get_or_compute(key, run), {incidents: inc.info.version},
+            precision_counts(inc.frame))
 
 
 def area_report(rt: Runtime, *, incidents: str, areas: str, area: str,
@@ -434,8 +457,12 @@ def map_html(rt: Runtime, *, layers: dict[str, str | None], coverage: bool, publ
 
 def emerging_hotspots(rt: Runtime, *, incidents: str, cell_m: float, extent: str | None,
                       hotspot_distance_m: float | None,
-                      filters: Filters = Filters()) -> tuple[bytes, dict[str, int]]:
-    """``tryggkarta emerging-hotspots``: one row per cell with its trend class (CSV)."""
+                      filters: Filters = Filters()
+                      ) -> tuple[bytes, dict[str, int], dict[str, int]]:
+    """``tryggkarta emerging-hotspots``: one row per cell with its trend class (CSV).
+
+    Returns the file's bytes, the dataset versions used and :func:`precision_counts`.
+    """
     from geo.trends import emerging_hotspots as emerging
 
     source = f"db:{incidents}"
@@ -449,7 +476,8 @@ def emerging_hotspots(rt: Runtime, *, incidents: str, cell_m: float, extent: str
         return frame_bytes(res.frame(), "csv")
 
     key = ("emerging", fingerprint(ds.info), float(cell_m), box, hotspot_distance_m, filters)
-    return rt.cache.get_or_compute(key, run), {incidents: ds.info.version}
+    return (rt.cache.get_or_compute(key, run), {incidents: ds.info.version},
+            precision_counts(ds.frame))
 
 
 def when(rt: Runtime, *, incidents: str, areas: str | None, area: str | None,

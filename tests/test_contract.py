@@ -1094,8 +1094,8 @@ def test_api_accepts_polisen_events_as_incidents(api_client):
 
 def test_api_scoring_and_selection_say_how_many_were_left_out(api_client):
     c = api_client
-    inc = {"type": "FeatureCollection", "features": [
-        incident(X0 + dx, Y0 + 5) for dx in (-2, 0, 2)] + [
+    inc = {"type": "FeatureCollection", "features": [       # six months, for emerging
+        incident(X0 + m - 3, Y0 + 5, time=f"2024-0{m}-15T12:00") for m in range(1, 7)] + [
         incident(X0, Y0 + 5, precision="municipality") for _ in range(4)]}
     sites = {"type": "FeatureCollection",
              "features": [point(X0, Y0, id="S1", azimuth_deg=0)]}
@@ -1106,9 +1106,11 @@ def test_api_scoring_and_selection_say_how_many_were_left_out(api_client):
     for query in ("/analyses/density?incidents=inc",
                   "/analyses/score-sites?incidents=inc&sites=s",
                   "/analyses/select-sites?incidents=inc&sites=s&k=1",
+                  "/analyses/propose-areas?incidents=inc",
+                  "/analyses/emerging-hotspots?incidents=inc",
                   "/analyses/select-sites?incidents=inc&sites=s&k=1&format=json"):
         r = c.get(query, headers=REVIEWER_H)
         assert r.status_code == 200, r.text
         assert r.headers["X-Incidents-Left-Out"] == "4", query
-        assert r.headers["X-Incidents-Used"] == "3", query
+        assert r.headers["X-Incidents-Used"] == "6", query
     assert r.json()["incidents_left_out"] == 4

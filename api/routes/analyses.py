@@ -353,16 +353,19 @@ async def propose_areas(
 ) -> Response:
     """``tryggkarta propose-areas`` (without ``--streets``: street layers are CLI-only).
 
-    Candidates ranked by incidents held, with their share of all incidents.
+    Candidates ranked by incidents held, with their share of all incidents. Only
+    ``point``/``street`` incidents count (headers ``X-Incidents-Used``,
+    ``X-Incidents-Left-Out``).
     """
     fmt = negotiate(request, format, ("geojson", "csv"))
     params = dict(incidents=incidents, max_area_km2=max_area_km2, cell_m=cell_m,
                   bandwidth_m=bandwidth_m, severity=severity, half_life_days=half_life_days,
                   as_of=as_of)
     audit(request, "analysis.propose-areas", params={**params, "format": fmt})
-    data, used = await runtime.run(analyses.propose_areas, runtime, fmt=fmt, **params)
+    data, used, counts = await runtime.run(analyses.propose_areas, runtime, fmt=fmt,
+                                           **params)
     _used(request, "analysis.propose-areas", used)
-    return answer(data, fmt, filename=f"proposed_areas_{incidents}")
+    return answer(data, fmt, filename=f"proposed_areas_{incidents}", headers=_counts(counts))
 
 
 @router.get(
@@ -391,16 +394,18 @@ async def emerging_hotspots(
     """``tryggkarta emerging-hotspots``: per cell new, intensifying, persistent,
     diminishing, sporadic, historical or none (rules in docs/density.md).
 
-    At most 200,000 cells per request.
+    At most 200,000 cells per request. Only ``point``/``street`` incidents count
+    (headers ``X-Incidents-Used``, ``X-Incidents-Left-Out``).
     """
     filters = analyses.Filters(since, until, hours, weekdays, categories)
     params = dict(incidents=incidents, cell_m=cell_m, extent=extent,
                   hotspot_distance_m=hotspot_distance_m)
     audit(request, "analysis.emerging-hotspots", params={**params, **asdict(filters)})
-    data, used = await runtime.run(analyses.emerging_hotspots, runtime, filters=filters,
-                                   **params)
+    data, used, counts = await runtime.run(analyses.emerging_hotspots, runtime,
+                                           filters=filters, **params)
     _used(request, "analysis.emerging-hotspots", used)
-    return answer(data, "csv", filename=f"emerging_hotspots_{incidents}")
+    return answer(data, "csv", filename=f"emerging_hotspots_{incidents}",
+                  headers=_counts(counts))
 
 
 @router.get(
