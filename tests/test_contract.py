@@ -226,6 +226,12 @@ def test_polisen_import_marks_municipality_or_county(capsys, tmp_path):
     doc = json.loads((tmp_path / "p.geojson").read_text())
     assert sorted(f["properties"]["precision"] for f in doc["features"]) == [
         "county", "municipality", "municipality"]
+    # location.gps is "lat,lon"; the GeoJSON is lon, lat (WGS84)
+    first = next(f for f in doc["features"] if f["properties"]["precision"] == "municipality")
+    assert first["geometry"]["coordinates"] == pytest.approx([18.068581, 59.329324], abs=1e-6)
+    assert first["properties"]["category"] == "Rån"
+    # the time comes from the event (Swedish local time), stored with its offset
+    assert pd.Timestamp(first["properties"]["time"]) == pd.Timestamp("2024-05-01T09:00Z")
 
 
 @pytest.fixture()
