@@ -213,7 +213,8 @@ def coverage(rt: Runtime, *, cameras: str, buildings: str | None, levels: str,
            tuple(lv))
     cov = rt.cache.get_or_compute(key, lambda: coverage_polygons(
         cams.frame, bld.frame if bld else None, levels=lv, source=f"db:{cameras}"))
-    used = {cameras: cams.info.version} | ({buildings: bld.info.version} if bld else {})
+    used = {cameras: cams.info.version} | (
+        {buildings: bld.info.version} if bld and buildings else {})
     return rt.cache.get_or_compute((key, fmt), lambda: frame_bytes(cov, fmt)), used
 
 

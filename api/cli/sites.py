@@ -167,8 +167,8 @@ def _check_ids(frame: pd.DataFrame, source: str) -> None:
     ids = frame["id"].astype(str)
     dup = ids.duplicated().to_numpy()
     if dup.any():
-        raise InputError([Problem(source, int(frame.index[i]) if isinstance(
-            frame.index[i], int) else None, f"duplicate id {ids.iloc[i]!r}")
+        raise InputError([Problem(source, int(frame.index[int(i)]) if isinstance(
+            frame.index[int(i)], int) else None, f"duplicate id {ids.iloc[i]!r}")
             for i in dup.nonzero()[0]])
 
 
