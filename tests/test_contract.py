@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from pathlib import Path
 
@@ -1120,3 +1121,69 @@ def test_api_scoring_and_selection_say_how_many_were_left_out(api_client):
         assert r.headers["X-Incidents-Left-Out"] == "4", query
         assert r.headers["X-Incidents-Used"] == "6", query
     assert r.json()["incidents_left_out"] == 4
+
+
+@pytest.mark.parametrize("command", ["coverage", "score-sites", "select-sites", "score-areas",
+                                     "propose-areas", "map"])
+def test_every_input_may_be_a_stored_dataset(capsys, tmp_path, monkeypatch, command):
+    monkeypatch.setenv("TRYGGKARTA_DATA_DIR", str(tmp_path / "store"))
+    monkeypatch.delenv("TRYGGKARTA_DATABASE_URL", raising=False)
+    layers = {
+        "incidents": [incident(X0 + i % 5, Y0 + 5 + i // 5) for i in range(25)],
+        "sites": [point(X0, Y0, id="S1", azimuth_deg=0)],
+        "cameras": [point(X0 + 30, Y0, id="K1")],
+        "buildings": [square(X0 + 50, Y0 + 50, X0 + 60, Y0 + 60)],
+        "areas": [square(X0 - 20, Y0 - 20, X0 + 20, Y0 + 40, id="A")],
+    }
+    for kind, feats in layers.items():
+        src = write_fc(tmp_path / f"{kind}.geojson", feats)
+        assert run(capsys, "load", kind, src, "--name", kind)[0] == 0
+    argv = {
+        "coverage": ["--cameras", "db:cameras", "--buildings", "db:buildings",
+                     "--out", tmp_path / "o.geojson"],
+        "score-sites": ["--incidents", "db:incidents", "--sites", "db:sites",
+                        "--buildings", "db:buildings", "--cameras", "db:cameras",
+                        "--out", tmp_path / "o.csv"],
+        "select-sites": ["--incidents", "db:incidents", "--sites", "db:sites", "--k", "1",
+                         "--out", tmp_path / "o.csv"],
+        "score-areas": ["--incidents", "db:incidents", "--areas", "db:areas",
+                        "--out", tmp_path / "o.csv"],
+        "propose-areas": ["--incidents", "db:incidents", "--min-incidents", "1",
+                          "--out", tmp_path / "o.geojson"],
+        "map": ["--incidents", "db:incidents", "--areas", "db:areas", "--no-tiles",
+                "--out", tmp_path / "o.html"],
+    }[command]
+    code, _, err = run(capsys, command, *argv)
+    assert code == 0, err
+
+
+def test_serve_runs_the_api(tmp_path):
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "TRYGGKARTA_DATA_DIR": str(tmp_path / "var"),
+           "TRYGGKARTA_DATABASE_URL": ""}
+    proc = subprocess.Popen([sys.executable, "-c", "from api.cli import main; main()", "serve",
+                             "--port", str(port), "--log-level", "warning"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
+                    assert r.status == 200
+                    assert json.loads(r.read())["status"] == "ok"
+                    break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise
+                time.sleep(0.2)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
