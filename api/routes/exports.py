@@ -7,7 +7,7 @@ position (incidents only as counts in cells of at least 100 m, counts under 3 le
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -31,7 +31,8 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/exports", tags=["exports"])
 
-HTML = {200: {"content": {"text/html": {"example": "<!DOCTYPE html><html>...</html>"}}}}
+HTML: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/html": {"example": "<!DOCTYPE html><html>...</html>"}}}}
 
 
 @router.get("/map", summary="One self-contained HTML map of stored datasets",
