@@ -1187,3 +1187,26 @@ def test_serve_runs_the_api(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_density_counts_incidents_outside_the_extent_in_the_kde(capsys, tmp_path):
+    # Σ over every incident: one 30 m west of the extent still adds to the KDE
+    d = _density(capsys, tmp_path, [(X0 - 30, Y0 + 10)],
+                 "--extent", f"{X0},{Y0},{X0 + 50},{Y0 + 50}")
+    assert d["count"].sum() == 0
+    h = 150.0
+    cell = d[(d["x"] == X0 + 12.5) & (d["y"] == Y0 + 12.5)].iloc[0]
+    r2 = 42.5**2 + 2.5**2
+    assert cell["density"] == pytest.approx(math.exp(-r2 / (2 * h * h)) / (2 * math.pi * h * h)
+                                            * 1e6, rel=1e-3)
+
+
+def test_sites_deep_inside_a_building_are_bad_input_everywhere(capsys, tmp_path):
+    house = write_fc(tmp_path / "b.geojson", [square(X0 - 10, Y0 - 10, X0 + 10, Y0)])
+    sites = write_fc(tmp_path / "s.geojson", [point(X0, Y0 - 2, id="D", azimuth_deg=0)])
+    inc = write_fc(tmp_path / "i.geojson", [incident(X0, Y0 + 5)])
+    for cmd in (["score-sites"], ["select-sites", "--k", "1"]):
+        code, out, err = run(capsys, *cmd, "--incidents", inc, "--sites", sites,
+                             "--buildings", house, "--out", tmp_path / "o.csv")
+        assert code == 1 and f"{sites}: feature 0:" in err and "inside" in err
+        assert not (tmp_path / "o.csv").exists()
