@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, overload
 
 import geopandas as gpd
 import pandas as pd
@@ -155,6 +155,12 @@ def _table(path: str, *, geometry_ok: bool = True) -> pd.DataFrame:
     return to_metric(frame, source=path) if geometry_ok else pd.DataFrame(frame)
 
 
+@overload
+def _coverage(path: str) -> gpd.GeoDataFrame: ...
+@overload
+def _coverage(path: None) -> None: ...
+@overload
+def _coverage(path: str | None) -> gpd.GeoDataFrame | None: ...
 def _coverage(path: str | None) -> gpd.GeoDataFrame | None:
     if path is None:
         return None
@@ -313,13 +319,13 @@ def demo(layers: dict[str, gpd.GeoDataFrame], out: Path) -> list[str]:
     """
     lines: list[str] = []
     kinds = ("incidents", "sites", "cameras", "buildings", "areas", "sensitive")
-    kw: dict[str, object] = {k: layers.get(k) for k in kinds}
+    kw: dict[str, Any] = {k: layers.get(k) for k in kinds}  # frames or None
     scores = _read_if(out / "site_scores.csv")
     if scores is not None and kw["sites"] is not None:
-        kw["sites"] = join_by_id(kw["sites"], scores, source="site_scores.csv")  # type: ignore[arg-type]
+        kw["sites"] = join_by_id(kw["sites"], scores, source="site_scores.csv")
     stats = _read_if(out / "area_scores.csv")
     if stats is not None and kw["areas"] is not None:
-        kw["areas"] = join_by_id(kw["areas"], stats, source="area_scores.csv")  # type: ignore[arg-type]
+        kw["areas"] = join_by_id(kw["areas"], stats, source="area_scores.csv")
     kw["density"] = _read_if(out / "density.csv")
     kw["selected"] = _read_if(out / "site_selection.csv")
     if kw["buildings"] is None:
