@@ -1210,3 +1210,38 @@ def test_sites_deep_inside_a_building_are_bad_input_everywhere(capsys, tmp_path)
                              "--buildings", house, "--out", tmp_path / "o.csv")
         assert code == 1 and f"{sites}: feature 0:" in err and "inside" in err
         assert not (tmp_path / "o.csv").exists()
+
+
+@pytest.mark.parametrize("ext", ["gpkg", "parquet", "shp"])
+def test_gpkg_parquet_shapefile_carry_their_own_crs(tmp_path, ext):
+    import geopandas as gpd
+    from shapely import Point
+
+    from geo.io import read_layer
+
+    g = gpd.GeoDataFrame({"id": ["K1"]}, geometry=[Point(X0 + 3, Y0 + 4)], crs=3006)
+    g = g.to_crs(3857)                                       # Web Mercator on disk
+    path = tmp_path / f"c.{ext}"
+    if ext == "parquet":
+        g.to_parquet(path)
+    else:
+        g.to_file(path)
+    frame = read_layer(str(path), "cameras").frame
+    assert frame.crs.to_epsg() == 3006
+    assert (frame.geometry.x.iloc[0], frame.geometry.y.iloc[0]) == pytest.approx(
+        (X0 + 3, Y0 + 4), abs=1e-3)
+
+
+def test_api_bad_upload_leaves_the_old_version(api_client):
+    c = api_client
+    good = json.dumps({"type": "FeatureCollection", "features": [incident(X0, Y0)]})
+    bad = json.dumps({"type": "FeatureCollection",
+                      "features": [incident(X0, Y0), point(X0, Y0, category="Rån")]})
+    r = c.post("/datasets", headers=PLANNER_H, files={"file": ("i.geojson", good)},
+               data={"kind": "incidents", "name": "brott"})
+    assert r.status_code == 201
+    r = c.post("/datasets", headers=PLANNER_H, files={"file": ("i.geojson", bad)},
+               data={"kind": "incidents", "name": "brott"})
+    assert r.status_code == 422 and "i.geojson: feature 1" in r.text and "time" in r.text
+    info = c.get("/datasets/brott/info", headers=REVIEWER_H).json()
+    assert info["version"] == 1 and info["n_features"] == 1
