@@ -66,12 +66,30 @@ class DoriThresholds:
     62.5
     >>> DoriThresholds(detect=20.0).detect
     20.0
+
+    Each level is finer than the next, so the thresholds must be finite, positive and
+    strictly decreasing (otherwise a coarser level would reach less far):
+
+    >>> DoriThresholds(25, 62.5, 125, 250)
+    Traceback (most recent call last):
+    ...
+    geo.errors.AnalysisError: DORI thresholds must be finite, positive and strictly decreasing (identify > recognize > observe > detect), got 25, 62.5, 125, 250 px/m
     """
 
     identify: float = 250.0
     recognize: float = 125.0
     observe: float = 62.5
     detect: float = 25.0
+
+    def __post_init__(self) -> None:
+        vals = [float(getattr(self, lv)) for lv in DORI_LEVELS]
+        ok = all(np.isfinite(v) and v > 0 for v in vals) and all(
+            a > b for a, b in zip(vals, vals[1:]))
+        if not ok:
+            raise AnalysisError(
+                "DORI thresholds must be finite, positive and strictly decreasing "
+                "(identify > recognize > observe > detect), got "
+                f"{', '.join(f'{v:g}' for v in vals)} px/m")
 
     def for_level(self, level: str) -> float:
         """The threshold (px/m) of one DORI level."""

@@ -276,6 +276,11 @@ def _taylor_order(t_max: float) -> int:
     return 20  # pragma: no cover - t_max is bounded by _MAX_TAYLOR_T
 
 
+def _min_refinement(cell_m: float, bandwidth_m: float) -> int:
+    """The smallest refinement s whose Taylor argument is at most 1.5 (see :func:`_plan`)."""
+    return max(1, math.ceil(KDE_TRUNCATE_BANDWIDTHS * cell_m / (3.0 * bandwidth_m) - 1e-9))
+
+
 def _plan(cell_m: float, bandwidth_m: float) -> tuple[int, int]:
     """Sub-cell refinement s and Taylor order p with the least work s²·(p+1)(p+2)/2.
 
@@ -285,7 +290,7 @@ def _plan(cell_m: float, bandwidth_m: float) -> tuple[int, int]:
     best: tuple[float, int, int] | None = None
     s_min = max(1, math.ceil(KDE_TRUNCATE_BANDWIDTHS * cell_m / (2 * bandwidth_m
                                                                  * _MAX_TAYLOR_T) - 1e-12))
-    for s in range(1, s_min + 1):
+    for s in range(_min_refinement(cell_m, bandwidth_m), s_min + 1):
         t_max = KDE_TRUNCATE_BANDWIDTHS * cell_m / s / (2 * bandwidth_m)
         if t_max > 1.5:
             continue
@@ -385,6 +390,12 @@ def kde_grid(
     y = np.asarray(y, float)
     w = np.asarray(weights, float)
     cell = grid.cell_m
+    s_lo = _min_refinement(cell, h)
+    if (grid.nx * s_lo + 1) * (grid.ny * s_lo + 1) > MAX_KDE_NODES:
+        raise AnalysisError(
+            f"the KDE lattice would have more than {MAX_KDE_NODES:,} nodes (cell {cell:g} m, "
+            f"bandwidth {h:g} m); use a smaller extent, or a cell no larger than the "
+            "bandwidth")
     sub, p = _plan(cell, h)
     step = cell / sub
     half = math.ceil(KDE_TRUNCATE_BANDWIDTHS * h / step)
@@ -454,21 +465,29 @@ def kde_grid(
 # --------------------------------------------------------------------------- Gi*
 
 
-def band_mask(*, cell_m: float, distance_m: float) -> np.ndarray:
+def band_mask(
+    *, cell_m: float, distance_m: float, shape: tuple[int, int] | None = None
+) -> np.ndarray:
     """Binary neighbourhood: cell offsets whose centres lie within ``distance_m``.
 
-    The centre (the cell itself) is always included.
+    The centre (the cell itself) is always included. With ``shape`` (the grid's rows,
+    columns) offsets that cannot reach another cell of such a grid are left out, so a
+    distance far larger than the grid costs no more than the grid itself.
 
     Examples
     --------
     >>> band_mask(cell_m=10, distance_m=10).astype(int).tolist()
     [[0, 1, 0], [1, 1, 1], [0, 1, 0]]
+    >>> band_mask(cell_m=10, distance_m=1e9, shape=(1, 2)).astype(int).tolist()
+    [[1, 1, 1]]
     """
     if not (math.isfinite(distance_m) and distance_m >= 0):
         raise AnalysisError(f"the hot spot distance must be ≥ 0 metres, got {distance_m}")
     r = int(math.floor(distance_m / cell_m + 1e-9))
-    o = np.arange(-r, r + 1)
-    dx, dy = np.meshgrid(o, o)
+    ry = rx = r
+    if shape is not None:
+        ry, rx = min(r, max(shape[0] - 1, 0)), min(r, max(shape[1] - 1, 0))
+    dx, dy = np.meshgrid(np.arange(-rx, rx + 1), np.arange(-ry, ry + 1))
     return (dx * dx + dy * dy) * cell_m * cell_m <= distance_m * distance_m * (1 + 1e-12)
 
 
@@ -503,7 +522,7 @@ def gi_star(
     """
     x = np.asarray(values, float)
     n = x.size
-    mask = band_mask(cell_m=cell_m, distance_m=distance_m)
+    mask = band_mask(cell_m=cell_m, distance_m=distance_m, shape=x.shape)
     s = _band_sum(x, mask)
     wi = _band_sum(np.ones_like(x), mask)
     if mask.sum() > 121:
@@ -699,6 +718,12 @@ def density_grid(
     count = count_grid(x, y, grid)
     outside = int(len(x) - count.sum())
     dens = kde_grid(x, y, w, grid, bandwidth_m=bandwidth_m, progress=progress)
+    if outside == len(x) and not np.any(dens > 0):
+        gx0, gy0, gx1, gy1 = grid.bounds
+        raise AnalysisError(
+            f"{source}: all {len(x):,} incidents lie far outside the extent "
+            f"{gx0:.0f},{gy0:.0f},{gx1:.0f},{gy1:.0f} (EPSG:3006), so every cell would be "
+            "empty; give an extent around the incidents or leave it out")
     progress("Gi* hot spots")
     z, p = gi_star(count, cell_m=cell_m, distance_m=hotspot_distance_m)
     hot = hotspot_classes(z, p, alpha=alpha)

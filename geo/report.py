@@ -466,18 +466,21 @@ def area_report(
         No area with that id.
     """
     opt = options or ReportOptions()
-    require_metric(incidents, name="incidents")
-    require_metric(areas, name="areas")
+    inc_src = (sources or {}).get("incidents", "incidents")
+    area_src = (sources or {}).get("areas", "areas")
+    require_metric(incidents, name=inc_src)
+    require_metric(areas, name=area_src)
     ids = areas["id"].astype(str) if "id" in areas.columns else pd.Series(dtype=str)
     if str(area_id) not in set(ids):
         shown = ", ".join(list(ids)[:20])
-        raise NotFoundError(f"areas: no area with id {area_id!r} (ids: {shown})")
+        raise NotFoundError(f"{area_src}: no area with id {area_id!r} (ids: {shown})")
     if weights is None:
         weights = incident_weights(incidents)
-    scores = score_areas(incidents, areas, weights=weights, ring_m=opt.ring_m)
+    scores = score_areas(incidents, areas, weights=weights, ring_m=opt.ring_m,
+                         source=inc_src, areas_source=area_src)
     row = scores[scores["id"] == str(area_id)].iloc[0]
     area = row.geometry
-    kept, left_out = precise_incidents(incidents)
+    kept, left_out = precise_incidents(incidents, source=inc_src)
     pts = kept.geometry.to_numpy()
     inside_idx, _ = points_in_polygons(pts, np.array([area], dtype=object))
     sub = kept.iloc[np.sort(inside_idx)]

@@ -89,6 +89,10 @@ def run_app(app: typer.Typer, argv: list[str] | None = None) -> int:
     should be loud.
     """
     command = typer.main.get_command(app)
+    clash = _output_is_input(sys.argv[1:] if argv is None else argv)
+    if clash:
+        err_console.print(f"[bold red]error:[/bold red] {clash}", highlight=False)
+        return EXIT_USAGE
     try:
         command.main(args=argv, prog_name="tryggkarta", standalone_mode=True)
     except SystemExit as exc:
@@ -103,6 +107,64 @@ def run_app(app: typer.Typer, argv: list[str] | None = None) -> int:
                           highlight=False)
         return EXIT_INPUT
     return 0
+
+
+#: Options that name a file a command writes.
+OUTPUT_OPTIONS = ("--out", "--png", "--pdf", "--pareto")
+
+
+def _output_is_input(argv: list[str]) -> str | None:
+    """A message when an output option names the same file as another argument.
+
+    Writing over an input would destroy it (and a failed run would leave neither), so
+    this is refused before anything is read.
+
+    Examples
+    --------
+    >>> _output_is_input(["density", "--incidents", "a.csv", "--out", "b.csv"]) is None
+    True
+    >>> print(_output_is_input(["map", "--out", "m.html", "--png=x.png", "--pdf", "x.png"]))
+    --pdf x.png: the same file as --png x.png; choose another file
+    """
+    outs: list[tuple[str, str]] = []
+    others: list[str] = []
+    args = [str(a) for a in argv]
+    i = 0
+    while i < len(args):
+        a = args[i]
+        name, eq, val = a.partition("=")
+        if name in OUTPUT_OPTIONS and eq:
+            outs.append((name, val))
+        elif a in OUTPUT_OPTIONS and i + 1 < len(args):
+            outs.append((a, args[i + 1]))
+            i += 1
+        else:
+            others.append(val if eq and name.startswith("--") else a)
+        i += 1
+
+    def same(a: str, b: str) -> bool:
+        try:
+            return Path(a).resolve() == Path(b).resolve()
+        except (OSError, RuntimeError, ValueError):
+            return False
+
+    def is_file(a: str) -> bool:
+        try:
+            return Path(a).is_file()
+        except (OSError, ValueError):
+            return False
+
+    for j, (opt, val) in enumerate(outs):
+        if Path(val).is_dir():
+            continue
+        for other in others:
+            if not other.startswith("-") and is_file(other) and same(val, other):
+                return (f"{opt} {val}: the output would overwrite the input {other}; "
+                        "choose another file")
+        for prev_opt, prev in outs[:j]:
+            if same(val, prev):
+                return f"{opt} {val}: the same file as {prev_opt} {prev}; choose another file"
+    return None
 
 
 def output_path(path: str | Path, allowed: tuple[str, ...]) -> Path:

@@ -90,6 +90,10 @@ def demo(
     started = time.perf_counter()
     if not data.is_dir():
         raise InputError.single(str(data), "demo data folder not found")
+    if not any((d / f"{kind}.geojson").is_file()
+               for kind in LAYER_KINDS for d in (data, data.parent / "osm")):
+        raise InputError.single(str(data), "no demo layers in this folder (expected "
+                                f"{', '.join(f'{k}.geojson' for k in LAYER_KINDS)})")
     out.mkdir(parents=True, exist_ok=True)
     layers: dict[str, gpd.GeoDataFrame] = {}
     table = Table(title="Demo layers (validated, EPSG:3006)")

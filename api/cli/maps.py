@@ -253,6 +253,10 @@ def map_cmd(
         raise InputError.single(density, "the density grid must be the .csv or .geojson "
                                 "written by 'tryggkarta density'")
     dens = _table(density) if density else None
+    if dens is not None and not {"count", "density", "gi_z", "hotspot"} & set(dens.columns):
+        raise InputError.single(density, "not a density grid: it has none of the columns "
+                                "count, density, gi_z, hotspot (use the output of "
+                                "'tryggkarta density')")
     sel = _table(selected) if selected else None
     if sel is not None and isinstance(sel, gpd.GeoDataFrame):
         sel = pd.DataFrame(sel.drop(columns=sel.geometry.name))

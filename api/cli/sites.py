@@ -26,7 +26,7 @@ from api.cli._common import (
 from api.cli._weights import AsOfOpt, HalfLifeOpt, SeverityOpt, weights_from_options
 from geo.camera import LEVELS, DoriThresholds
 from geo.coverage import coverage as coverage_polygons
-from geo.errors import InputError, Problem
+from geo.errors import AnalysisError, InputError, Problem
 from geo.io import write_output
 from geo.scoring import DEFAULT_SCORE_PRIVACY_WEIGHT, SiteCoverage, score_sites, site_coverage
 from geo.selection import pareto_curve, select_sites
@@ -93,7 +93,10 @@ def _thresholds(dori: str | None) -> DoriThresholds:
         raise typer.BadParameter(f"--dori {dori!r}: four numbers expected") from None
     if len(vals) != 4 or min(vals) <= 0:
         raise typer.BadParameter(f"--dori {dori!r}: four positive numbers expected")
-    return DoriThresholds(*vals)
+    try:
+        return DoriThresholds(*vals)
+    except AnalysisError as exc:
+        raise typer.BadParameter(f"--dori {dori!r}: {exc}") from None
 
 
 def _levels(levels: str) -> list[str]:
@@ -254,7 +257,7 @@ def select_sites_cmd(
     incidents: Annotated[str, typer.Option("--incidents", metavar="FILE", help="Incidents.")],
     sites: Annotated[str, typer.Option("--sites", metavar="FILE", help="Candidate sites.")],
     out: Annotated[str, typer.Option("--out", metavar="F.csv", help="Output table.")],
-    k: Annotated[int | None, typer.Option("--k", min=0, help="Number of sites to choose.",
+    k: Annotated[int | None, typer.Option("--k", min=1, help="Number of sites to choose.",
                                           show_default=False)] = None,
     budget: Annotated[float | None, typer.Option("--budget", min=0.0, metavar="SEK",
                                                  help="Total cost (cost_sek) allowed.",
@@ -292,6 +295,11 @@ def select_sites_cmd(
     pareto_path = output_path(pareto, (".csv",)) if pareto else None
     sc, _ = _site_inputs(incidents, sites, buildings, cameras, sensitive, level, dori,
                          severity, half_life_days, as_of, skip_invalid, workers, crs)
+    if budget is not None and not (sc.cost_sek <= budget + 1e-9).any():
+        cheapest = int(sc.cost_sek.argmin())
+        raise AnalysisError(
+            f"--budget {budget:,.0f} SEK: no site in {sites} costs that little (the cheapest, "
+            f"{sc.ids[cheapest]}, costs {sc.cost_sek[cheapest]:,.0f} SEK)")
     sel = select_sites(sc.matrix, sc.weights, ids=sc.ids, existing=sc.existing, k=k,
                        budget=budget, costs=sc.cost_sek, penalty=sc.privacy_penalty,
                        privacy_weight=privacy_weight, exact=exact, time_limit_s=time_limit)
