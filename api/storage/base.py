@@ -122,19 +122,29 @@ def validate_kind(kind: str, *, name: str) -> str:
     return kind
 
 
+#: Kinds that share one schema and may be read as each other: a stored layer of
+#: candidate sites can be given as ``--cameras`` (and existing cameras as ``--sites``).
+_INTERCHANGEABLE = frozenset({"sites", "cameras"})
+
+
 def check_kind(info: DatasetInfo, kind: str | None) -> None:
     """Raise :class:`InputError` naming ``db:NAME`` when a dataset is of another kind.
+
+    Sites and cameras have the same columns, so each may be read as the other.
 
     Examples
     --------
     >>> from datetime import timezone
     >>> i = DatasetInfo("k", "cameras", 1, 3, datetime(2025, 1, 1, tzinfo=timezone.utc))
+    >>> check_kind(i, "sites")
     >>> check_kind(i, "incidents")
     Traceback (most recent call last):
     ...
     geo.errors.InputError: db:k: the stored dataset holds cameras, not incidents
     """
-    if kind is not None and info.kind != kind:
+    if kind is None or info.kind == kind:
+        return
+    if not {info.kind, kind} <= _INTERCHANGEABLE:
         raise InputError.single(
             f"db:{info.name}", f"the stored dataset holds {info.kind}, not {kind}"
         )
