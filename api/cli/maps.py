@@ -253,7 +253,8 @@ def map_cmd(
         raise InputError.single(density, "the density grid must be the .csv or .geojson "
                                 "written by 'tryggkarta density'")
     dens = _table(density) if density else None
-    if dens is not None and not {"count", "density", "gi_z", "hotspot"} & set(dens.columns):
+    grid_columns = {"count", "density", "gi_z", "hotspot"}
+    if density and dens is not None and not grid_columns & set(dens.columns):
         raise InputError.single(density, "not a density grid: it has none of the columns "
                                 "count, density, gi_z, hotspot (use the output of "
                                 "'tryggkarta density')")
