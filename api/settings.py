@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import field_validator
+from pydantic import ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from geo.errors import InputError, Problem
 
 __all__ = ["Settings", "get_settings"]
 
@@ -64,5 +66,20 @@ def get_settings() -> Settings:
     --------
     >>> isinstance(get_settings(), Settings)
     True
+
+    Raises
+    ------
+    InputError
+        A variable cannot be read (e.g. ``TRYGGKARTA_MAX_UPLOAD_MB=abc``); the message
+        names it (and never echoes the database URL, which may hold a password).
     """
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = []
+        for e in exc.errors():
+            field = "_".join(str(part) for part in e["loc"])
+            shown = "" if field == "database_url" else f" (got {e.get('input')!r})"
+            problems.append(Problem(f"TRYGGKARTA_{field.upper()}", None, f"{e['msg']}{shown}"))
+        raise InputError(problems, summary=None if len(problems) == 1 else
+                         "invalid TRYGGKARTA_* settings in the environment") from None

@@ -678,8 +678,14 @@ def propose_areas(
                 idx = street_tree.query(block, predicate="intersects")
                 if len(idx):
                     lines = shapely.intersection(street_geoms[idx], block)
-                    corridor = shapely.intersection(
-                        shapely.buffer(shapely.union_all(lines), street_buffer_m), block)
+                    # the lines lie inside the block: a corridor at least as wide as
+                    # its diagonal is all of it (and buffering that wide is slow)
+                    bx0, by0, bx1, by1 = block.bounds
+                    if street_buffer_m >= math.hypot(bx1 - bx0, by1 - by0):
+                        corridor = block
+                    else:
+                        corridor = shapely.intersection(
+                            shapely.buffer(shapely.union_all(lines), street_buffer_m), block)
                     if not corridor.is_empty and corridor.area > 0:
                         geom, on_streets = corridor, True
             geoms.append(geom)

@@ -70,10 +70,10 @@ class DoriThresholds:
     Each level is finer than the next, so the thresholds must be finite, positive and
     strictly decreasing (otherwise a coarser level would reach less far):
 
-    >>> DoriThresholds(25, 62.5, 125, 250)
+    >>> DoriThresholds(25, 62.5, 125, 250)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    geo.errors.AnalysisError: DORI thresholds must be finite, positive and strictly decreasing (identify > recognize > observe > detect), got 25, 62.5, 125, 250 px/m
+    geo.errors.AnalysisError: DORI thresholds must be ... strictly decreasing ...
     """
 
     identify: float = 250.0
@@ -84,7 +84,7 @@ class DoriThresholds:
     def __post_init__(self) -> None:
         vals = [float(getattr(self, lv)) for lv in DORI_LEVELS]
         ok = all(np.isfinite(v) and v > 0 for v in vals) and all(
-            a > b for a, b in zip(vals, vals[1:]))
+            a > b for a, b in zip(vals[:-1], vals[1:], strict=True))
         if not ok:
             raise AnalysisError(
                 "DORI thresholds must be finite, positive and strictly decreasing "

@@ -237,6 +237,9 @@ def map_cmd(
              "coverage": coverage, "density": density, "selected": selected}
     if not any(given.values()):
         raise typer.BadParameter("give at least one layer (--incidents, --sites, ...)")
+    if selected is not None and sites is None:
+        raise typer.BadParameter("--selected needs --sites (the chosen ids are drawn at "
+                                 "their sites' positions)")
     layers = {k: _layer(given[k], k, skip_invalid, crs)
               for k in ("incidents", "sites", "cameras", "buildings", "areas", "sensitive")}
     if scores is not None:
