@@ -208,6 +208,8 @@ def _read_json(p: Path, kind: str, source: str, crs: str | None, skip_invalid: b
         raise InputError.single(
             source, f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
         ) from exc
+    except RecursionError:
+        raise InputError.single(source, "JSON nested too deeply to read") from None
     if isinstance(doc, list):
         from geo.polisen import looks_like_polisen
 

@@ -142,6 +142,9 @@ def _parse_text(text: str, source: str) -> tuple[list[Any], list[Problem]]:
             raise InputError.single(
                 source, f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
             ) from exc
+        except RecursionError:
+            raise InputError.single(source, "not Polisen's events: JSON nested too "
+                                    "deeply to read") from None
         if not isinstance(obj, list):  # pragma: no cover - "[" always parses to a list
             raise InputError.single(source, "not a list of Polisen events")
         return obj, []
@@ -156,7 +159,7 @@ def _parse_text(text: str, source: str) -> tuple[list[Any], list[Problem]]:
     # (blank or broken lines make it fail and go the careful way, line by line).
     try:
         fast = json.loads("[" + body.replace("\n", ",") + "]")
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         fast = None
     if isinstance(fast, list) and len(fast) == body.count("\n") + 1:
         items: list[Any] = fast
@@ -188,12 +191,16 @@ def _parse_lines(body: str, source: str) -> tuple[list[Any], list[Problem]]:
             continue
         try:
             items.append(json.loads(line))
+        except RecursionError:
+            problems.append(Problem(source, len(items), f"line {lineno}: JSON nested too "
+                                    "deeply to read"))
+            items.append(None)
         except json.JSONDecodeError as exc:
             if not items:
                 # Maybe one pretty-printed object over several lines.
                 try:
                     whole = json.loads(body)
-                except json.JSONDecodeError:
+                except (json.JSONDecodeError, RecursionError):
                     pass
                 else:
                     return [whole], []

@@ -260,3 +260,18 @@ def test_unreadable_setting_names_the_variable(capsys, monkeypatch, tmp_path):
     code, _, err = run(capsys, "datasets", "list")
     assert code == 1 and "TRYGGKARTA_MAX_UPLOAD_MB" in err and "'lots'" in err
 
+
+
+# -- JSON nested deeper than Python's recursion limit ------------------------------------
+
+@pytest.mark.parametrize("argv", [["import-polisen", "{f}", "--out", "{o}"],
+                                  ["validate", "incidents", "{f}"]], ids=["polisen", "io"])
+@pytest.mark.parametrize("text", ["[" * 100_000 + "]" * 100_000,
+                                  '{"a":' + "[" * 100_000 + "]" * 100_000 + "}"],
+                         ids=["list", "object"])
+def test_deeply_nested_json_is_an_input_error(capsys, tmp_path, argv, text):
+    f, o = tmp_path / "deep.json", tmp_path / "out.geojson"
+    f.write_text(text)
+    code, _, err = run(capsys, *[a.format(f=f, o=o) for a in argv])
+    assert code == 1 and str(f) in err and "nested too deeply" in err
+    assert not o.exists()
