@@ -218,9 +218,9 @@ def _read_json(p: Path, kind: str, source: str, crs: str | None, skip_invalid: b
         raise InputError.single(source, "a JSON list, but not Polisen's events format")
     if not isinstance(doc, dict) or doc.get("type") not in ("FeatureCollection", "Feature"):
         raise InputError.single(source, "not GeoJSON: no FeatureCollection or Feature")
-    feats = doc["features"] if doc.get("type") == "FeatureCollection" else [doc]
+    feats = doc.get("features") if doc.get("type") == "FeatureCollection" else [doc]
     if not isinstance(feats, list):
-        raise InputError.single(source, "not GeoJSON: 'features' is not a list")
+        raise InputError.single(source, "not GeoJSON: 'features' is missing or not a list")
     file_crs = WGS84
     legacy = (doc.get("crs") or {}).get("properties", {}).get("name") if isinstance(
         doc.get("crs"), dict) else None

@@ -275,3 +275,10 @@ def test_deeply_nested_json_is_an_input_error(capsys, tmp_path, argv, text):
     code, _, err = run(capsys, *[a.format(f=f, o=o) for a in argv])
     assert code == 1 and str(f) in err and "nested too deeply" in err
     assert not o.exists()
+
+
+def test_feature_collection_without_features(capsys, tmp_path):
+    f = tmp_path / "inc.geojson"
+    f.write_text('{"type": "FeatureCollection"}')
+    code, _, err = run(capsys, "validate", "incidents", f)
+    assert code == 1 and f"{f}: not GeoJSON: 'features' is missing or not a list" in err
