@@ -28,7 +28,9 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
     code = run_app(app, [str(a) for a in argv])
     out = capsys.readouterr()
     assert "Traceback" not in out.out + out.err
-    return code, out.out, out.err
+    # usage errors come in Click's box, wrapped to the terminal: join it back up
+    err = " ".join(out.err.replace("│", " ").split())
+    return code, out.out, err
 
 
 def _fc(features: list[dict]) -> dict:
@@ -282,3 +284,31 @@ def test_feature_collection_without_features(capsys, tmp_path):
     f.write_text('{"type": "FeatureCollection"}')
     code, _, err = run(capsys, "validate", "incidents", f)
     assert code == 1 and f"{f}: not GeoJSON: 'features' is missing or not a list" in err
+
+
+# -- serve: a bad address is a usage error before uvicorn starts (it exited 3) ------------
+
+@pytest.fixture()
+def no_uvicorn(monkeypatch):
+    import uvicorn
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("uvicorn must not start")
+
+    monkeypatch.setattr(uvicorn, "run", refuse)
+
+
+def test_serve_unknown_host(capsys, no_uvicorn):
+    code, _, err = run(capsys, "serve", "--host", "999.1.1.1", "--port", "8000")
+    assert code == 2 and "--host '999.1.1.1'" in err
+
+
+def test_serve_port_in_use(capsys, no_uvicorn):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code, _, err = run(capsys, "serve", "--port", str(port))
+    assert code == 2 and f"cannot listen on 127.0.0.1:{port}" in err

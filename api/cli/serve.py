@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from typing import Annotated
 
 import typer
@@ -32,4 +33,23 @@ def serve(
     if log_level not in ("critical", "error", "warning", "info", "debug"):
         raise typer.BadParameter(f"--log-level {log_level!r}: use critical, error, warning, "
                                  "info or debug")
+    _check_address(host, port)
     uvicorn.run("api.app:app", host=host, port=port, workers=workers, log_level=log_level)
+
+
+def _check_address(host: str, port: int) -> None:
+    """Refuse an address that does not resolve or a port already taken (exit 2), before
+    uvicorn starts (which would log the error and exit 3)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise typer.BadParameter(f"--host {host!r}: not a host name or address that resolves "
+                                 f"({getattr(exc, 'strerror', None) or exc})") from None
+    family, kind, proto, _, addr = infos[0]
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(addr)
+        except OSError as exc:
+            raise typer.BadParameter(f"cannot listen on {host}:{port}: "
+                                     f"{exc.strerror or exc}") from None
