@@ -312,3 +312,17 @@ def test_serve_port_in_use(capsys, no_uvicorn):
         port = busy.getsockname()[1]
         code, _, err = run(capsys, "serve", "--port", str(port))
     assert code == 2 and f"cannot listen on 127.0.0.1:{port}" in err
+
+
+# -- weights that all underflow to 0 rank nothing: an error, not an empty result ----------
+
+@pytest.mark.parametrize("cmd", ["density", "score-areas", "select-sites"])
+def test_every_weight_zero_is_an_error(capsys, files, tmp_path, cmd):
+    # 0.5 ** (age / 1 day) with the incidents ~63,000 days before --as-of is 0.0
+    out = tmp_path / "out.csv"
+    extra = {"density": [], "score-areas": ["--areas", files["areas"]],
+             "select-sites": ["--sites", files["sites"], "--k", "1"]}[cmd]
+    code, _, err = run(capsys, cmd, "--incidents", files["incidents"], *extra,
+                       "--as-of", "2199-12-31", "--half-life-days", "1", "--out", out)
+    assert code == 1 and "has weight 0" in err and "--as-of 2199-12-31" in err
+    assert not out.exists()

@@ -19,6 +19,7 @@ from typing import Annotated
 import pandas as pd
 import typer
 
+from geo.errors import AnalysisError
 from geo.weights import incident_weights, load_severity
 
 __all__ = ["SeverityOpt", "HalfLifeOpt", "AsOfOpt", "weights_from_options"]
@@ -73,6 +74,14 @@ def weights_from_options(
     Bad values raise :class:`geo.errors.InputError` (exit 1 with the file/row/reason).
     """
     table = load_severity(severity)
-    return incident_weights(
+    w = incident_weights(
         incidents, severity=table, half_life_days=half_life_days, as_of=as_of
     )
+    if len(w) and not (w > 0).any():
+        # e.g. --as-of decades after the incidents with a short half-life: every weight
+        # underflows to 0 and each analysis would silently rank nothing
+        raise AnalysisError(
+            f"every one of the {len(w):,} incidents has weight 0 (weight × severity × "
+            f"recency decay; --severity {severity or 'default'}, --half-life-days "
+            f"{half_life_days:g}, --as-of {as_of or 'newest incident'}): nothing to analyse")
+    return w
