@@ -32,6 +32,15 @@ import sys  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 collect_ignore_glob = ["_*.py"]
 
+# Hypothesis: a developer's run explores new random examples every time; CI (CI=true)
+# runs a fixed, reproducible set, so a submission's result does not depend on luck.
+# Failures print a blob to reproduce them with @reproduce_failure.
+from hypothesis import settings as _hsettings  # noqa: E402
+
+_hsettings.register_profile("ci", derandomize=True, print_blob=True)
+_hsettings.register_profile("dev", print_blob=True)
+_hsettings.load_profile("ci" if os.environ.get("CI") else "dev")
+
 _INSTALL_HINT = (
     "install the Debian packages postgresql-15 and postgresql-15-postgis-3 "
     "(apt-get install -y postgresql-15 postgresql-15-postgis-3), or set "
