@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -170,9 +171,10 @@ def _check_ids(frame: pd.DataFrame, source: str) -> None:
     ids = frame["id"].astype(str)
     dup = ids.duplicated().to_numpy()
     if dup.any():
-        raise InputError([Problem(source, int(frame.index[int(i)]) if isinstance(
-            frame.index[int(i)], int) else None, f"duplicate id {ids.iloc[i]!r}")
-            for i in dup.nonzero()[0]])
+        labels = [frame.index[int(i)] for i in dup.nonzero()[0]]
+        raise InputError([Problem(source, int(lab) if isinstance(lab, int | np.integer)
+                                  else None, f"duplicate id {ids.iloc[i]!r}")
+                          for lab, i in zip(labels, dup.nonzero()[0], strict=True)])
 
 
 def _site_inputs(
