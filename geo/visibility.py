@@ -26,7 +26,11 @@ through an edge facing the camera). Clip the result with the disc of the radius
 Facade mounting: a viewpoint inside a footprint (or on its edge) within 1 m of
 the edge is moved to the nearest point of the edge plus 1 cm outwards. Its own
 building then hides nothing in front of the facade but still blocks sight through
-itself. A viewpoint deeper inside is an :class:`~geo.errors.InputError`.
+itself. A viewpoint deeper inside is an :class:`~geo.errors.InputError`. "On its
+edge" means within 1 µm, inside or out: a point computed on an edge is often a
+rounding error outside it, and from a point on an edge the sweep would see through
+that building (its edge is seen edge-on, its other edges are back faces), so the
+sweep itself also moves any viewpoint that close to an edge 1 cm outwards.
 """
 
 from __future__ import annotations
@@ -60,6 +64,12 @@ _GRID_STEPS = 64
 _BATCH = 256
 #: Angles closer than this (radians) are one critical angle.
 _ANGLE_EPS = 1e-11
+#: A viewpoint this close to a footprint's edge (metres) is on it: it is moved
+#: ``_MOUNT_OFFSET_M`` outwards (float noise must not decide which side it is on).
+_ON_EDGE_M = 1e-6
+#: An edge whose supporting line passes this close to the viewpoint (metres) is seen
+#: edge-on and hides nothing.
+_EDGE_ON_M = 1e-7
 
 
 class Obstacles:
@@ -153,8 +163,8 @@ def _merge_overlapping(parts: NDArray, src: NDArray) -> tuple[NDArray, NDArray]:
     a, b = tree.query(parts, predicate="intersects")  # prepared: cheap first pass
     pair = a < b
     a, b = a[pair], b[pair]
-    hit = shapely.overlaps(parts[a], parts[b]) | shapely.contains_properly(parts[a], parts[b])
-    hit |= shapely.contains_properly(parts[b], parts[a])
+    # interiors meet: overlapping, nested or identical (duplicate) footprints
+    hit = shapely.relate_pattern(parts[a], parts[b], "T********")
     a, b = a[hit], b[hit]
     if len(a) == 0:
         return parts, src
@@ -221,7 +231,9 @@ def mount_viewpoints(
     if len(pts_xy) == 0 or len(obstacles.parts) == 0:
         return out
     pts = shapely.points(pts_xy)
-    hit_pt, _ = obstacles.tree.query(pts, predicate="intersects")
+    # inside or on an edge; "on" with a margin: a point computed on an edge may be
+    # a rounding error outside it, and the sweep cannot see from an edge
+    hit_pt, _ = obstacles.tree.query(pts, predicate="dwithin", distance=_ON_EDGE_M)
     problems: list[Problem] = []
     for i in np.unique(hit_pt):
         p = pts[i]
@@ -250,28 +262,60 @@ def mount_viewpoints(
 
 
 def _step_outside(p: NDArray, q: NDArray, merged: shapely.Geometry) -> NDArray:
-    """``q`` (on the boundary) moved 1 cm out of ``merged``."""
+    """``q`` (on the boundary) moved 1 cm out of ``merged``.
+
+    The result is more than ``_ON_EDGE_M`` from ``merged`` (so never on an edge);
+    in a gap narrower than 2 cm between buildings the step is shorter.
+    """
     d = q - p
     n = float(np.hypot(*d))
     if n > 1e-6:
         cand = q + _MOUNT_OFFSET_M * d / n
-        if not shapely.intersects(merged, shapely.points(cand)):
+        if not shapely.dwithin(merged, shapely.points(cand), 10 * _ON_EDGE_M):
             return cand
     # On the edge (or a corner): the mean of the free directions around q.
     ang = np.linspace(0, 2 * np.pi, 144, endpoint=False)
     dirs = np.column_stack([np.cos(ang), np.sin(ang)])
-    test = shapely.points(q + 2 * _MOUNT_OFFSET_M * dirs)
-    free = ~shapely.intersects(merged, test)
-    if not free.any():
-        return q
-    mean = dirs[free].sum(axis=0)
-    if np.hypot(*mean) < 1e-9:
-        mean = dirs[free][0]
-    mean = mean / np.hypot(*mean)
-    cand = q + _MOUNT_OFFSET_M * mean
-    if shapely.intersects(merged, shapely.points(cand)):
-        cand = q + _MOUNT_OFFSET_M * dirs[free][0]
-    return cand
+    step = _MOUNT_OFFSET_M
+    while step >= 100 * _ON_EDGE_M:
+        test = shapely.points(q + 2 * step * dirs)
+        free = ~shapely.dwithin(merged, test, 10 * _ON_EDGE_M)
+        if free.any():
+            mean = dirs[free].sum(axis=0)
+            if np.hypot(*mean) < 1e-9:
+                mean = dirs[free][0]
+            mean = mean / np.hypot(*mean)
+            cand = q + step * mean
+            if shapely.dwithin(merged, shapely.points(cand), 10 * _ON_EDGE_M):
+                cand = q + step * dirs[free][0]
+            return cand
+        step /= 10
+    return q  # pragma: no cover - no free direction even 0.2 mm around q
+
+
+def _off_edges(xy: NDArray, obstacles: Obstacles) -> NDArray:
+    """Viewpoints within ``_ON_EDGE_M`` of a footprint edge moved 1 cm outwards.
+
+    The sweep needs the viewpoint off every edge: seen from a point on an edge,
+    that edge has no outer side facing it and the building's other edges are
+    back faces, so the building would hide nothing.
+    """
+    out = xy.copy()
+    if len(xy) == 0 or len(obstacles.parts) == 0:
+        return out
+    pts = shapely.points(xy)
+    hit, part = obstacles.tree.query(pts, predicate="dwithin", distance=_ON_EDGE_M)
+    if len(hit) == 0:
+        return out
+    on = shapely.distance(shapely.boundary(obstacles.parts[part]), pts[hit]) <= _ON_EDGE_M
+    for i in np.unique(hit[on]):
+        near = obstacles.tree.query(pts[i], predicate="dwithin", distance=3 * _MOUNT_OFFSET_M)
+        merged = shapely.union_all(obstacles.parts[near])
+        boundary = shapely.boundary(merged)
+        q = shapely.get_coordinates(shapely.line_interpolate_point(
+            boundary, shapely.line_locate_point(boundary, pts[i])))[0]
+        out[i] = _step_outside(xy[i], q, merged)
+    return out
 
 
 def _sweep_batch(
@@ -306,7 +350,10 @@ def _sweep_batch(
     dist2 = (ax + t * ex) ** 2 + (ay + t * ey) ** 2
     r_cam = radius[cam]
     # cross(a - p, b - p) < 0: the edge's outer side faces p; and within range
-    keep = (ax * by - ay * bx < 0) & (dist2 <= r_cam * r_cam) & (len2 > 0)
+    # (an edge whose line passes within _EDGE_ON_M of p is seen edge-on: hides nothing,
+    # and its angles and intersections would be rounding noise)
+    keep = ((ax * by - ay * bx < -_EDGE_ON_M * np.sqrt(len2)) & (dist2 <= r_cam * r_cam)
+            & (len2 > 0))
     cam, ax, ay, ex, ey, bx, by = (v[keep] for v in (cam, ax, ay, ex, ey, bx, by))
     clear2 = np.full(c, np.inf)
     np.minimum.at(clear2, cam, dist2[keep])
@@ -410,7 +457,8 @@ def visibility_polygon(
     The polygon is exact inside the disc of ``radius_m`` around ``point``; beyond it
     the boundary is an arc somewhat outside the disc: intersect with the disc (or a
     sector) to get the area seen within range. The viewpoint is used as given (see
-    :func:`mount_viewpoints` for cameras on facades).
+    :func:`mount_viewpoints` for cameras on facades), except that one on (within
+    1 µm of) a footprint's edge is first moved 1 cm outwards like a facade camera.
 
     Parameters
     ----------
@@ -485,10 +533,14 @@ def visibility_polygons(
     out[:] = [shapely.Polygon()] * n
     clear = np.zeros(n)
     todo = np.flatnonzero(radius > 0)
+    given = xy
+    xy = _off_edges(xy, obstacles)
     if len(todo) and workers > 1 and len(todo) >= 2 * workers:
         _parallel(xy, obstacles, radius, todo, out, clear, workers, progress)
     elif len(todo):
         _run_chunk(xy, obstacles, radius, todo, out, clear, progress)
+    # clearance around the viewpoint as given (it is ~0 for a moved one anyway)
+    clear = np.maximum(clear - np.hypot(*(xy - given).T), 0.0)
     return (out, clear) if return_clearance else out
 
 

@@ -9,7 +9,8 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
-from hypothesis import HealthCheck, given, settings
+import shapely.affinity
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from shapely import Point, box
 
@@ -361,11 +362,59 @@ def test_parallel_coverage_equals_serial(stockholm: gpd.GeoDataFrame, monkeypatc
     assert shapely.is_valid(par.geometry.to_numpy()).all()
 
 
+# Found by hypothesis: two identical unit squares and an overlapping 2 × 2 square
+# turned by 1°. A camera put exactly on the merged facade (inset 0) lands a rounding
+# error outside it: it was not mounted, and the sweep from a point on an edge saw
+# through the building (0.245) or produced NaN vertices (0.87865: GEOSException).
+_OVERLAP_SCENE = (
+    [box(0, 0, 1, 1), box(0, 0, 1, 1),
+     shapely.affinity.rotate(box(0, 0.75, 2, 2.75), 1.0, origin="centroid")],
+    (0.0, 0.0), {"azimuth_deg": 0.0, "fov_deg": 360.0, "height_m": 4.0},
+)
+
+
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenes(), st.floats(0, 1), st.floats(-0.9, 0.9), st.integers(0, 2**31))
+@example(_OVERLAP_SCENE, 0.245, 0.0, 0)
+@example(_OVERLAP_SCENE, 0.87865, 0.0, 0)
 def test_facade_cameras_see_only_what_is_in_sight(scene: tuple, where: float, inset: float,
                                                   seed: int) -> None:
-    polys, _, _ = scene
+    _check_facade_camera(scene[0], where, inset, seed)
+
+
+def test_facade_cameras_on_overlapping_duplicate_footprints() -> None:
+    # the hypothesis scene above, every 1/400 of the way round the merged facade
+    polys = _OVERLAP_SCENE[0]
+    for k in range(400):
+        _check_facade_camera(polys, k / 400, 0.0, k)
+
+
+def test_duplicate_and_nested_footprints_are_merged() -> None:
+    # identical squares do not "overlap" in the DE-9IM sense, nor does a square
+    # sharing two sides with its container: their interiors meet all the same
+    o = Obstacles([box(0, 0, 1, 1), box(0, 0, 1, 1), box(5, 0, 7, 2), box(5, 0, 6, 1)])
+    assert len(o.parts) == 2
+    assert o.parts[0].equals(box(0, 0, 1, 1)) and o.parts[1].equals(box(5, 0, 7, 2))
+    assert shapely.area(o.parts).sum() == pytest.approx(1.0 + 4.0)  # no part twice
+
+
+def test_viewpoint_exactly_on_an_edge_does_not_see_through_the_building() -> None:
+    # (10, 5) lies on the east wall of box(0, 0, 10, 10): it sees the east half-plane
+    # only (from 1 cm outside, as a facade camera), never the building or behind it
+    obs = Obstacles([box(0, 0, 10, 10)])
+    for view in ([10.0, 5.0], [10.0 - 1e-9, 5.0], [10.0 + 1e-9, 5.0]):
+        vis, clear = visibility_polygons([view], obs, radius_m=20.0, return_clearance=True)
+        assert vis[0].is_valid and clear[0] < 1e-6
+        assert vis[0].contains(Point(15, 5)) and vis[0].contains(Point(10.5, 15))
+        assert not vis[0].intersects(Point(5, 5)) and not vis[0].intersects(Point(-5, 5))
+        assert not vis[0].intersects(Point(9.99, 5))
+    # a viewpoint on the line of an edge but beyond its end sees along it
+    vis = visibility_polygon([10.0, 15.0], obs, radius_m=20.0)
+    assert vis.contains(Point(10, 25)) and vis.contains(Point(0, 12))
+    assert not vis.intersects(Point(5, 5))
+
+
+def _check_facade_camera(polys: list, where: float, inset: float, seed: int) -> None:
     union = shapely.union_all(polys)
     ring = shapely.get_exterior_ring(shapely.get_parts(union)[0])
     on = shapely.line_interpolate_point(ring, where, normalized=True)
@@ -382,6 +431,7 @@ def test_facade_cameras_see_only_what_is_in_sight(scene: tuple, where: float, in
     view = mount_viewpoints(cam[None, :], obs)[0]
     assert not shapely.contains_xy(union, view[0], view[1])
     assert np.hypot(*(view - cam)) <= 1.0 + 0.011
+    assert shapely.distance(union, Point(view)) > 1e-6  # never on an edge
     vis = visibility_polygons(view[None, :], obs, radius_m=30.0)[0]
     assert vis.is_valid and vis.area > 0
     inner = vis.intersection(Point(view).buffer(30.0)).buffer(-1e-3)
