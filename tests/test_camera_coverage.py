@@ -414,6 +414,30 @@ def test_viewpoint_exactly_on_an_edge_does_not_see_through_the_building() -> Non
     assert not vis.intersects(Point(5, 5))
 
 
+def test_camera_at_the_tip_of_a_sliver_notch_is_moved_clear() -> None:
+    # box(-4, -2, 0, 0) overlaps a 3 × 3.5 rectangle turned by 1° whose top edge
+    # crosses y = −2 at x ≈ −1.515: the merged footprint has a 1° notch there. A
+    # camera inside is mounted to the notch's tip, where no direction 2 cm out is
+    # free: it was left on the edge (and saw through the buildings).
+    turned = shapely.Polygon([(0.0303132539998332, -5.47355485686776),
+                              (-0.0307701685306591, -1.9740879238203903),
+                              (-3.030313253999833, -2.026445143132241),
+                              (-2.969229831469341, -5.52591207617961)])
+    polys = [turned, box(-4, -2, 0, 0), box(-4, 1, 1, 5)]
+    union = shapely.union_all(polys)
+    obs = Obstacles(polys)
+    view = mount_viewpoints([[-1.3813645506785974, -2.0]], obs)[0]
+    assert shapely.distance(union, Point(view)) > 1e-6
+    assert np.hypot(*(view - [-1.515, -2.0])) < 0.05  # near the notch's tip
+    vis = visibility_polygons(view[None, :], obs, radius_m=15.0)[0]
+    assert vis.is_valid
+    assert not vis.intersects(Point(-1.5, -1.0)) and not vis.intersects(Point(-1.5, -3.0))
+    assert not vis.intersects(Point(-1.5, 0.5)) and not vis.intersects(Point(-1.5, -8.0))
+    inner = vis.intersection(Point(view).buffer(15.0)).buffer(-1e-4)
+    pts = np.asarray(shapely.get_coordinates(inner.representative_point()))
+    assert not _line_of_sight_blocked(view, pts, polys).any()
+
+
 def _check_facade_camera(polys: list, where: float, inset: float, seed: int) -> None:
     union = shapely.union_all(polys)
     ring = shapely.get_exterior_ring(shapely.get_parts(union)[0])
