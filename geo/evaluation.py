@@ -302,7 +302,7 @@ def evaluate(
         if g is None or shapely.is_empty(g) or shapely.area(g) <= 0:
             problems.append(Problem(source, i, "the treated area is empty (a camera that "
                                                "sees nothing at this level?)"))
-    starts: list[pd.Timestamp] = []
+    starts: list[pd.Timestamp] = []  # one per feature once no problem is left
     own = treated["start"] if "start" in treated.columns else None
     for i in range(len(treated)):
         value = own.iloc[i] if own is not None else None
@@ -311,13 +311,11 @@ def evaluate(
         if value is None:
             problems.append(Problem(source, i, "no start date: give the feature a 'start' "
                                                "or pass --start"))
-            starts.append(pd.NaT)
             continue
         try:
             starts.append(_start_of(value, source=source, index=i))
         except InputError as exc:
             problems.extend(exc.problems)
-            starts.append(pd.NaT)
     if problems:
         raise InputError(problems)
 
