@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 OUT    ?= demo-out
 
-.PHONY: demo test system-deps bench clean
+.PHONY: demo test system-deps bench clean extracts
 
 $(VENV)/.installed-base: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,12 @@ system-deps:
 
 test: system-deps $(VENV)/.installed-test
 	$(BIN)/python -m pytest
+
+# Rebuild the small real-data extracts the tests use (tests/data/real/) from the full
+# data sets, when they are present beside the checkout (REAL=folder overrides).
+REAL ?= ../shared/data/real
+extracts: $(VENV)/.installed-base
+	$(BIN)/python tests/data/real/make_extracts.py $(REAL)
 
 $(VENV)/.installed-bench: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -104,9 +104,15 @@ def memory() -> None:
           f"the points) (target < 2 GB); {res.hot_cells:,} hot cells")
 
 
+#: The full Toronto file (241k rows) of the project's data folder beside the checkout; the
+#: tests use only its downtown extract.
+TORONTO_FULL = (ROOT.parent / "shared" / "data" / "real" / "toronto-mci"
+                / "toronto_mci_2014-2021.csv.gz")
+
+
 def make_data():
     rng = np.random.default_rng(42)
-    base = toronto_in_stockholm(downtown=False)
+    base = toronto_in_stockholm(downtown=False, source=TORONTO_FULL)
     bx = base.geometry.x.to_numpy()
     by = base.geometry.y.to_numpy()
     n = 1_000_000

@@ -9,12 +9,14 @@ fewer columns, OSM ids kept, coordinates rounded to 7 decimals (about 1 cm).
 
 where ``SOURCE_DIR`` holds ``norrmalm_ostermalm_{buildings,streets,pois}.geojson``
 and ``norrmalm_ostermalm_2020-12.osm`` (the files described in the source's
-``SOURCE.md``). The output is byte-identical on every run.
+``SOURCE.md``), each either plain or gzipped (``NAME.gz``, as in the test extract
+``tests/data/real/stockholm-osm/``). The output is byte-identical on every run.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import math
 import sys
 import xml.etree.ElementTree as ET
@@ -30,6 +32,14 @@ __all__ = ["derive"]
 
 PREFIX = "norrmalm_ostermalm_"
 OSM_FILE = "norrmalm_ostermalm_2020-12.osm"
+
+
+def _source(src: Path, name: str) -> bytes:
+    """The bytes of ``src/name``, or of ``src/name.gz`` unpacked when only that exists."""
+    path = src / name
+    if path.exists():
+        return path.read_bytes()
+    return gzip.decompress((src / f"{name}.gz").read_bytes())
 
 
 def _clean(value: object) -> object:
@@ -54,7 +64,7 @@ def _number(value: object) -> float | None:
 
 
 def _buildings(src: Path) -> list[tuple[object, dict]]:
-    frame = gpd.read_file(src / f"{PREFIX}buildings.geojson")
+    frame = gpd.read_file(_source(src, f"{PREFIX}buildings.geojson"))
     out = []
     for _, rec in frame.iterrows():
         levels = _number(rec["building:levels"])
@@ -73,7 +83,7 @@ def _buildings(src: Path) -> list[tuple[object, dict]]:
 
 
 def _streets(src: Path) -> list[tuple[object, dict]]:
-    frame = gpd.read_file(src / f"{PREFIX}streets.geojson")
+    frame = gpd.read_file(_source(src, f"{PREFIX}streets.geojson"))
     keep = ["highway", "name", "oneway", "footway", "tunnel", "bridge", "layer", "lit"]
     out = []
     for _, rec in frame.iterrows():
@@ -84,7 +94,7 @@ def _streets(src: Path) -> list[tuple[object, dict]]:
 
 
 def _pois(src: Path) -> list[tuple[object, dict]]:
-    frame = gpd.read_file(src / f"{PREFIX}pois.geojson")
+    frame = gpd.read_file(_source(src, f"{PREFIX}pois.geojson"))
     keep = ["name", "amenity", "shop", "railway", "public_transport", "highway", "leisure"]
     out = []
     for _, rec in frame.iterrows():
@@ -100,7 +110,7 @@ def _addresses(src: Path) -> list[tuple[object, dict]]:
     Only nodes whose tags are nothing but an address and/or ``entrance`` are kept
     (address points of buildings and their doors, not shops).
     """
-    root = ET.parse(src / OSM_FILE).getroot()
+    root = ET.fromstring(_source(src, OSM_FILE))
     x0, y0, x1, y1 = BOX_LONLAT
     ignore = {"entrance", "source", "note", "door", "level", "wheelchair", "access"}
     out = []

@@ -1,13 +1,13 @@
-"""Where the test data lives: the real public data sets in ``../shared`` beside the repo.
+"""Where the test data lives: small real-data extracts inside the repository.
 
-CI clones the project with ``shared/`` beside it; ``TRYGGKARTA_SHARED`` overrides.
+``tests/data/real/<dataset>/`` holds each extract with a ``SOURCE.md`` naming its origin
+and licence; ``tests/data/real/make_extracts.py`` (``make extracts``) rebuilds them,
+seeded and byte-identical, from the full data sets.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("TRYGGKARTA_SHARED") or ROOT.parent / "shared")
-REAL = SHARED / "data" / "real"
+REAL = ROOT / "tests" / "data" / "real"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 from pathlib import Path
 
 import geopandas as gpd
@@ -19,7 +20,10 @@ from geo.coverage import coverage, coverage_matrix, sector_polygons
 from geo.errors import CRSError, InputError
 from geo.visibility import Obstacles, mount_viewpoints, visibility_polygon, visibility_polygons
 
-OSM = Path("/work/shared/data/real/stockholm-osm/norrmalm_ostermalm_buildings.geojson")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _paths import REAL  # noqa: E402
+
+OSM = REAL / "stockholm-osm" / "norrmalm_ostermalm_buildings.geojson"
 
 
 def cams(rows: list[dict], geoms: list[Point]) -> gpd.GeoDataFrame:
@@ -262,8 +266,6 @@ def test_coverage_within_sector_and_nothing_behind_a_wall(scene: tuple, seed: in
 # ---------------------------------------------------------------- real OSM buildings
 @pytest.fixture(scope="module")
 def stockholm() -> gpd.GeoDataFrame:
-    if not OSM.exists():  # pragma: no cover
-        pytest.skip("Stockholm OSM buildings not available")
     return gpd.read_file(OSM).to_crs(3006)
 
 

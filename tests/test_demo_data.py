@@ -11,7 +11,6 @@ import datetime as dt
 import importlib.util
 import json
 import math
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -35,7 +34,8 @@ DATA = ROOT / "data"
 DEMO = DATA / "demo"
 OSM = DATA / "osm"
 LAYERS = ("incidents", "sites", "cameras", "sensitive", "areas")
-OSM_SOURCE = Path(os.environ.get("TRYGGKARTA_SHARED") or ROOT.parent / "shared") / "data" / "real" / "stockholm-osm"
+#: The raw OSM export and layers data/osm/ is derived from (the repository's test extract).
+OSM_SOURCE = ROOT / "tests" / "data" / "real" / "stockholm-osm"
 STHLM = ZoneInfo("Europe/Stockholm")
 TO_3006 = Transformer.from_crs(4326, 3006, always_xy=True)
 

@@ -33,7 +33,7 @@ from _paths import REAL as _REAL  # noqa: E402
 
 REAL = _REAL / "polisen-events"
 SNAPSHOT = REAL / "api_snapshot_2026-08-22T1754Z.json"
-ARCHIVE = REAL / "events_2022-09_to_2026-08.jsonl.gz"
+ARCHIVE = REAL / "events_extract.jsonl.gz"
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 MONTHS = [
@@ -474,17 +474,18 @@ def test_real_api_snapshot() -> None:
     assert (g["time_source"] == "name").all()
 
 
-def test_real_archive_all_85011_events() -> None:
+def test_real_archive_extract() -> None:
+    """1,770 archived events: every type, and every hard case of the time (SOURCE.md)."""
     plain = _plain_read(ARCHIVE)
     g = read_polisen(ARCHIVE)
-    # counts: independently from the plain read, and as SOURCE.md states
+    # counts: independently from the plain read, and as the extract's SOURCE.md states
     n_county = sum(e["location"]["name"].endswith(" län") for e in plain)
-    assert len(plain) == 85_011 and n_county == 32_002
-    assert len(g) == 85_011
+    assert len(plain) == 1_770 and n_county == 641
+    assert len(g) == 1_770
     assert g["id"].is_unique
     assert g["id"].tolist() == [str(e["id"]) for e in plain]
-    assert (g["precision"] == "county").sum() == 32_002
-    assert (g["precision"] == "municipality").sum() == 85_011 - 32_002
+    assert (g["precision"] == "county").sum() == 641
+    assert (g["precision"] == "municipality").sum() == 1_770 - 641
     assert (g["time_source"] == "name").all()
     # every incident time equals an independent zoneinfo reading of its name
     assert g["time"].tolist() == _expected_times(plain)
