@@ -6,14 +6,19 @@ and passes explicit values on.
 
 from __future__ import annotations
 
+import os
+import secrets
 from pathlib import Path
 
-from pydantic import ValidationError, field_validator
+from pydantic import SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from geo.errors import InputError, Problem
 
-__all__ = ["Settings", "get_settings"]
+__all__ = ["Settings", "get_settings", "sdc_secret", "SDC_KEY_FILE"]
+
+#: Name of the disclosure-control key file made in ``data_dir`` on first use.
+SDC_KEY_FILE = "sdc_secret.key"
 
 
 class Settings(BaseSettings):
@@ -35,6 +40,10 @@ class Settings(BaseSettings):
         Largest request body the API accepts, in megabytes (default 50).
     request_timeout_s : float
         Time limit of one API request, in seconds (default 60).
+    sdc_secret : SecretStr or None
+        The deployment's disclosure-control secret (at least 16 bytes) from which every
+        incident's record key is made (see ``docs/disclosure.md``); when unset, a key
+        file ``sdc_secret.key`` is made in ``data_dir`` on first use (mode 0600).
 
     Examples
     --------
@@ -50,8 +59,9 @@ class Settings(BaseSettings):
     tokens_file: Path | None = None
     max_upload_mb: float = 50.0
     request_timeout_s: float = 60.0
+    sdc_secret: SecretStr | None = None
 
-    @field_validator("database_url", "tokens_file", mode="before")
+    @field_validator("database_url", "tokens_file", "sdc_secret", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip():
@@ -79,7 +89,63 @@ def get_settings() -> Settings:
         problems = []
         for e in exc.errors():
             field = "_".join(str(part) for part in e["loc"])
-            shown = "" if field == "database_url" else f" (got {e.get('input')!r})"
+            shown = ("" if field in ("database_url", "sdc_secret")
+                     else f" (got {e.get('input')!r})")
             problems.append(Problem(f"TRYGGKARTA_{field.upper()}", None, f"{e['msg']}{shown}"))
         raise InputError(problems, summary=None if len(problems) == 1 else
                          "invalid TRYGGKARTA_* settings in the environment") from None
+
+
+def sdc_secret(settings: Settings) -> bytes:
+    """The disclosure-control secret: ``TRYGGKARTA_SDC_SECRET``, or the data folder's key file.
+
+    Without the setting, ``data_dir/sdc_secret.key`` is read, or made on first use (32
+    random bytes, hex, mode 0600, created exclusively so two processes agree). Keep it:
+    a new secret gives every incident a new record key, so figures published before and
+    after no longer match, and differencing them becomes possible.
+
+    Raises
+    ------
+    InputError
+        The setting or the key file is shorter than 16 bytes or cannot be read or made
+        (the message names it, never its content).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = tempfile.mkdtemp()
+    >>> a = sdc_secret(Settings(data_dir=d)); b = sdc_secret(Settings(data_dir=d))
+    >>> a == b, len(a), oct((Path(d) / SDC_KEY_FILE).stat().st_mode & 0o777)
+    (True, 64, '0o600')
+    >>> sdc_secret(Settings(data_dir=d, sdc_secret="x" * 16))
+    b'xxxxxxxxxxxxxxxx'
+    """
+    if settings.sdc_secret is not None:
+        value = settings.sdc_secret.get_secret_value().encode("utf-8")
+        if len(value) < 16:
+            raise InputError.single("TRYGGKARTA_SDC_SECRET",
+                                    f"must be at least 16 bytes, got {len(value)}")
+        return value
+    path = Path(settings.data_dir) / SDC_KEY_FILE
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            # write a whole file aside, then link it in place: exclusive and atomic
+            tmp = path.with_name(f".{SDC_KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="ascii") as fh:
+                fh.write(secrets.token_hex(32) + "\n")
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass
+            finally:
+                tmp.unlink()
+        value = path.read_bytes().strip()
+    except OSError as exc:
+        raise InputError.single(str(path), f"cannot read or make the disclosure-control "
+                                f"key file: {exc.strerror or exc}") from None
+    if len(value) < 16:
+        raise InputError.single(str(path), f"the disclosure-control key file must hold at "
+                                f"least 16 bytes, got {len(value)}")
+    return value
