@@ -43,3 +43,23 @@ bench: $(VENV)/.installed-bench
 
 clean:
 	rm -rf $(VENV) $(OUT) var
+
+# Message catalogues (see docs/documents.md): extract every domain's messages
+# (geo/locale/DOMAIN.cfg), update the sv and en .po files, compile the .mo files
+# that ship in the package. Run after adding or changing a message; commit all three.
+DOMAINS = $(basename $(notdir $(wildcard geo/locale/*.cfg)))
+.PHONY: messages
+messages: $(VENV)/.installed-base
+	set -e; for d in $(DOMAINS); do \
+	  $(BIN)/pybabel extract -F geo/locale/$$d.cfg --no-location --sort-output \
+	    --project tryggkarta -o geo/locale/$$d.pot . ; \
+	  for l in sv en; do \
+	    if [ -f geo/locale/$$l/LC_MESSAGES/$$d.po ]; then \
+	      $(BIN)/pybabel update -D $$d -i geo/locale/$$d.pot -d geo/locale -l $$l \
+	        --no-fuzzy-matching --ignore-obsolete ; \
+	    else \
+	      $(BIN)/pybabel init -D $$d -i geo/locale/$$d.pot -d geo/locale -l $$l ; \
+	    fi ; \
+	  done ; \
+	  $(BIN)/pybabel compile -D $$d -d geo/locale ; \
+	done

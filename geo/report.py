@@ -24,10 +24,6 @@ from __future__ import annotations
 import datetime as dt
 import html
 import math
-import os
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,8 +46,9 @@ from geo.areas import (
     recommended_hours,
     score_areas,
 )
+from geo.chromium import find_chromium, html_to_pdf
 from geo.crs import require_metric
-from geo.errors import AnalysisError, NotFoundError
+from geo.errors import NotFoundError
 from geo.layers import precise_incidents
 from geo.privacy import MIN_PUBLIC_CELL_M, MIN_PUBLIC_COUNT, public_cells
 from geo.temporal import WEEKDAYS, when_table
@@ -75,10 +72,6 @@ SUPPRESSED: Final = "<3"
 SECONDARY: Final = "x"
 #: Walking speed for the patrol plan (metres per minute, 4.8 km/h).
 WALK_M_PER_MIN: Final = 80.0
-CHROMIUM_FLAGS: Final = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-)
 
 
 # --------------------------------------------------------------------------- suppression
@@ -764,56 +757,4 @@ def write_report(text: str, path: str | Path) -> Path:
     target = Path(path)
     with atomic_path(target) as tmp:
         tmp.write_text(text, encoding="utf-8")
-    return target
-
-
-def find_chromium() -> str:
-    """Path of a headless-capable Chromium (``TRYGGKARTA_CHROMIUM`` or on the PATH).
-
-    Raises
-    ------
-    AnalysisError
-        When none is installed (Debian: ``apt-get install chromium``).
-    """
-    env = os.environ.get("TRYGGKARTA_CHROMIUM")
-    for cand in ([env] if env else []) + ["chromium", "chromium-browser", "google-chrome",
-                                          "/usr/bin/chromium"]:
-        found = shutil.which(cand) if cand else None
-        if found:
-            return found
-    raise AnalysisError("no Chromium found for the PDF: install it (Debian: apt-get install "
-                        "chromium) or set TRYGGKARTA_CHROMIUM to its path")
-
-
-def html_to_pdf(html_path: str | Path, pdf_path: str | Path, *, chromium: str | None = None,
-                timeout_s: float = 180.0) -> Path:
-    """Print an HTML file to PDF with headless Chromium, offline, atomically.
-
-    Chromium runs with a fresh profile, no network services and no sandbox (it is given
-    a local file only).
-
-    Raises
-    ------
-    AnalysisError
-        Chromium missing, failing, or producing no PDF.
-    """
-    from geo.io import atomic_path
-
-    exe = chromium or find_chromium()
-    src = Path(html_path).resolve()
-    target = Path(pdf_path)
-    with tempfile.TemporaryDirectory(prefix="tryggkarta-chromium-") as profile, \
-            atomic_path(target) as tmp:
-        cmd = [exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--no-pdf-header-footer",
-               "--print-to-pdf-no-header", f"--print-to-pdf={tmp.resolve()}", src.as_uri()]
-        try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s,
-                                  stdin=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired:
-            raise AnalysisError(f"Chromium took more than {timeout_s:g} s to print "
-                                f"{src.name}") from None
-        if not tmp.exists() or tmp.stat().st_size == 0:
-            tail = (proc.stderr or "").strip().splitlines()[-3:]
-            raise AnalysisError(f"Chromium did not write the PDF (exit {proc.returncode}): "
-                                + " | ".join(tail))
     return target
