@@ -17,8 +17,8 @@ import pytest
 from fastapi.testclient import TestClient
 from shapely import Point
 
-from api.app import create_app
-from api.security import hash_token
+from api.http.app import create_app
+from api.http.security import hash_token
 from api.settings import Settings
 
 PLANNER, REVIEWER = "planner-secret-token", "reviewer-secret-token"
@@ -198,7 +198,7 @@ def test_bad_upload_is_422_with_every_problem_and_stores_nothing(client):
     r = upload(client, "incidents", "brott", "brott.csv", bad.encode(), crs="EPSG:3006")
     assert r.status_code == 422
     body = r.json()
-    assert body["error"] == "InputError"
+    assert body["code"] == "input_error"
     assert {p["index"] for p in body["problems"]} == {1, 2}
     assert all(p["source"] == "brott.csv" for p in body["problems"])
     assert "tryggkarta-upload" not in r.text  # no temporary path leaks into messages

@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from shapely import Point, box
 
-from api.app import create_app
-from api.security import hash_token
+from api.http.app import create_app
+from api.http.security import hash_token
 from api.settings import Settings
 
 PLANNER, REVIEWER = "schema-planner", "schema-reviewer"

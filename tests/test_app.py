@@ -4,7 +4,7 @@ from fastapi.testclient import TestClient
 
 
 def test_health_names_the_backend(monkeypatch, tmp_path):
-    from api.app import create_app
+    from api.http.app import create_app
 
     monkeypatch.setenv("TRYGGKARTA_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("TRYGGKARTA_DATABASE_URL", raising=False)

@@ -789,8 +789,8 @@ def test_storage_default_dir_upgrade_and_all_or_nothing_load(capsys, tmp_path, m
 def api_client(tmp_path):
     from fastapi.testclient import TestClient
 
-    from api.app import create_app
-    from api.security import hash_token
+    from api.http.app import create_app
+    from api.http.security import hash_token
     from api.settings import Settings
 
     tokens = tmp_path / "tokens.txt"
@@ -1001,8 +1001,8 @@ def test_propose_areas_respects_max_area(capsys, tmp_path):
 def test_tokens_file_from_environment_label_optional_and_default_limit(tmp_path, monkeypatch):
     from fastapi.testclient import TestClient
 
-    from api.app import create_app
-    from api.security import hash_token
+    from api.http.app import create_app
+    from api.http.security import hash_token
 
     tokens = tmp_path / "tokens.txt"
     tokens.write_text(f"# role hash label\nplanner {hash_token('p2')}\n"

@@ -1,23 +1,111 @@
-"""The Typer application every command module registers on."""
+"""The Typer application, and the registry that loads a command's module only when it runs.
+
+``tryggkarta -h`` lists :data:`COMMANDS` without importing any command module;
+``tryggkarta NAME ...`` (or ``NAME -h``) imports only the module that defines NAME. A
+command module defines its own ``app = typer.Typer()`` and registers its commands (and
+sub-groups, e.g. ``db``) on it; a new command adds one line here (``docs/architecture.md``).
+"""
 
 from __future__ import annotations
 
-import typer
+import importlib
+from typing import Any, Final
 
-__all__ = ["app", "db_app"]
+import typer
+from typer.core import TyperCommand, TyperGroup
+
+__all__ = ["app", "COMMANDS", "LazyGroup", "command_app"]
+
+#: Every top-level command or group: name -> (module, one line of help), in the order
+#: ``tryggkarta -h`` lists them. ``tests/test_cli_layout.py`` checks that each module
+#: defines exactly the commands listed for it.
+COMMANDS: Final[dict[str, tuple[str, str]]] = {
+    "validate": ("api.cli.data", "Check an input layer against the contract and summarise it."),
+    "demo": ("api.cli.data", "Run every analysis on the demo scene of central Stockholm and "
+             "write the results."),
+    "import-polisen": ("api.cli.polisen", "Convert Polisen's open events "
+                       "(polisen.se/api/events) into an incidents GeoJSON."),
+    "db": ("api.cli.storage", "Manage the storage schema."),
+    "load": ("api.cli.storage", "Validate a layer and store it as dataset NAME, all or "
+             "nothing."),
+    "datasets": ("api.cli.storage", "List, show and delete stored datasets (with no "
+                 "subcommand: list them)."),
+    "density": ("api.cli.density", "Incident density grid: counts, Gaussian KDE per km², "
+                "Gi* hot spots (FDR 0.05)."),
+    "emerging-hotspots": ("api.cli.density", "Emerging hot spots over monthly slices (new, "
+                          "intensifying, persistent, diminishing, sporadic, historical, "
+                          "none)."),
+    "when": ("api.cli.density", "Incidents per local weekday × hour (Europe/Stockholm), for "
+             "a whole layer or an area."),
+    "coverage": ("api.cli.sites", "Coverage polygons: one per camera and level (sector ∩ "
+                 "DORI disc ∩ visibility)."),
+    "score-sites": ("api.cli.sites", "Score and rank candidate camera sites (formula: "
+                    "docs/cameras.md)."),
+    "select-sites": ("api.cli.sites", "Choose sites covering the most incident weight "
+                     "(existing cameras fixed)."),
+    "score-areas": ("api.cli.areas", "Score ordningsvakt areas: incidents, density, night "
+                    "share, trend, surroundings."),
+    "propose-areas": ("api.cli.areas", "Propose compact candidate areas grown from "
+                      "Getis-Ord Gi* hot-spot cells."),
+    "report-area": ("api.cli.areas", "Write the permit evidence report for one area "
+                    "(self-contained, public-safe HTML)."),
+    "map": ("api.cli.maps", "Draw the given layers on one self-contained HTML map (works "
+            "offline)."),
+    "print-map": ("api.cli.maps", "Render an HTML map to PNG and/or PDF with headless "
+                  "Chromium (offline)."),
+    "serve": ("api.cli.serve", "Run the HTTP API (OpenAPI at /docs; docs/api.md)."),
+}
+
+
+def command_app(module: str) -> typer.Typer:
+    """The ``app`` (a :class:`typer.Typer`) of a command module, imported now."""
+    found: typer.Typer = importlib.import_module(module).app
+    return found
+
+
+class LazyGroup(TyperGroup):
+    """A Typer group whose commands come from :data:`COMMANDS`, imported when used."""
+
+    _listing = False
+
+    # (typer vendors its own click, whose classes are private: hence ``Any`` below)
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*COMMANDS, *(n for n in self.commands if n not in COMMANDS)]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name in self.commands:
+            return self.commands[cmd_name]
+        entry = COMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        module, short = entry
+        if self._listing:  # the top-level help: one line per command, nothing imported
+            return TyperCommand(cmd_name, help=short, short_help=short)
+        group = typer.main.get_group(command_app(module))
+        return group.get_command(ctx, cmd_name)
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
 
 app = typer.Typer(
     name="tryggkarta",
-    help=(
-        "Camera coverage, incident hot spots and ordningsvakt areas for Swedish "
-        "municipalities and the police. Every input FILE may be db:NAME, a layer "
-        "stored with 'tryggkarta load'."
-    ),
+    cls=LazyGroup,
     no_args_is_help=True,
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,
 )
 
-db_app = typer.Typer(help="Manage the storage schema.", no_args_is_help=True)
-app.add_typer(db_app, name="db")
+
+@app.callback()
+def _main() -> None:
+    """Camera coverage, incident hot spots and ordningsvakt areas for Swedish
+    municipalities and the police. Every input FILE may be db:NAME, a layer stored with
+    'tryggkarta load'."""
+
+

@@ -1,17 +1,25 @@
-"""Helpers shared by the command modules: input resolution, output, error mapping."""
+"""Helpers shared by the command modules: input resolution, output, the exit-code table.
+
+Light on purpose (no geopandas, scipy or storage at import): every command imports it,
+and ``tryggkarta COMMAND -h`` must start fast.
+"""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Final
 
-import geopandas as gpd
 import typer
 from rich.console import Console
 
+from api.service.errors import ParameterError, UnmetParameterError, cli_option
 from geo.errors import TryggkartaError
-from geo.layers import LayerKind
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+    from geo.layers import LayerKind
 
 __all__ = [
     "console",
@@ -20,6 +28,9 @@ __all__ = [
     "run_app",
     "EXIT_INPUT",
     "EXIT_USAGE",
+    "EXIT_CODES",
+    "exit_code_for",
+    "message_for",
     "CrsOpt",
     "csv_crs",
 ]
@@ -30,6 +41,44 @@ err_console = Console(stderr=True, soft_wrap=True)
 #: Exit codes: 0 ok, 1 bad input or failed analysis, 2 bad usage (Click's own).
 EXIT_INPUT = 1
 EXIT_USAGE = 2
+
+#: THE table of domain errors -> exit codes; the most specific class in an error's MRO
+#: wins (the HTTP statuses are in :data:`api.http.errors.ERROR_STATUS`).
+EXIT_CODES: Final[dict[type[BaseException], int]] = {
+    UnmetParameterError: EXIT_INPUT,   # a well-formed option these inputs cannot meet
+    ParameterError: EXIT_USAGE,        # a bad option value, like Click's own
+    TryggkartaError: EXIT_INPUT,       # bad input, failed analysis, storage, CRS ...
+}
+
+
+def exit_code_for(exc: BaseException) -> int:
+    """The exit code of a domain error (walking its class hierarchy).
+
+    Examples
+    --------
+    >>> exit_code_for(ParameterError("k", "give exactly one of {k} and {budget}"))
+    2
+    >>> from geo.errors import InputError
+    >>> exit_code_for(InputError.single("a.csv", "missing time", 0))
+    1
+    """
+    for cls in type(exc).__mro__:
+        if cls in EXIT_CODES:
+            return EXIT_CODES[cls]
+    return EXIT_INPUT
+
+
+def message_for(exc: TryggkartaError) -> str:
+    """The message printed for a domain error: parameters spelled as options.
+
+    Examples
+    --------
+    >>> message_for(ParameterError("cell_m", "a positive number expected", value=-1))
+    '--cell -1: a positive number expected'
+    """
+    if isinstance(exc, ParameterError):
+        return exc.render(cli_option)
+    return str(exc)
 
 SKIP_INVALID_HELP = "Leave out invalid features (and report them) instead of failing."
 
@@ -99,8 +148,9 @@ def run_app(app: typer.Typer, argv: list[str] | None = None) -> int:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else EXIT_INPUT)
     except TryggkartaError as exc:
-        err_console.print(f"[bold red]error:[/bold red] {exc}", highlight=False)
-        return EXIT_INPUT
+        err_console.print("[bold red]error:[/bold red] ", end="", highlight=False)
+        err_console.print(message_for(exc), highlight=False, markup=False)
+        return exit_code_for(exc)
     except OSError as exc:
         name = getattr(exc, "filename", None) or ""
         err_console.print(f"[bold red]error:[/bold red] {name}: {exc.strerror or exc}",

@@ -3,26 +3,26 @@
 ``density``, ``score-sites``, ``select-sites`` and ``score-areas`` take the same
 ``--severity``, ``--half-life-days`` and ``--as-of`` options (contract "Weights")::
 
-    from api.cli._weights import SeverityOpt, HalfLifeOpt, AsOfOpt, weights_from_options
+    from api.cli._weights import SeverityOpt, HalfLifeOpt, AsOfOpt, weight_options
 
     @app.command("score-areas")
     def score_areas(..., severity: SeverityOpt = None, half_life_days: HalfLifeOpt = 0.0,
                     as_of: AsOfOpt = None) -> None:
-        w = weights_from_options(incidents, severity=severity,
-                                 half_life_days=half_life_days, as_of=as_of)
+        weights = weight_options(severity, half_life_days, as_of)
+
+The weights themselves are computed by the service
+(:func:`api.service.common.incident_weights`), as for the API.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-import pandas as pd
 import typer
 
-from geo.errors import AnalysisError
-from geo.weights import incident_weights, load_severity
+from api.service.common import WeightOptions
 
-__all__ = ["SeverityOpt", "HalfLifeOpt", "AsOfOpt", "weights_from_options"]
+__all__ = ["SeverityOpt", "HalfLifeOpt", "AsOfOpt", "weight_options"]
 
 SeverityOpt = Annotated[
     str | None,
@@ -62,26 +62,7 @@ AsOfOpt = Annotated[
 ]
 
 
-def weights_from_options(
-    incidents: pd.DataFrame,
-    *,
-    severity: str | None = None,
-    half_life_days: float = 0.0,
-    as_of: str | None = None,
-) -> pd.Series:
-    """The incidents' weights (index-aligned Series) from the three CLI options.
-
-    Bad values raise :class:`geo.errors.InputError` (exit 1 with the file/row/reason).
-    """
-    table = load_severity(severity)
-    w = incident_weights(
-        incidents, severity=table, half_life_days=half_life_days, as_of=as_of
-    )
-    if len(w) and not (w > 0).any():
-        # e.g. --as-of decades after the incidents with a short half-life: every weight
-        # underflows to 0 and each analysis would silently rank nothing
-        raise AnalysisError(
-            f"every one of the {len(w):,} incidents has weight 0 (weight × severity × "
-            f"recency decay; --severity {severity or 'default'}, --half-life-days "
-            f"{half_life_days:g}, --as-of {as_of or 'newest incident'}): nothing to analyse")
-    return w
+def weight_options(severity: str | None, half_life_days: float,
+                   as_of: str | None) -> WeightOptions:
+    """The three options as the service's :class:`~api.service.common.WeightOptions`."""
+    return WeightOptions(severity=severity, half_life_days=half_life_days, as_of=as_of)

@@ -1,15 +1,16 @@
-"""Ordningsvakt area commands: ``score-areas``, ``propose-areas``, ``report-area``."""
+"""Ordningsvakt area commands: ``score-areas``, ``propose-areas``, ``report-area``.
+
+Each parses its options, calls :mod:`api.service.areas` and prints.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import geopandas as gpd
 import typer
 
-from api.cli._app import app
 from api.cli._common import (
     SKIP_INVALID_HELP,
     CrsOpt,
@@ -19,12 +20,18 @@ from api.cli._common import (
     load_input,
     output_path,
 )
-from api.cli._weights import AsOfOpt, HalfLifeOpt, SeverityOpt, weights_from_options
-from geo.areas import DEFAULT_MAX_AREA_KM2, DEFAULT_RING_M, propose_areas, score_areas
+from api.cli._weights import AsOfOpt, HalfLifeOpt, SeverityOpt, weight_options
+from api.service import areas as service
+from api.service.areas import DEFAULT_MAX_AREA_KM2, DEFAULT_RING_M
 from geo.errors import InputError, Problem
-from geo.io import write_output
 
-__all__ = ["score_areas_cmd", "propose_areas_cmd", "report_area_cmd", "load_streets", "demo"]
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+__all__ = ["app", "score_areas_cmd", "propose_areas_cmd", "report_area_cmd", "load_streets",
+           "demo"]
+
+app = typer.Typer()
 
 RingOpt = Annotated[
     float,
@@ -99,15 +106,16 @@ def score_areas_cmd(
     per category (category:NAME) and per month (month:YYYY-MM). Only incidents with a
     point or street position are counted.
     """
+    from geo.io import write_output
+
     target = output_path(out, (".csv", ".geojson", ".json"))
+    params = service.AreaParams(ring_m=ring_m,
+                                weights=weight_options(severity, half_life_days, as_of))
     inc = load_input(incidents, "incidents", skip_invalid=skip_invalid,
                      crs=csv_crs(incidents, crs))
     ar = load_input(areas, "areas", skip_invalid=skip_invalid, crs=csv_crs(areas, crs))
-    w = weights_from_options(inc, severity=severity, half_life_days=half_life_days,
-                             as_of=as_of)
-    scores = score_areas(inc, ar, weights=w, ring_m=ring_m, source=incidents,
-                         areas_source=areas)
-    write_output(scores.sort_values("rank", kind="stable"), target)
+    scores = service.score_areas(inc, ar, params, source=incidents, areas_source=areas)
+    write_output(scores, target)
     _note_left_out(scores.attrs["left_out_imprecise"])
     console.print(f"wrote {target}: {len(scores)} areas, {scores.attrs['used']:,} incidents "
                   f"({scores.attrs['period'][0]} to {scores.attrs['period'][1]})",
@@ -149,15 +157,17 @@ def propose_areas_cmd(
     Each candidate is at most --max-area-km2; with --streets it follows the streets
     inside the hot cells. Ranked by incidents held, with their share of all incidents.
     """
+    from geo.io import write_output
+
     target = output_path(out, (".geojson", ".json", ".csv"))
+    params = service.ProposeParams(
+        max_area_km2=max_area_km2, cell_m=cell, bandwidth_m=bandwidth,
+        street_buffer_m=street_buffer_m, min_incidents=min_incidents,
+        weights=weight_options(severity, half_life_days, as_of))
     inc = load_input(incidents, "incidents", skip_invalid=skip_invalid,
                      crs=csv_crs(incidents, crs))
     st = load_streets(streets) if streets else None
-    w = weights_from_options(inc, severity=severity, half_life_days=half_life_days,
-                             as_of=as_of)
-    props = propose_areas(inc, max_area_km2=max_area_km2, streets=st, cell_m=cell,
-                          bandwidth_m=bandwidth, street_buffer_m=street_buffer_m,
-                          weights=w, min_incidents=min_incidents, source=incidents)
+    props = service.propose_areas(inc, params, streets=st, source=incidents)
     write_output(props, target)
     _note_left_out(props.attrs["left_out_imprecise"])
     if len(props) == 0:
@@ -202,24 +212,23 @@ def report_area_cmd(
     category and month, weekday x hour, trend, comparison with the surroundings,
     recommended hours and a patrol plan. No incident position appears in the file.
     """
-    from geo.report import ReportOptions, area_report, html_to_pdf, write_report
+    from geo.report import html_to_pdf, write_report
 
     target = output_path(out, (".html", ".htm"))
     pdf_target = output_path(pdf, (".pdf",)) if pdf else None
+    params = service.ReportParams(ring_m=ring_m, hours_share=hours_share,
+                                  weights=weight_options(severity, half_life_days, as_of))
     inc = load_input(incidents, "incidents", skip_invalid=skip_invalid)
     ar = load_input(areas, "areas", skip_invalid=skip_invalid)
     bld = load_input(buildings, "buildings", skip_invalid=skip_invalid) if buildings else None
     st = load_streets(streets) if streets else None
-    w = weights_from_options(inc, severity=severity, half_life_days=half_life_days,
-                             as_of=as_of)
     sources = {"incidents": _source_name(incidents), "areas": _source_name(areas)}
     if buildings:
         sources["buildings"] = _source_name(buildings)
     if streets:
         sources["streets"] = _source_name(streets)
-    text = area_report(inc, ar, area, buildings=bld, streets=st, weights=w, sources=sources,
-                       severity_name=severity or "default",
-                       options=ReportOptions(ring_m=ring_m, hours_share=hours_share))
+    text = service.area_report(inc, ar, area, params, buildings=bld, streets=st,
+                               sources=sources)
     write_report(text, target)
     console.print(f"wrote {target}", highlight=False, markup=False)
     if pdf_target is not None:
@@ -233,7 +242,9 @@ def demo(layers: dict[str, gpd.GeoDataFrame], out: Path) -> list[str]:
     Keys used: ``incidents``, ``areas``, ``buildings``, ``streets`` (any may be
     missing). Returns short summary lines.
     """
+    from geo.areas import propose_areas, score_areas
     from geo.errors import AnalysisError
+    from geo.io import write_output
     from geo.report import area_report, html_to_pdf, write_report
     from geo.weights import incident_weights
 

@@ -5,22 +5,20 @@ from __future__ import annotations
 import importlib
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import geopandas as gpd
-import pandas as pd
 import typer
-from rich.table import Table
 
-from api.cli._app import app
 from api.cli._common import SKIP_INVALID_HELP, console, err_console, load_input
+from api.service.data import LAYER_KINDS, check_kind, describe
 from geo.errors import InputError
-from geo.io import write_output
-from geo.layers import LAYER_KINDS, PRECISE
-from geo.times import is_night, local
-from geo.validate import check_mounting
 
-__all__ = ["validate", "demo", "DEMO_DIR", "ANALYSIS_MODULES"]
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+__all__ = ["app", "validate", "demo", "describe", "DEMO_DIR", "ANALYSIS_MODULES"]
+
+app = typer.Typer()
 
 #: The demo scene shipped in the repository (see data/README.md).
 DEMO_DIR = Path(__file__).resolve().parents[2] / "data" / "demo"
@@ -41,8 +39,9 @@ def validate(
     skip_invalid: Annotated[bool, typer.Option(help=SKIP_INVALID_HELP)] = False,
 ) -> None:
     """Check an input layer against the contract and summarise it."""
-    if kind not in LAYER_KINDS:
-        raise typer.BadParameter(f"unknown kind {kind!r}; use one of {', '.join(LAYER_KINDS)}")
+    from geo.validate import check_mounting
+
+    check_kind(kind)
     frame = load_input(file, kind, skip_invalid=skip_invalid, crs=crs)  # type: ignore[arg-type]
     if buildings and kind in ("sites", "cameras"):
         probs = check_mounting(frame, load_input(buildings, "buildings"), source=file)
@@ -53,40 +52,17 @@ def validate(
         console.print(f"  {line}", highlight=False)
 
 
-def describe(frame: gpd.GeoDataFrame, kind: str) -> list[str]:
-    """A few lines a planner reads to check a layer looks right."""
-    minx, miny, maxx, maxy = frame.total_bounds
-    lines = [f"extent (EPSG:3006): {minx:.0f}, {miny:.0f} - {maxx:.0f}, {maxy:.0f} "
-             f"({(maxx - minx) / 1000:.2f} x {(maxy - miny) / 1000:.2f} km)"]
-    if kind == "incidents":
-        t = local(frame["time"])
-        lines.append(f"period: {t.min():%Y-%m-%d} to {t.max():%Y-%m-%d} (local time)")
-        top = frame["category"].value_counts().head(5)
-        lines.append("categories: " + ", ".join(f"{k} {v}" for k, v in top.items()))
-        prec = frame["precision"].value_counts()
-        imprecise = int(prec[~prec.index.isin(PRECISE)].sum())
-        lines.append(f"night share: {is_night(frame['time']).mean():.0%}")
-        if imprecise:
-            lines.append(
-                f"{imprecise} incidents have only a municipality/county/district position: "
-                "they are left out of density, hot spots and camera coverage"
-            )
-    elif kind in ("buildings", "areas"):
-        lines.append(f"total area: {frame.area.sum() / 1e6:.3f} km²")
-    elif kind in ("sites", "cameras"):
-        lines.append(f"total cost: {frame['cost_sek'].sum():,.0f} SEK")
-    elif kind == "sensitive":
-        lines.append("kinds: " + ", ".join(f"{k} {v}" for k, v in
-                                           frame["kind"].value_counts().items()))
-    return lines
-
-
 @app.command("demo")
 def demo(
     out: Annotated[Path, typer.Option(help="Folder for the tables and maps (created).")],
     data: Annotated[Path, typer.Option(help="Folder with the demo layers.")] = DEMO_DIR,
 ) -> None:
     """Run every analysis on the demo scene of central Stockholm and write the results."""
+    import geopandas as gpd
+    from rich.table import Table
+
+    from geo.validate import check_mounting
+
     started = time.perf_counter()
     if not data.is_dir():
         raise InputError.single(str(data), "demo data folder not found")
@@ -155,6 +131,12 @@ def demo(
 
 def _incident_tables(incidents: gpd.GeoDataFrame, out: Path) -> list[str]:
     """Incidents by category and month (local time): the first table of a lägesbild."""
+    import pandas as pd
+
+    from geo.io import write_output
+    from geo.layers import PRECISE
+    from geo.times import local
+
     t = local(incidents["time"])
     month = t.dt.strftime("%Y-%m")
     table = pd.crosstab(incidents["category"], month).sort_index()

@@ -1,27 +1,29 @@
-"""Density commands: ``density``, ``emerging-hotspots`` and ``when`` (and their demo part)."""
+"""Density commands: ``density``, ``emerging-hotspots`` and ``when`` (and their demo part).
+
+Each parses its options, calls :mod:`api.service.density` and prints.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import geopandas as gpd
 import typer
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from api.cli._app import app
 from api.cli._common import SKIP_INVALID_HELP, console, err_console, load_input, output_path
-from api.cli._weights import AsOfOpt, HalfLifeOpt, SeverityOpt, weights_from_options
-from geo.density import density_grid, write_density
-from geo.errors import AnalysisError, EmptyLayerError, InputError, Problem
-from geo.io import write_output
-from geo.temporal import filter_incidents, when_table
-from geo.trends import emerging_hotspots
-from geo.weights import incident_weights
+from api.cli._weights import AsOfOpt, HalfLifeOpt, SeverityOpt, weight_options
+from api.service import density as service
+from api.service.common import Filters, filter_incidents, parse_extent
+from geo.errors import AnalysisError, EmptyLayerError
 
-__all__ = ["density", "emerging_hotspots_cmd", "when", "demo", "parse_extent"]
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+__all__ = ["app", "density", "emerging_hotspots_cmd", "when", "demo"]
+
+app = typer.Typer()
 
 IncidentsOpt = Annotated[
     str, typer.Option("--incidents", metavar="FILE", help="Incidents (file or db:NAME).")
@@ -60,36 +62,14 @@ CrsOpt = Annotated[str | None, typer.Option(
     "--crs", metavar="EPSG:N", help="CRS of x/y columns in a CSV input.", show_default=False)]
 
 
-def parse_extent(text: str | None) -> tuple[float, float, float, float] | None:
-    """``"minx,miny,maxx,maxy"`` -> a tuple of floats (EPSG:3006 metres).
-
-    Examples
-    --------
-    >>> parse_extent("674000,6580000,675000,6581000")
-    (674000.0, 6580000.0, 675000.0, 6581000.0)
-    """
-    if text is None:
-        return None
-    parts = [p.strip() for p in text.split(",")]
-    try:
-        vals = tuple(float(p) for p in parts)
-    except ValueError:
-        vals = ()
-    if len(vals) != 4:
-        raise typer.BadParameter(f"{text!r}: expected four numbers minx,miny,maxx,maxy "
-                                 "(EPSG:3006 metres)", param_hint="--extent")
-    if not (vals[0] < vals[2] and vals[1] < vals[3]):
-        raise typer.BadParameter(f"{text!r}: need minx < maxx and miny < maxy",
-                                 param_hint="--extent")
-    return vals  # type: ignore[return-value]
-
-
 @contextmanager
 def _steps(label: str) -> Iterator[Callable[[str], None]]:
     """A rich progress display on a terminal (steps as its text); nothing otherwise."""
     if not err_console.is_terminal:
         yield lambda _s: None
         return
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                   TimeElapsedColumn(), console=err_console, transient=True) as bar:
         task = bar.add_task(label, total=None)
@@ -99,15 +79,12 @@ def _steps(label: str) -> Iterator[Callable[[str], None]]:
 def _load_filtered(incidents: str, *, skip_invalid: bool, crs: str | None, since: str | None,
                    until: str | None, hours: str | None, weekdays: str | None,
                    categories: str | None) -> gpd.GeoDataFrame:
+    filters = Filters(since, until, hours, weekdays, categories)
     layer = load_input(incidents, "incidents", skip_invalid=skip_invalid, crs=crs)
-    n = len(layer)
-    kept = filter_incidents(layer, since=since, until=until, hours=hours, weekdays=weekdays,
-                            categories=categories)
-    if len(kept) < n:
-        err_console.print(f"{incidents}: {len(kept):,} of {n:,} incidents match the filters",
-                          highlight=False)
-    if len(kept) == 0:
-        raise EmptyLayerError([Problem(incidents, None, "no incident matches the filters")])
+    kept = filter_incidents(layer, filters, source=incidents)
+    if len(kept) < len(layer):
+        err_console.print(f"{incidents}: {len(kept):,} of {len(layer):,} incidents match the "
+                          "filters", highlight=False)
     return kept
 
 
@@ -146,16 +123,17 @@ def density(
 
     Columns: x, y (cell centre, EPSG:3006), count, density, gi_z, gi_p, hotspot.
     """
+    from geo.density import write_density
+
     target = output_path(out, (".csv", ".geojson", ".tif", ".tiff"))
-    box = parse_extent(extent)
+    params = service.DensityParams(
+        cell_m=cell, bandwidth_m=bandwidth, extent=parse_extent(extent),
+        hotspot_distance_m=hotspot_distance,
+        weights=weight_options(severity, half_life_days, as_of))
     layer = _load_filtered(incidents, skip_invalid=skip_invalid, crs=crs, since=since,
                            until=until, hours=hours, weekdays=weekdays, categories=categories)
-    weights = weights_from_options(layer, severity=severity, half_life_days=half_life_days,
-                                   as_of=as_of)
     with _steps("density") as step:
-        result = density_grid(layer, cell_m=cell, bandwidth_m=bandwidth, extent=box,
-                              hotspot_distance_m=hotspot_distance, weights=weights,
-                              source=incidents, progress=step)
+        result = service.density(layer, params, source=incidents, progress=step)
         step("writing")
         write_density(result, target)
     _report_imprecise(incidents, result.left_out_imprecise, len(layer))
@@ -187,14 +165,17 @@ def emerging_hotspots_cmd(
 ) -> None:
     """Emerging hot spots over monthly slices (new, intensifying, persistent, diminishing,
     sporadic, historical, none); rules in docs/density.md."""
+    import geopandas as gpd
+
+    from geo.io import write_output
+
     target = output_path(out, (".csv", ".geojson"))
-    box = parse_extent(extent)
+    params = service.EmergingParams(cell_m=cell, extent=parse_extent(extent),
+                                    hotspot_distance_m=hotspot_distance)
     layer = _load_filtered(incidents, skip_invalid=skip_invalid, crs=crs, since=since,
                            until=until, hours=hours, weekdays=weekdays, categories=categories)
     with _steps("emerging hot spots") as step:
-        res = emerging_hotspots(layer, cell_m=cell, extent=box,
-                                hotspot_distance_m=hotspot_distance, source=incidents,
-                                progress=step)
+        res = service.emerging_hotspots(layer, params, source=incidents, progress=step)
         step("writing")
         frame = res.frame()
         if target.suffix.lower() == ".csv":
@@ -241,23 +222,16 @@ def when(
     crs: CrsOpt = None,
 ) -> None:
     """Incidents per local weekday × hour (Europe/Stockholm), for a whole layer or an area."""
+    from geo.io import write_output
+
     target = output_path(out, (".csv",))
-    if (areas is None) != (area is None):
-        raise typer.BadParameter("give --areas and --area together", param_hint="--area")
+    weights = weight_options(severity, half_life_days, as_of) if weighted else None
+    service.check_area_pair(areas is not None, area)  # before anything is read
     layer = _load_filtered(incidents, skip_invalid=skip_invalid, crs=crs, since=since,
                            until=until, hours=hours, weekdays=weekdays, categories=categories)
-    geom = None
-    if areas is not None:
-        polys = load_input(areas, "areas", skip_invalid=skip_invalid)
-        match = polys[polys["id"].astype(str) == str(area)]
-        if len(match) == 0:
-            ids = ", ".join(polys["id"].astype(str).head(10))
-            raise InputError.single(areas, f"no area with id {area!r} (ids: {ids}"
-                                           f"{', ...' if len(polys) > 10 else ''})")
-        geom = match.geometry.union_all()
-    w = (weights_from_options(layer, severity=severity, half_life_days=half_life_days,
-                              as_of=as_of) if weighted else None)
-    table = when_table(layer, area=geom, weights=w)
+    polys = load_input(areas, "areas", skip_invalid=skip_invalid) if areas else None
+    table = service.when(layer, areas=polys, area=area, areas_source=areas or "areas",
+                         weights=weights)
     write_output(table, target)
     total = table["total"].sum()
     where = f" in area {area}" if area is not None else ""
@@ -272,13 +246,16 @@ def demo(layers: dict[str, gpd.GeoDataFrame], out: Path) -> list[str]:
     ``density.csv``, ``density.tif``, ``emerging_hotspots.csv``, ``when.csv`` and
     ``when_area_<id>.csv`` into ``out``. Returns short summary lines.
     """
+    from geo.density import write_density
+    from geo.io import write_output
+    from geo.temporal import when_table
+
     inc = layers.get("incidents")
     if inc is None or len(inc) == 0:
         return []
     lines: list[str] = []
-    w = incident_weights(inc)
     try:
-        res = density_grid(inc, weights=w, source="incidents")
+        res = service.density(inc, service.DensityParams(), source="incidents")
     except (EmptyLayerError, AnalysisError) as exc:
         return [f"density skipped: {exc}"]
     write_density(res, out / "density.csv")
@@ -289,7 +266,7 @@ def demo(layers: dict[str, gpd.GeoDataFrame], out: Path) -> list[str]:
         f"{res.cold_cells} cold cells, {res.left_out_imprecise} imprecise incidents left out "
         "-> density.csv, density.tif")
     try:
-        em = emerging_hotspots(inc, source="incidents")
+        em = service.emerging_hotspots(inc, service.EmergingParams(), source="incidents")
         write_output(em.frame(), out / "emerging_hotspots.csv")
         counts = ", ".join(f"{k} {v}" for k, v in em.summary().items() if k != "none" and v)
         lines.append(f"emerging hot spots over {len(em.months)} months: "

@@ -18,15 +18,16 @@ import geopandas as gpd
 import pandas as pd
 import typer
 
-from api.cli._app import app
 from api.cli._common import SKIP_INVALID_HELP, CrsOpt, console, csv_crs, load_input, output_path
 from geo.crs import to_metric
 from geo.errors import AnalysisError, InputError
 from geo.io import atomic_path, read_frame
 from geo.maps import OSM_TILES, join_by_id, write_map
 
-__all__ = ["map_cmd", "print_map_cmd", "print_map", "find_chromium", "demo",
+__all__ = ["app", "map_cmd", "print_map_cmd", "print_map", "find_chromium", "demo",
            "CHROMIUM_FLAGS"]
+
+app = typer.Typer()
 
 #: Flags for a headless, offline, throwaway Chromium.
 CHROMIUM_FLAGS = (

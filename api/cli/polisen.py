@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-import geopandas as gpd
+from typing import TYPE_CHECKING
+
 import typer
 
-from api.cli._app import app
 from api.cli._common import SKIP_INVALID_HELP, console, err_console, output_path
 from geo.layers import LOCAL_TZ
 
-__all__ = ["import_polisen", "summary_lines"]
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+__all__ = ["app", "import_polisen", "summary_lines"]
+
+app = typer.Typer()
 
 
 def summary_lines(frame: gpd.GeoDataFrame) -> list[str]:

@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from api.cli._app import app
+__all__ = ["app", "serve"]
 
-__all__ = ["serve"]
+app = typer.Typer()
 
 
 @app.command("serve")
@@ -34,7 +34,7 @@ def serve(
         raise typer.BadParameter(f"--log-level {log_level!r}: use critical, error, warning, "
                                  "info or debug")
     _check_address(host, port)
-    uvicorn.run("api.app:app", host=host, port=port, workers=workers, log_level=log_level)
+    uvicorn.run("api.http.app:app", host=host, port=port, workers=workers, log_level=log_level)
 
 
 def _check_address(host: str, port: int) -> None:

@@ -1,20 +1,17 @@
-"""Camera commands: ``coverage``, ``score-sites``, ``select-sites`` (and their demo part)."""
+"""Camera commands: ``coverage``, ``score-sites``, ``select-sites`` (and their demo part).
+
+Each parses its options, calls :mod:`api.service.cameras` and prints.
+"""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import geopandas as gpd
-import numpy as np
-import pandas as pd
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from api.cli._app import app
 from api.cli._common import (
     SKIP_INVALID_HELP,
     CrsOpt,
@@ -24,20 +21,21 @@ from api.cli._common import (
     load_input,
     output_path,
 )
-from api.cli._weights import AsOfOpt, HalfLifeOpt, SeverityOpt, weights_from_options
-from geo.camera import LEVELS, DoriThresholds
-from geo.coverage import coverage as coverage_polygons
-from geo.errors import AnalysisError, InputError, Problem
-from geo.io import write_output
-from geo.scoring import DEFAULT_SCORE_PRIVACY_WEIGHT, SiteCoverage, score_sites, site_coverage
-from geo.selection import pareto_curve, select_sites
-from geo.visibility import Obstacles
+from api.cli._weights import AsOfOpt, HalfLifeOpt, SeverityOpt, weight_options
+from api.service import cameras as service
+from api.service.cameras import DEFAULT_SCORE_PRIVACY_WEIGHT, PARALLEL_FROM
+from api.service.common import LEVELS, parse_dori, parse_levels
 
-__all__ = ["coverage", "score_sites_cmd", "select_sites_cmd", "demo"]
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+    from geo.scoring import SiteCoverage
+
+__all__ = ["app", "coverage", "score_sites_cmd", "select_sites_cmd", "demo"]
+
+app = typer.Typer()
 
 ALL_LEVELS = ",".join(LEVELS)
-#: From this many cameras on, visibility runs in parallel processes.
-PARALLEL_FROM = 3000
 
 LevelsOpt = Annotated[
     str,
@@ -85,49 +83,14 @@ WorkersOpt = Annotated[
 ]
 
 
-def _thresholds(dori: str | None) -> DoriThresholds:
-    if not dori:
-        return DoriThresholds()
-    try:
-        vals = [float(v) for v in dori.split(",")]
-    except ValueError:
-        raise typer.BadParameter(f"--dori {dori!r}: four numbers expected") from None
-    if len(vals) != 4 or min(vals) <= 0:
-        raise typer.BadParameter(f"--dori {dori!r}: four positive numbers expected")
-    try:
-        return DoriThresholds(*vals)
-    except AnalysisError as exc:
-        raise typer.BadParameter(f"--dori {dori!r}: {exc}") from None
-
-
-def _levels(levels: str) -> list[str]:
-    out = [v.strip().lower() for v in levels.split(",") if v.strip()]
-    bad = [v for v in out if v not in LEVELS]
-    if bad or not out:
-        raise typer.BadParameter(f"--levels: unknown {', '.join(bad) or 'empty'}; use "
-                                 f"{', '.join(LEVELS)}")
-    return out
-
-
-def _level(level: str) -> str:
-    lv = level.strip().lower()
-    if lv not in LEVELS:
-        raise typer.BadParameter(f"--level {level!r}: use one of {', '.join(LEVELS)}")
-    return lv
-
-
-def _workers(workers: int | None, n: int) -> int:
-    if workers is not None:
-        return workers
-    return (os.cpu_count() or 1) if n >= PARALLEL_FROM else 1
-
-
 @contextmanager
 def _progress(label: str, total: int) -> Iterator[Callable[[int], None] | None]:
     """A rich progress bar on a terminal; nothing otherwise."""
     if not err_console.is_terminal or total < 200:
         yield None
         return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/"
                   "{task.total}"), TimeElapsedColumn(), console=err_console,
                   transient=True) as bar:
@@ -149,16 +112,17 @@ def coverage(
     crs: CrsOpt = None,
 ) -> None:
     """Coverage polygons: one per camera and level (sector ∩ DORI disc ∩ visibility)."""
+    from geo.io import write_output
+
     target = output_path(out, (".geojson", ".json", ".gpkg", ".csv"))
-    lv = _levels(levels)
-    th = _thresholds(dori)
+    lv = parse_levels(levels)
+    th = parse_dori(dori)
     cams = load_input(cameras, "cameras", skip_invalid=skip_invalid, crs=csv_crs(cameras, crs))
-    _check_ids(cams, cameras)
     bld = load_input(buildings, "buildings", skip_invalid=skip_invalid,
                      crs=csv_crs(buildings, crs)) if buildings else None
     with _progress("visibility", len(cams)) as prog:
-        cov = coverage_polygons(cams, bld, levels=lv, thresholds=th, source=cameras,
-                                workers=_workers(workers, len(cams)), progress=prog)
+        cov = service.coverage(cams, bld, levels=lv, thresholds=th, source=cameras,
+                               workers=workers, progress=prog)
     write_output(cov, target)
     summary = cov.groupby("level", sort=False)["area_m2"].agg(["count", "sum", "median"])
     console.print(f"{len(cams)} cameras, {len(lv)} levels -> {target}", highlight=False)
@@ -167,52 +131,30 @@ def coverage(
                       f"{row['median']:>9,.0f} m²", highlight=False)
 
 
-def _check_ids(frame: pd.DataFrame, source: str) -> None:
-    ids = frame["id"].astype(str)
-    dup = ids.duplicated().to_numpy()
-    if dup.any():
-        labels = [frame.index[int(i)] for i in dup.nonzero()[0]]
-        raise InputError([Problem(source, int(lab) if isinstance(lab, int | np.integer)
-                                  else None, f"duplicate id {ids.iloc[i]!r}")
-                          for lab, i in zip(labels, dup.nonzero()[0], strict=True)])
-
-
 def _site_inputs(
     incidents: str, sites: str, buildings: str | None, cameras: str | None,
     sensitive: str | None, level: str, dori: str | None, severity: str | None,
     half_life_days: float, as_of: str | None, skip_invalid: bool, workers: int | None,
     crs: str | None = None,
 ) -> tuple[SiteCoverage, gpd.GeoDataFrame]:
-    lv = _level(level)
-    th = _thresholds(dori)
+    params = service.SiteParams(level=level, thresholds=parse_dori(dori),
+                                weights=weight_options(severity, half_life_days, as_of))
 
-    def load(arg: str, kind: str) -> gpd.GeoDataFrame:
+    def load(arg: str | None, kind: str) -> gpd.GeoDataFrame | None:
+        if arg is None:
+            return None
         return load_input(arg, kind, skip_invalid=skip_invalid,  # type: ignore[arg-type]
                           crs=csv_crs(arg, crs))
 
-    inc = load(incidents, "incidents")
-    sts = load(sites, "sites")
-    _check_ids(sts, sites)
-    bld = load(buildings, "buildings") if buildings else None
-    cams = load(cameras, "cameras") if cameras else None
-    sens = load(sensitive, "sensitive") if sensitive else None
-    w = weights_from_options(inc, severity=severity, half_life_days=half_life_days, as_of=as_of)
-    n_cams = len(sts) + (len(cams) if cams is not None else 0)
+    inc, sts = load(incidents, "incidents"), load(sites, "sites")
+    assert inc is not None and sts is not None
+    layers = service.SiteLayers(
+        inc, sts, buildings=load(buildings, "buildings"), cameras=load(cameras, "cameras"),
+        sensitive=load(sensitive, "sensitive"),
+        sources={"incidents": incidents, "sites": sites, "cameras": cameras or "cameras"})
+    n_cams = len(sts) + (len(layers.cameras) if layers.cameras is not None else 0)
     with _progress("visibility", n_cams) as prog:
-        sc = site_coverage(
-            inc, sts, buildings=Obstacles(bld.geometry.to_numpy()) if bld is not None else None,
-            cameras=cams, sensitive=sens, level=lv, weights=w.to_numpy(), thresholds=th,
-            sources={"incidents": incidents, "sites": sites, "cameras": cameras or "cameras"},
-            workers=_workers(workers, n_cams), progress=prog,
-        )
-    sc.notes.append(f"{len(sc.weights)} incidents used (point/street positions)")
-    if sc.left_out:
-        sc.notes.append(
-            f"{sc.left_out} incidents left out: only a district/municipality/county position")
-    sc.notes.append(f"{len(sts)} candidate sites"
-                    + (f", {len(cams)} existing cameras covering "
-                       f"{sc.existing_weight:,.1f} of {sc.total_weight:,.1f} weight"
-                       if cams is not None else ""))
+        sc = service.site_coverage(layers, params, workers=workers, progress=prog)
     return sc, sts
 
 
@@ -242,8 +184,9 @@ def score_sites_cmd(
     target = output_path(out, (".csv", ".geojson", ".json", ".gpkg"))
     sc, sts = _site_inputs(incidents, sites, buildings, cameras, sensitive, level, dori,
                            severity, half_life_days, as_of, skip_invalid, workers, crs)
-    table = score_sites(sites=sts, covered=sc, privacy_weight=privacy_weight)
-    table = table.sort_values("rank", kind="stable")
+    from geo.io import write_output
+
+    table = service.score_sites(sc, sts, privacy_weight=privacy_weight)
     write_output(table, target)
     for note in sc.notes:
         console.print(note, highlight=False)
@@ -259,9 +202,9 @@ def select_sites_cmd(
     incidents: Annotated[str, typer.Option("--incidents", metavar="FILE", help="Incidents.")],
     sites: Annotated[str, typer.Option("--sites", metavar="FILE", help="Candidate sites.")],
     out: Annotated[str, typer.Option("--out", metavar="F.csv", help="Output table.")],
-    k: Annotated[int | None, typer.Option("--k", min=1, help="Number of sites to choose.",
+    k: Annotated[int | None, typer.Option("--k", help="Number of sites to choose.",
                                           show_default=False)] = None,
-    budget: Annotated[float | None, typer.Option("--budget", min=0.0, metavar="SEK",
+    budget: Annotated[float | None, typer.Option("--budget", metavar="SEK",
                                                  help="Total cost (cost_sek) allowed.",
                                                  show_default=False)] = None,
     exact: Annotated[bool, typer.Option("--exact", help="Prove the optimum (MILP, HiGHS).")]
@@ -291,20 +234,15 @@ def select_sites_cmd(
     crs: CrsOpt = None,
 ) -> None:
     """Choose sites covering the most incident weight (existing cameras fixed)."""
-    if (k is None) == (budget is None):
-        raise typer.BadParameter("give exactly one of --k and --budget")
+    from geo.io import write_output
+
+    params = service.SelectParams(k=k, budget=budget, exact=exact,
+                                  privacy_weight=privacy_weight, time_limit_s=time_limit)
     target = output_path(out, (".csv",))
     pareto_path = output_path(pareto, (".csv",)) if pareto else None
     sc, _ = _site_inputs(incidents, sites, buildings, cameras, sensitive, level, dori,
                          severity, half_life_days, as_of, skip_invalid, workers, crs)
-    if budget is not None and not (sc.cost_sek <= budget + 1e-9).any():
-        cheapest = int(sc.cost_sek.argmin())
-        raise AnalysisError(
-            f"--budget {budget:,.0f} SEK: no site in {sites} costs that little (the cheapest, "
-            f"{sc.ids[cheapest]}, costs {sc.cost_sek[cheapest]:,.0f} SEK)")
-    sel = select_sites(sc.matrix, sc.weights, ids=sc.ids, existing=sc.existing, k=k,
-                       budget=budget, costs=sc.cost_sek, penalty=sc.privacy_penalty,
-                       privacy_weight=privacy_weight, exact=exact, time_limit_s=time_limit)
+    sel = service.select_sites(sc, params, sites_source=sites)
     write_output(sel.table, target)
     for note in sc.notes + sel.notes:
         console.print(note, highlight=False)
@@ -327,9 +265,7 @@ def select_sites_cmd(
                       + ("" if not exact else " (time limit hit: not proven)"),
                       highlight=False)
     if pareto_path is not None:
-        curve = pareto_curve(sc.matrix, sc.weights, ids=sc.ids, penalty=sc.privacy_penalty,
-                             existing=sc.existing, k=k, budget=budget, costs=sc.cost_sek,
-                             exact=exact)
+        curve = service.pareto(sc, params)
         write_output(curve, pareto_path)
         console.print(f"Pareto curve: {int(curve['pareto'].sum())} non-dominated points of "
                       f"{len(curve)} -> {pareto_path}", highlight=False)
@@ -341,6 +277,12 @@ def demo(layers: dict[str, gpd.GeoDataFrame], out: Path) -> list[str]:
     Keys used: ``incidents``, ``sites``, ``cameras``, ``buildings``, ``sensitive``
     (any may be missing). Returns short summary lines.
     """
+    from geo.coverage import coverage as coverage_polygons
+    from geo.io import write_output
+    from geo.scoring import score_sites, site_coverage
+    from geo.selection import select_sites
+    from geo.visibility import Obstacles
+
     lines: list[str] = []
     bld = layers.get("buildings")
     obstacles = Obstacles(bld.geometry.to_numpy()) if bld is not None else None

@@ -10,16 +10,16 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
-from api.cli._app import app, db_app
 from api.cli._common import SKIP_INVALID_HELP, console, load_input
-from geo.layers import LAYER_KINDS
+from api.service.data import LAYER_KINDS, check_kind, store_layer
 
-__all__ = ["db_upgrade", "load", "datasets_app", "datasets_list", "datasets_info",
-           "datasets_delete"]
+__all__ = ["app", "db_app", "db_upgrade", "load", "datasets_app", "datasets_list",
+           "datasets_info", "datasets_delete"]
 
+app = typer.Typer()
+db_app = typer.Typer(help="Manage the storage schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
 datasets_app = typer.Typer(
     help="List, show and delete stored datasets (with no subcommand: list them).",
     invoke_without_command=True,
@@ -61,13 +61,11 @@ def load(
     """
     from api.storage import open_store, validate_name
 
-    if kind not in LAYER_KINDS:
-        raise typer.BadParameter(f"unknown kind {kind!r}; use one of {', '.join(LAYER_KINDS)}",
-                                 param_hint="KIND")
+    check_kind(kind)
     validate_name(name)
     frame = load_input(file, kind, skip_invalid=skip_invalid, crs=crs)  # type: ignore[arg-type]
     store = open_store()
-    info = store.put(name, kind, frame, source=file)
+    info = store_layer(store, name, kind, frame, source=file)
     console.print(
         f"stored db:{info.name} version {info.version}: {info.n_features} {info.kind} "
         f"({store.describe()})",
@@ -84,6 +82,9 @@ def _datasets(ctx: typer.Context) -> None:
 @datasets_app.command("list")
 def datasets_list() -> None:
     """List the stored datasets: name, kind, version, features, stored (UTC), source."""
+    from rich.table import Table
+    from rich.text import Text
+
     from api.storage import open_store
 
     store = open_store()

@@ -12,10 +12,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from api import analyses
-from api.deps import CurrentUser, RuntimeDep, audit
-from api.responses import answer
-from api.routes.analyses import (
+from api.http.deps import CurrentUser, Runtime, RuntimeDep, audit
+from api.http.responses import answer
+from api.http.routes.analyses import (
     ANALYSIS_ERRORS,
     AsOfQ,
     BuildingsQ,
@@ -24,8 +23,14 @@ from api.routes.analyses import (
     RingQ,
     SensitiveQ,
     SeverityQ,
+    _frame,
     _name,
+    _optional,
+    coverage_of,
+    weight_options,
 )
+from api.service import areas as areas_service
+from api.service import exports as service
 
 __all__ = ["router"]
 
@@ -65,11 +70,24 @@ async def map_export(
     layers = {"incidents": incidents, "sites": sites, "cameras": cameras,
               "buildings": buildings, "areas": areas, "sensitive": sensitive}
     audit(request, "export.map", params={**layers, "coverage": coverage, "public": public})
-    data, used = await runtime.run(analyses.map_html, runtime, layers=layers,
-                                   coverage=coverage, public=public, title=title,
-                                   tiles=tiles)
+    service.check_map_layers(layers, coverage=coverage)
+    data, used = await runtime.run(_map, runtime, layers, coverage, public, title, tiles)
     audit(request, "export.map", datasets=used)
     return answer(data, "html", filename="map_public" if public else "map")
+
+
+def _map(rt: Runtime, names: dict[str, str | None], coverage: bool, public: bool, title: str,
+         tiles: bool) -> tuple[bytes, dict[str, int]]:
+    from api.service.common import LEVELS
+
+    loaded = {kind: rt.load(name, kind) for kind, name in names.items() if name}
+    cov = None
+    if coverage:
+        cov = coverage_of(rt, loaded["cameras"], loaded.get("buildings"), LEVELS)
+    sources = [f"{kind}: db:{d.info.name} v{d.info.version}" for kind, d in loaded.items()]
+    text = service.map_html({k: d.frame for k, d in loaded.items()}, coverage=cov,
+                            public=public, title=title, sources=sources, tiles=tiles)
+    return text.encode("utf-8"), {d.info.name: d.info.version for d in loaded.values()}
 
 
 @router.get("/area-report", summary="The permit evidence report for one area (HTML)",
@@ -96,10 +114,28 @@ async def area_report(
     and month, weekday × hour, trend, comparison with the surroundings, recommended
     hours and a patrol plan. PDF: use the CLI's ``--pdf`` (headless Chromium).
     """
-    params = dict(incidents=incidents, areas=areas, area=area, buildings=buildings,
-                  severity=severity, half_life_days=half_life_days, as_of=as_of,
-                  ring_m=ring_m, hours_share=hours_share)
-    audit(request, "export.area-report", params=params)
-    data, used = await runtime.run(analyses.area_report, runtime, **params)
+    audit(request, "export.area-report", params=dict(
+        incidents=incidents, areas=areas, area=area, buildings=buildings, severity=severity,
+        half_life_days=half_life_days, as_of=as_of, ring_m=ring_m, hours_share=hours_share))
+    params = areas_service.ReportParams(ring_m=ring_m, hours_share=hours_share,
+                                        weights=weight_options(severity, half_life_days,
+                                                               as_of))
+    data, used = await runtime.run(_area_report, runtime, incidents, areas, area, buildings,
+                                   params)
     audit(request, "export.area-report", datasets=used)
     return answer(data, "html", filename=f"area_report_{area}")
+
+
+def _area_report(rt: Runtime, incidents: str, areas: str, area: str, buildings: str | None,
+                 params: areas_service.ReportParams) -> tuple[bytes, dict[str, int]]:
+    inc, ar = rt.load(incidents, "incidents"), rt.load(areas, "areas")
+    bld = _optional(rt, buildings, "buildings")
+    sources = {"incidents": f"db:{incidents} v{inc.info.version}",
+               "areas": f"db:{areas} v{ar.info.version}"}
+    used = {incidents: inc.info.version, areas: ar.info.version}
+    if bld is not None and buildings:
+        sources["buildings"] = f"db:{buildings} v{bld.info.version}"
+        used[buildings] = bld.info.version
+    text = areas_service.area_report(inc.frame, ar.frame, area, params,
+                                     buildings=_frame(bld), sources=sources)
+    return text.encode("utf-8"), used

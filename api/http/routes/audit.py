@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from api.deps import PlannerUser, RuntimeDep
+from api.http.deps import PlannerUser, RuntimeDep
 
 __all__ = ["router"]
 

@@ -17,9 +17,9 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi import Path as PathParam
 from fastapi.responses import Response
 
-from api.cache import fingerprint
-from api.deps import CurrentUser, RuntimeDep, audit
-from api.responses import answer, frame_bytes, negotiate
+from api.http.cache import fingerprint
+from api.http.deps import CurrentUser, RuntimeDep, audit
+from api.http.responses import answer, frame_bytes, negotiate
 from api.storage import NAME_PATTERN
 from geo.errors import CRSError, InputError, Problem
 from geo.layers import LAYER_KINDS
@@ -40,14 +40,14 @@ _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 INFO_EXAMPLE = {"name": "brott_2024", "kind": "incidents", "version": 2, "n_features": 1200,
                 "created": "2025-05-01T08:12:03.512000+00:00", "source": "brott_2024.geojson"}
 ERROR_EXAMPLE = {"detail": "brott.geojson: 1 invalid features\n  brott.geojson: feature 3: "
-                 "unparseable time '2025-13-01'", "error": "InputError",
+                 "unparseable time '2025-13-01'", "code": "input_error",
                  "problems": [{"source": "brott.geojson", "index": 3,
                                "reason": "unparseable time '2025-13-01'"}]}
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing or unknown bearer token"},
     403: {"description": "A reviewer token on a route that changes data"},
     404: {"description": "No such dataset", "content": {"application/json": {"example": {
-        "detail": "db:brott_2024: no such dataset", "error": "NotFoundError"}}}},
+        "detail": "db:brott_2024: no such dataset", "code": "not_found"}}}},
     422: {"description": "Invalid input: the message names file, feature and reason",
           "content": {"application/json": {"example": ERROR_EXAMPLE}}},
 }

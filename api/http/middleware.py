@@ -5,7 +5,7 @@ planner token before a byte of its body is read (401 or 403, as the route's own 
 would answer). :class:`BodyLimit` answers 413 when ``Content-Length`` announces more than the limit,
 and also counts the bytes actually received (a chunked or lying client is stopped as
 soon as it passes the limit). :class:`AuditTrail` appends one line per request to the
-:class:`~api.audit.AuditLog` with the principal and details the routes put in
+:class:`~api.http.audit.AuditLog` with the principal and details the routes put in
 ``request.state`` (``user``, ``audit``).
 """
 
@@ -17,8 +17,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.audit import AuditLog
-from api.security import READ_METHODS, TokenTable
+from api.http.audit import AuditLog
+from api.http.security import READ_METHODS, TokenTable
 
 __all__ = ["WriteGate", "BodyLimit", "AuditTrail", "UNAUDITED_PATHS"]
 
@@ -68,13 +68,14 @@ class WriteGate:
             state["audit_error"] = "unknown token" if token.strip() else "no bearer token"
             start, body = _json(401, {"detail": "a bearer token is required (Authorization: "
                                       "Bearer TOKEN)" if not token.strip() else
-                                      "unknown token"}, [(b"www-authenticate", b"Bearer")])
+                                      "unknown token", "code": "unauthorized"},
+                                [(b"www-authenticate", b"Bearer")])
         elif not principal.can_write:
             state["user"] = principal
             state["audit_error"] = "forbidden for role " + principal.role
             start, body = _json(403, {"detail": f"the {principal.role} role may only read "
                                       "(GET); loading and changing data needs a planner "
-                                      "token"})
+                                      "token", "code": "forbidden"})
         else:
             await self.app(scope, receive, send)
             return
@@ -92,7 +93,7 @@ class BodyLimit:
     def _message(self) -> dict[str, Any]:
         mb = self.max_bytes / 1_000_000
         return {"detail": f"request body too large: the limit is {mb:g} MB "
-                          "(TRYGGKARTA_MAX_UPLOAD_MB)", "error": "PayloadTooLarge"}
+                          "(TRYGGKARTA_MAX_UPLOAD_MB)", "code": "too_large"}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -109,7 +110,8 @@ class BodyLimit:
                     state["audit_error"] = "request body too large"
                     start, body = _json(413 if announced >= 0 else 400, self._message()
                                         if announced >= 0 else
-                                        {"detail": "bad Content-Length header"})
+                                        {"detail": "bad Content-Length header",
+                                         "code": "bad_request"})
                     await send(start)
                     await send(body)
                     return
@@ -150,7 +152,7 @@ class BodyLimit:
 
 
 class AuditTrail:
-    """Append one :class:`~api.audit.AuditLog` entry per request (except meta paths)."""
+    """Append one :class:`~api.http.audit.AuditLog` entry per request (except meta paths)."""
 
     def __init__(self, app: ASGIApp, *, log: AuditLog) -> None:
         self.app = app

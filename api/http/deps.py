@@ -2,7 +2,7 @@
 
 Routes declare them with the aliases ``SettingsDep``, ``StoreDep``, ``CurrentUser``,
 ``PlannerUser`` and ``RuntimeDep``; everything lives in one :class:`Runtime` on
-``app.state.runtime``, built by :func:`api.app.create_app`.
+``app.state.runtime``, built by :func:`api.http.app.create_app`.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ import geopandas as gpd
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from api.audit import AuditLog
-from api.cache import ResultCache, fingerprint
-from api.errors import RequestTooSlow
-from api.security import READ_METHODS, Principal, TokenTable
+from api.http.audit import AuditLog
+from api.http.cache import ResultCache, fingerprint
+from api.http.errors import RequestTooSlow
+from api.http.security import READ_METHODS, Principal, TokenTable
 from api.settings import Settings
 from api.storage import DatasetInfo, Store
 
@@ -183,7 +183,7 @@ PlannerUser = Annotated[Principal, Depends(require_planner)]
 
 def audit(request: Request, action: str, *, datasets: dict[str, int] | None = None,
           params: dict[str, Any] | None = None) -> None:
-    """Tell the audit log what this request does (see :mod:`api.audit`)."""
+    """Tell the audit log what this request does (see :mod:`api.http.audit`)."""
     entry = request.state.audit if hasattr(request.state, "audit") else {}
     entry = dict(entry or {})
     entry["action"] = action

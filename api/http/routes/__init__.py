@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from api.routes import analyses, audit, datasets, exports
+from api.http.routes import analyses, audit, datasets, exports
 
 __all__ = ["analyses", "audit", "datasets", "exports", "ROUTERS"]
 

@@ -1,27 +1,84 @@
-"""``/analyses``: density, coverage, score-sites, select-sites on stored datasets.
+"""``/analyses``: density, coverage, score-sites, select-sites ... on stored datasets.
 
 Analyses read stored datasets and change nothing, so they are ``GET`` routes open to
 planners and reviewers alike (reviewers "read results"); every run is in the audit log.
 Parameters are named like the CLI options (``--cell`` is ``cell_m``, ``--half-life-days``
 is ``half_life_days``); inputs are dataset names (``db:NAME`` on the command line).
+
+Each route parses its query into the service's parameter types (a bad value is a 422
+with the CLI's message), then runs a job in a worker: load the datasets (cached per
+version), call :mod:`api.service`, serialise; the answer is cached per dataset versions
+and parameters (:class:`~api.http.cache.ResultCache`).
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from api import analyses
-from api.deps import CurrentUser, RuntimeDep, audit
-from api.responses import answer, negotiate
-from api.routes.datasets import ERRORS
+from api.http.cache import fingerprint
+from api.http.deps import CurrentUser, Dataset, Runtime, RuntimeDep, audit
+from api.http.responses import answer, file_bytes, frame_bytes, negotiate
+from api.http.routes.datasets import ERRORS
+from api.service import areas as areas_service
+from api.service import cameras as camera_service
+from api.service import density as density_service
+from api.service.common import (
+    Filters,
+    WeightOptions,
+    filter_incidents,
+    parse_extent,
+    parse_levels,
+    precision_counts,
+)
 from api.storage import NAME_PATTERN
 
-__all__ = ["router"]
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+    from geo.scoring import SiteCoverage
+
+__all__ = ["router", "API_MAX_CELLS", "API_MAX_TREND_CELLS", "API_MAX_CAMERAS",
+           "weight_options", "coverage_of"]
+
+#: Largest density grid (cells) one API request may ask for; the CLI allows more.
+API_MAX_CELLS: Final = 1_000_000
+#: Largest emerging-hot-spot grid (cells; each has one Gi* per month).
+API_MAX_TREND_CELLS: Final = 200_000
+#: Most cameras + candidate sites one API request may use; the CLI allows more.
+API_MAX_CAMERAS: Final = 2_000
+
+
+def weight_options(severity: str, half_life_days: float, as_of: str | None) -> WeightOptions:
+    """The weights of the query (``severity`` ``default`` is the built-in table)."""
+    return WeightOptions(severity=None if severity == "default" else severity,
+                         half_life_days=half_life_days, as_of=as_of)
+
+
+def _optional(rt: Runtime, name: str | None, kind: str) -> Dataset | None:
+    return rt.load(name, kind) if name else None
+
+
+def _frame(ds: Dataset | None) -> gpd.GeoDataFrame | None:
+    return ds.frame if ds is not None else None
+
+
+def _versions(**datasets: tuple[str | None, Dataset | None]) -> dict[str, int]:
+    return {name: ds.info.version for name, ds in datasets.values() if name and ds}
+
+
+def coverage_of(rt: Runtime, cams: Dataset, bld: Dataset | None,
+                levels: tuple[str, ...]) -> gpd.GeoDataFrame:
+    """Coverage polygons of stored cameras, cached per dataset versions and levels."""
+    key = ("coverage", fingerprint(cams.info), fingerprint(bld.info if bld else None), levels)
+    return rt.cache.get_or_compute(key, lambda: camera_service.coverage(
+        cams.frame, _frame(bld), levels=list(levels), source=f"db:{cams.info.name}",
+        workers=1, max_cameras=API_MAX_CAMERAS))
 
 router = APIRouter(prefix="/analyses", tags=["analyses"])
 
@@ -66,6 +123,10 @@ ANALYSIS_ERRORS[422] = {"description": "Bad parameters or inputs, a grid or came
 
 def _used(request: Request, action: str, used: dict[str, int]) -> None:
     audit(request, action, datasets=used)
+
+
+def _incident_counts(sc: SiteCoverage) -> dict[str, int]:
+    return {"used": int(len(sc.weights)), "left_out_imprecise": int(sc.left_out)}
 
 
 def _counts(counts: dict[str, int]) -> dict[str, str]:
@@ -116,18 +177,41 @@ async def density(
     1,000,000 cells per request.
     """
     fmt = negotiate(request, format, ("csv", "geojson", "tif"))
-    params = dict(incidents=incidents, cell_m=cell_m, bandwidth_m=bandwidth_m, extent=extent,
-                  hotspot_distance_m=hotspot_distance_m, severity=severity,
-                  half_life_days=half_life_days, as_of=as_of)
-    filters = analyses.Filters(since, until, hours, weekdays, categories)
-    audit(request, "analysis.density", params={**params, **asdict(filters), "format": fmt})
-    data, used, notes = await runtime.run(analyses.density, runtime, fmt=fmt, filters=filters,
-                                          **params)
+    query = dict(incidents=incidents, cell_m=cell_m, bandwidth_m=bandwidth_m, extent=extent,
+                 hotspot_distance_m=hotspot_distance_m, severity=severity,
+                 half_life_days=half_life_days, as_of=as_of)
+    filters = Filters(since, until, hours, weekdays, categories)
+    audit(request, "analysis.density", params={**query, **asdict(filters), "format": fmt})
+    params = density_service.DensityParams(
+        cell_m=cell_m, bandwidth_m=bandwidth_m, extent=parse_extent(extent),
+        hotspot_distance_m=hotspot_distance_m,
+        weights=weight_options(severity, half_life_days, as_of))
+    data, used, notes = await runtime.run(_density, runtime, incidents, params, filters, fmt)
     _used(request, "analysis.density", used)
     return answer(data, fmt, filename=f"density_{incidents}", headers={
         "X-Incidents-Used": str(notes["used"]),
         "X-Incidents-Left-Out": str(notes["left_out_imprecise"]),
         "X-Hot-Cells": str(notes["hot_cells"])})
+
+
+def _density(rt: Runtime, incidents: str, params: density_service.DensityParams,
+             filters: Filters, fmt: str) -> tuple[bytes, dict[str, int], dict[str, int]]:
+    from geo.density import write_density
+
+    ds = rt.load(incidents, "incidents")
+    source = f"db:{incidents}"
+
+    def run() -> tuple[bytes, dict[str, int]]:
+        frame = filter_incidents(ds.frame, filters, source=source)
+        result = density_service.density(frame, params, source=source,
+                                         max_cells=API_MAX_CELLS)
+        data = file_bytes(lambda p: write_density(result, p), fmt)
+        return data, {"used": result.used, "left_out_imprecise": result.left_out_imprecise,
+                      "hot_cells": result.hot_cells}
+
+    data, notes = rt.cache.get_or_compute(("density", fingerprint(ds.info), params, filters,
+                                           fmt), run)
+    return data, {incidents: ds.info.version}, notes
 
 
 @router.get(
@@ -160,11 +244,88 @@ async def coverage(
     Cached per version of the cameras and buildings datasets.
     """
     fmt = negotiate(request, format, ("geojson", "csv"))
-    params = dict(cameras=cameras, buildings=buildings, levels=levels)
-    audit(request, "analysis.coverage", params={**params, "format": fmt})
-    data, used = await runtime.run(analyses.coverage, runtime, fmt=fmt, **params)
+    audit(request, "analysis.coverage", params={"cameras": cameras, "buildings": buildings,
+                                                "levels": levels, "format": fmt})
+    lv = tuple(parse_levels(levels))
+    data, used = await runtime.run(_coverage, runtime, cameras, buildings, lv, fmt)
     _used(request, "analysis.coverage", used)
     return answer(data, fmt, filename=f"coverage_{cameras}")
+
+
+def _coverage(rt: Runtime, cameras_name: str, buildings: str | None,
+              levels: tuple[str, ...], fmt: str) -> tuple[bytes, dict[str, int]]:
+    cams = rt.load(cameras_name, "cameras")
+    bld = _optional(rt, buildings, "buildings")
+    cov = coverage_of(rt, cams, bld, levels)
+    data = rt.cache.get_or_compute(("coverage-bytes", fingerprint(cams.info),
+                                    fingerprint(bld.info if bld else None), levels, fmt),
+                                   lambda: frame_bytes(cov, fmt))
+    return data, _versions(cameras=(cameras_name, cams), buildings=(buildings, bld))
+
+
+def _site_coverage(rt: Runtime, names: dict[str, str | None], params: camera_service.SiteParams
+                   ) -> tuple[SiteCoverage, Dataset, dict[str, int], tuple[Any, ...]]:
+    """The site coverage of stored layers, cached per dataset versions and parameters."""
+    loaded = {kind: _optional(rt, names.get(kind), kind)
+              for kind in ("incidents", "sites", "buildings", "cameras", "sensitive")}
+    inc, sts = loaded["incidents"], loaded["sites"]
+    assert inc is not None and sts is not None
+    key = ("site_coverage", *(fingerprint(d.info) if d else None for d in loaded.values()),
+           params)
+
+    def run() -> SiteCoverage:
+        layers = camera_service.SiteLayers(
+            inc.frame, sts.frame, buildings=_frame(loaded["buildings"]),
+            cameras=_frame(loaded["cameras"]), sensitive=_frame(loaded["sensitive"]),
+            sources={k: f"db:{n}" for k, n in names.items() if n})
+        return camera_service.site_coverage(layers, params, workers=1, max_cameras=API_MAX_CAMERAS)
+
+    used = _versions(**{k: (names.get(k), d) for k, d in loaded.items()})
+    return rt.cache.get_or_compute(key, run), sts, used, key
+
+
+def _score_sites(rt: Runtime, names: dict[str, str | None], params: camera_service.SiteParams,
+                 privacy_weight: float, fmt: str
+                 ) -> tuple[bytes, dict[str, int], dict[str, int]]:
+    sc, sts, used, key = _site_coverage(rt, names, params)
+    data = rt.cache.get_or_compute(
+        ("score-sites", key, float(privacy_weight), fmt),
+        lambda: frame_bytes(camera_service.score_sites(sc, sts.frame,
+                                                       privacy_weight=privacy_weight), fmt))
+    return data, used, _incident_counts(sc)
+
+
+def _select_sites(rt: Runtime, names: dict[str, str | None], params: camera_service.SiteParams,
+                  select: camera_service.SelectParams, fmt: str
+                  ) -> tuple[bytes, dict[str, int], dict[str, int]]:
+    sc, _, used, key = _site_coverage(rt, names, params)
+
+    def finite(v: float) -> float | None:
+        return float(v) if math.isfinite(v) else None
+
+    def run() -> bytes:
+        sel = camera_service.select_sites(sc, select, sites_source=f"db:{names['sites']}")
+        if fmt == "csv":
+            return frame_bytes(sel.table, "csv")
+        counts = _incident_counts(sc)
+        return json.dumps({
+            "sites": json.loads(sel.table.to_json(orient="records")),
+            "method": sel.method,
+            "optimal": bool(sel.optimal),
+            "objective": finite(sel.objective),
+            "new_weight": finite(sel.new_weight),
+            "existing_weight": finite(sel.existing_weight),
+            "total_weight": finite(sel.total_weight),
+            "privacy_penalty": finite(sel.privacy_penalty),
+            "upper_bound": finite(sel.upper_bound),
+            "gap": finite(sel.gap),
+            "notes": list(sc.notes) + list(sel.notes),
+            "incidents_used": counts["used"],
+            "incidents_left_out": counts["left_out_imprecise"],
+        }).encode()
+
+    return (rt.cache.get_or_compute(("select-sites", key, select, fmt), run), used,
+            _incident_counts(sc))
 
 
 @router.get(
@@ -202,13 +363,15 @@ async def score_sites(
     ``X-Incidents-Left-Out`` say how many.
     """
     fmt = negotiate(request, format, ("csv", "geojson"))
-    inputs = dict(incidents=incidents, sites=sites, buildings=buildings, cameras=cameras,
-                  sensitive=sensitive, level=level, severity=severity,
-                  half_life_days=half_life_days, as_of=as_of)
-    audit(request, "analysis.score-sites",
-          params={**inputs, "privacy_weight": privacy_weight, "format": fmt})
-    data, used, counts = await runtime.run(analyses.score_sites, runtime, fmt=fmt,
-                                           privacy_weight=privacy_weight, **inputs)
+    names = {"incidents": incidents, "sites": sites, "buildings": buildings,
+             "cameras": cameras, "sensitive": sensitive}
+    audit(request, "analysis.score-sites", params={
+        **names, "level": level, "severity": severity, "half_life_days": half_life_days,
+        "as_of": as_of, "privacy_weight": privacy_weight, "format": fmt})
+    params = camera_service.SiteParams(level=level,
+                                weights=weight_options(severity, half_life_days, as_of))
+    data, used, counts = await runtime.run(_score_sites, runtime, names, params,
+                                           privacy_weight, fmt)
     _used(request, "analysis.score-sites", used)
     return answer(data, fmt, filename=f"score_sites_{sites}", headers=_counts(counts))
 
@@ -230,9 +393,9 @@ async def select_sites(
     user: CurrentUser,
     incidents: IncidentsQ,
     sites: SitesQ,
-    k: Annotated[int | None, Query(ge=0, le=10_000, description=(
+    k: Annotated[int | None, Query(le=10_000, description=(
         "Number of sites (give k or budget)."))] = None,
-    budget: Annotated[float | None, Query(ge=0, le=1e12, description=(
+    budget: Annotated[float | None, Query(le=1e12, description=(
         "Total cost_sek allowed (give k or budget)."))] = None,
     exact: Annotated[bool, Query(description="Prove the optimum (MILP, HiGHS).")] = False,
     privacy_weight: Annotated[float, Query(ge=0, le=1e9, description=(
@@ -259,25 +422,22 @@ async def select_sites(
     say how many.
     """
     fmt = negotiate(request, format, ("csv", "json"))
-    inputs = dict(incidents=incidents, sites=sites, buildings=buildings, cameras=cameras,
-                  sensitive=sensitive, level=level, severity=severity,
-                  half_life_days=half_life_days, as_of=as_of)
+    names = {"incidents": incidents, "sites": sites, "buildings": buildings,
+             "cameras": cameras, "sensitive": sensitive}
     limit = runtime.settings.request_timeout_s
     if time_limit_s is None or time_limit_s > limit:
         time_limit_s = max(1.0, limit * 0.8) if exact else time_limit_s
     audit(request, "analysis.select-sites", params={
-        **inputs, "k": k, "budget": budget, "exact": exact, "privacy_weight": privacy_weight,
-        "time_limit_s": time_limit_s, "format": fmt})
-    data, used, counts = await runtime.run(
-        analyses.select_sites, runtime, k=k, budget=budget, exact=exact,
-        privacy_weight=privacy_weight, time_limit_s=time_limit_s, fmt=fmt, **inputs)
+        **names, "level": level, "severity": severity, "half_life_days": half_life_days,
+        "as_of": as_of, "k": k, "budget": budget, "exact": exact,
+        "privacy_weight": privacy_weight, "time_limit_s": time_limit_s, "format": fmt})
+    select = camera_service.SelectParams(k=k, budget=budget, exact=exact,
+                                  privacy_weight=privacy_weight, time_limit_s=time_limit_s)
+    params = camera_service.SiteParams(level=level,
+                                weights=weight_options(severity, half_life_days, as_of))
+    data, used, counts = await runtime.run(_select_sites, runtime, names, params, select, fmt)
     _used(request, "analysis.select-sites", used)
-    if fmt == "json":
-        return answer(json.dumps({**data, "incidents_used": counts["used"],  # type: ignore[dict-item]
-                                  "incidents_left_out": counts["left_out_imprecise"]}).encode(),
-                      "json", filename=f"select_sites_{sites}", headers=_counts(counts))
-    return answer(data, fmt, filename=f"select_sites_{sites}",  # type: ignore[arg-type]
-                  headers=_counts(counts))
+    return answer(data, fmt, filename=f"select_sites_{sites}", headers=_counts(counts))
 
 
 AreasQ = Annotated[str, _name("Stored areas dataset (polygons with id, name).", "omraden")]
@@ -315,12 +475,24 @@ async def score_areas(
     ``rank``, the ring comparison and counts per category and month.
     """
     fmt = negotiate(request, format, ("csv", "geojson"))
-    params = dict(incidents=incidents, areas=areas, severity=severity,
-                  half_life_days=half_life_days, as_of=as_of, ring_m=ring_m)
-    audit(request, "analysis.score-areas", params={**params, "format": fmt})
-    data, used = await runtime.run(analyses.score_areas, runtime, fmt=fmt, **params)
+    audit(request, "analysis.score-areas", params={
+        "incidents": incidents, "areas": areas, "severity": severity,
+        "half_life_days": half_life_days, "as_of": as_of, "ring_m": ring_m, "format": fmt})
+    params = areas_service.AreaParams(ring_m=ring_m, weights=weight_options(
+        severity, half_life_days, as_of))
+    data, used = await runtime.run(_score_areas, runtime, incidents, areas, params, fmt)
     _used(request, "analysis.score-areas", used)
     return answer(data, fmt, filename=f"score_areas_{areas}")
+
+
+def _score_areas(rt: Runtime, incidents: str, areas: str, params: areas_service.AreaParams,
+                 fmt: str) -> tuple[bytes, dict[str, int]]:
+    inc, ar = rt.load(incidents, "incidents"), rt.load(areas, "areas")
+    key = ("score-areas", fingerprint(inc.info), fingerprint(ar.info), params, fmt)
+    data = rt.cache.get_or_compute(key, lambda: frame_bytes(areas_service.score_areas(
+        inc.frame, ar.frame, params, source=f"db:{incidents}", areas_source=f"db:{areas}"),
+        fmt))
+    return data, {incidents: inc.info.version, areas: ar.info.version}
 
 
 @router.get(
@@ -358,14 +530,25 @@ async def propose_areas(
     ``X-Incidents-Left-Out``).
     """
     fmt = negotiate(request, format, ("geojson", "csv"))
-    params = dict(incidents=incidents, max_area_km2=max_area_km2, cell_m=cell_m,
-                  bandwidth_m=bandwidth_m, severity=severity, half_life_days=half_life_days,
-                  as_of=as_of)
-    audit(request, "analysis.propose-areas", params={**params, "format": fmt})
-    data, used, counts = await runtime.run(analyses.propose_areas, runtime, fmt=fmt,
-                                           **params)
+    audit(request, "analysis.propose-areas", params={
+        "incidents": incidents, "max_area_km2": max_area_km2, "cell_m": cell_m,
+        "bandwidth_m": bandwidth_m, "severity": severity, "half_life_days": half_life_days,
+        "as_of": as_of, "format": fmt})
+    params = areas_service.ProposeParams(
+        max_area_km2=max_area_km2, cell_m=cell_m, bandwidth_m=bandwidth_m,
+        weights=weight_options(severity, half_life_days, as_of))
+    data, used, counts = await runtime.run(_propose_areas, runtime, incidents, params, fmt)
     _used(request, "analysis.propose-areas", used)
     return answer(data, fmt, filename=f"proposed_areas_{incidents}", headers=_counts(counts))
+
+
+def _propose_areas(rt: Runtime, incidents: str, params: areas_service.ProposeParams,
+                   fmt: str) -> tuple[bytes, dict[str, int], dict[str, int]]:
+    inc = rt.load(incidents, "incidents")
+    key = ("propose-areas", fingerprint(inc.info), params, fmt)
+    data = rt.cache.get_or_compute(key, lambda: frame_bytes(areas_service.propose_areas(
+        inc.frame, params, source=f"db:{incidents}", max_cells=API_MAX_CELLS), fmt))
+    return data, {incidents: inc.info.version}, precision_counts(inc.frame)
 
 
 @router.get(
@@ -397,15 +580,31 @@ async def emerging_hotspots(
     At most 200,000 cells per request. Only ``point``/``street`` incidents count
     (headers ``X-Incidents-Used``, ``X-Incidents-Left-Out``).
     """
-    filters = analyses.Filters(since, until, hours, weekdays, categories)
-    params = dict(incidents=incidents, cell_m=cell_m, extent=extent,
-                  hotspot_distance_m=hotspot_distance_m)
-    audit(request, "analysis.emerging-hotspots", params={**params, **asdict(filters)})
-    data, used, counts = await runtime.run(analyses.emerging_hotspots, runtime,
-                                           filters=filters, **params)
+    filters = Filters(since, until, hours, weekdays, categories)
+    audit(request, "analysis.emerging-hotspots", params={
+        "incidents": incidents, "cell_m": cell_m, "extent": extent,
+        "hotspot_distance_m": hotspot_distance_m, **asdict(filters)})
+    params = density_service.EmergingParams(cell_m=cell_m, extent=parse_extent(extent),
+                                            hotspot_distance_m=hotspot_distance_m)
+    data, used, counts = await runtime.run(_emerging, runtime, incidents, params, filters)
     _used(request, "analysis.emerging-hotspots", used)
     return answer(data, "csv", filename=f"emerging_hotspots_{incidents}",
                   headers=_counts(counts))
+
+
+def _emerging(rt: Runtime, incidents: str, params: density_service.EmergingParams,
+              filters: Filters) -> tuple[bytes, dict[str, int], dict[str, int]]:
+    ds = rt.load(incidents, "incidents")
+    source = f"db:{incidents}"
+    frame = filter_incidents(ds.frame, filters, source=source)
+
+    def run() -> bytes:
+        res = density_service.emerging_hotspots(frame, params, source=source,
+                                                max_cells=API_MAX_TREND_CELLS)
+        return frame_bytes(res.frame(), "csv")
+
+    data = rt.cache.get_or_compute(("emerging", fingerprint(ds.info), params, filters), run)
+    return data, {incidents: ds.info.version}, precision_counts(frame)
 
 
 @router.get(
@@ -437,10 +636,25 @@ async def when(
     categories: CategoriesQ = None,
 ) -> Response:
     """``tryggkarta when``: rows weekday (Monday first), columns h00..h23 and total."""
-    filters = analyses.Filters(since, until, hours, weekdays, categories)
-    params = dict(incidents=incidents, areas=areas, area=area, weighted=weighted,
-                  severity=severity, half_life_days=half_life_days, as_of=as_of)
-    audit(request, "analysis.when", params={**params, **asdict(filters)})
-    data, used = await runtime.run(analyses.when, runtime, filters=filters, **params)
+    filters = Filters(since, until, hours, weekdays, categories)
+    audit(request, "analysis.when", params={
+        "incidents": incidents, "areas": areas, "area": area, "weighted": weighted,
+        "severity": severity, "half_life_days": half_life_days, "as_of": as_of,
+        **asdict(filters)})
+    weights = weight_options(severity, half_life_days, as_of) if weighted else None
+    density_service.check_area_pair(areas is not None, area)
+    data, used = await runtime.run(_when, runtime, incidents, areas, area, weights, filters)
     _used(request, "analysis.when", used)
     return answer(data, "csv", filename=f"when_{incidents}")
+
+
+def _when(rt: Runtime, incidents: str, areas: str | None, area: str | None,
+          weights: WeightOptions | None, filters: Filters) -> tuple[bytes, dict[str, int]]:
+    ds = rt.load(incidents, "incidents")
+    source = f"db:{incidents}"
+    polys = _optional(rt, areas, "areas")
+    table = density_service.when(filter_incidents(ds.frame, filters, source=source),
+                                 areas=_frame(polys), area=area, areas_source=f"db:{areas}",
+                                 weights=weights)
+    return frame_bytes(table, "csv"), _versions(incidents=(incidents, ds),
+                                                areas=(areas, polys))

@@ -1,0 +1,60 @@
+"""The command registry and the lazy command line (docs/architecture.md, issue 17)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import typer
+from _paths import ROOT
+
+from api.cli._app import COMMANDS, command_app
+
+
+def _names(app: typer.Typer) -> set[str]:
+    group = typer.main.get_group(app)
+    return set(group.commands)
+
+
+@pytest.mark.parametrize("module", sorted({m for m, _ in COMMANDS.values()}))
+def test_each_module_defines_exactly_its_registered_commands(module):
+    listed = {name for name, (m, _) in COMMANDS.items() if m == module}
+    assert _names(command_app(module)) == listed
+
+
+def test_every_registered_command_answers_help(capsys):
+    from api.cli import app
+    from api.cli._common import run_app
+
+    for name in COMMANDS:
+        assert run_app(app, [name, "-h"]) == 0, name
+        out = capsys.readouterr().out
+        assert f"tryggkarta {name}" in out
+
+
+HEAVY = ("fastapi", "sqlalchemy", "geoalchemy2", "uvicorn", "api.http", "api.storage")
+
+
+def _modules_after(argv: list[str]) -> set[str]:
+    code = ("import sys\nfrom api.cli import app\nfrom api.cli._common import run_app\n"
+            f"code = run_app(app, {argv!r})\n"
+            "import json; print(json.dumps(sorted(sys.modules)))\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, check=True)
+    return set(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+
+def test_help_loads_no_command_module_nor_server_or_database_code():
+    loaded = _modules_after(["-h"])
+    assert not {m for m in loaded for h in HEAVY if m == h or m.startswith(h + ".")}
+    assert not {m for m in loaded if m.startswith("api.cli.") and m not in (
+        "api.cli._app", "api.cli._common", "api.cli._weights")}
+
+
+def test_command_help_loads_only_its_own_module():
+    loaded = _modules_after(["density", "-h"])
+    assert "api.cli.density" in loaded
+    assert not {"api.cli.sites", "api.cli.maps", "api.cli.storage"} & loaded
+    assert not {m for m in loaded for h in HEAVY if m == h or m.startswith(h + ".")}
