@@ -63,26 +63,43 @@ def command_app(module: str) -> typer.Typer:
     return found
 
 
+def _load(name: str) -> Any:
+    module = COMMANDS[name][0]
+    return typer.main.get_group(command_app(module)).commands[name]
+
+
+class _LazyCommands(dict[str, Any]):
+    """``group.commands``: a registered command is loaded on first ``[name]``."""
+
+    def __missing__(self, name: str) -> Any:
+        if name not in COMMANDS:
+            raise KeyError(name)
+        cmd = self[name] = _load(name)
+        return cmd
+
+
 class LazyGroup(TyperGroup):
     """A Typer group whose commands come from :data:`COMMANDS`, imported when used."""
 
     _listing = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.commands = _LazyCommands(self.commands)
 
     # (typer vendors its own click, whose classes are private: hence ``Any`` below)
     def list_commands(self, ctx: Any) -> list[str]:
         return [*COMMANDS, *(n for n in self.commands if n not in COMMANDS)]
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
-        if cmd_name in self.commands:
+        if dict.__contains__(self.commands, cmd_name):
             return self.commands[cmd_name]
         entry = COMMANDS.get(cmd_name)
         if entry is None:
             return None
-        module, short = entry
         if self._listing:  # the top-level help: one line per command, nothing imported
-            return TyperCommand(cmd_name, help=short, short_help=short)
-        group = typer.main.get_group(command_app(module))
-        return group.get_command(ctx, cmd_name)
+            return TyperCommand(cmd_name, help=entry[1], short_help=entry[1])
+        return self.commands[cmd_name]
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
         self._listing = True

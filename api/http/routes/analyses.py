@@ -393,9 +393,9 @@ async def select_sites(
     user: CurrentUser,
     incidents: IncidentsQ,
     sites: SitesQ,
-    k: Annotated[int | None, Query(le=10_000, description=(
+    k: Annotated[int | None, Query(ge=1, le=10_000, description=(
         "Number of sites (give k or budget)."))] = None,
-    budget: Annotated[float | None, Query(le=1e12, description=(
+    budget: Annotated[float | None, Query(ge=0, le=1e12, description=(
         "Total cost_sek allowed (give k or budget)."))] = None,
     exact: Annotated[bool, Query(description="Prove the optimum (MILP, HiGHS).")] = False,
     privacy_weight: Annotated[float, Query(ge=0, le=1e9, description=(
