@@ -86,6 +86,7 @@ __all__ = [
     "protected_total",
     "ProtectedTable",
     "protect_table",
+    "CellKeyProtector",
     "share",
     "rate",
     "weighted_sum",
@@ -445,6 +446,52 @@ def protect_table(keys: ArrayLike, rows: ArrayLike, cols: ArrayLike, *,
                           row_totals=protected_counts(k, r, n_cells=nr),
                           col_totals=protected_counts(k, c, n_cells=nc),
                           total=protected_total(k))
+
+
+class CellKeyProtector:
+    """The method bound to one deployment's secret, for modules that count on their own.
+
+    Gives what :class:`geo.lagesbild.CountProtector` asks for: each incident's record
+    key, the published value of cells from their true counts and the sums of their
+    records' keys, and the position public statistics assign an incident by (the centre
+    of its 100 m grid cell).
+
+    Parameters
+    ----------
+    secret : bytes
+        The deployment's secret (never shown by ``repr``).
+
+    Examples
+    --------
+    >>> p = CellKeyProtector(b"p" * 16)
+    >>> k = p.record_keys(pd.DataFrame({"id": ["a", "b"]}))
+    >>> p.protect(np.array([2]), np.array([k.sum()])).tolist() in ([0], [3], [4], [5])
+    True
+    >>> [v.tolist() for v in p.assign_points(np.array([674_012.0]), np.array([6_580_199.0]))]
+    [[674050.0], [6580150.0]]
+    >>> p
+    CellKeyProtector(secret=***)
+    """
+
+    def __init__(self, secret: bytes) -> None:
+        self._secret = _check_secret(secret)
+
+    def __repr__(self) -> str:
+        return "CellKeyProtector(secret=***)"
+
+    def record_keys(self, incidents: pd.DataFrame) -> np.ndarray:
+        """Record keys in [0, 1) of a layer's incidents (aligned)."""
+        return incident_record_keys(incidents, secret=self._secret).to_numpy()
+
+    def protect(self, counts: np.ndarray, key_sums: np.ndarray) -> np.ndarray:
+        """Published values of cells from true counts and the sums of their record keys."""
+        sums = np.asarray(key_sums, dtype=np.float64)
+        return perturb(counts, np.mod(np.rint(sums * KEY_RANGE), KEY_RANGE) / KEY_RANGE)
+
+    def assign_points(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The centre of each point's national 100 m grid cell."""
+        c = grid_centres(np.column_stack([np.asarray(x, float), np.asarray(y, float)]))
+        return c[:, 0], c[:, 1]
 
 
 # --------------------------------------------------------------------------- derived
