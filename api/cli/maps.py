@@ -12,17 +12,16 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any, overload
+from typing import TYPE_CHECKING, Annotated, Any, overload
 
-import geopandas as gpd
-import pandas as pd
 import typer
 
 from api.cli._common import SKIP_INVALID_HELP, CrsOpt, console, csv_crs, load_input, output_path
-from geo.crs import to_metric
 from geo.errors import AnalysisError, InputError
-from geo.io import atomic_path, read_frame
-from geo.maps import OSM_TILES, join_by_id, write_map
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    import pandas as pd
 
 __all__ = ["app", "map_cmd", "print_map_cmd", "print_map", "find_chromium", "demo",
            "CHROMIUM_FLAGS"]
@@ -92,6 +91,8 @@ def print_map(
     list of Path
         The files written.
     """
+    from geo.io import atomic_path
+
     exe = find_chromium(chromium)
     src = Path(html).resolve()
     if not src.is_file():
@@ -142,6 +143,12 @@ def _layer(path: str | None, kind: str, skip: bool,
 
 def _table(path: str, *, geometry_ok: bool = True) -> pd.DataFrame:
     """A CSV table (EPSG:3006 x/y kept as columns) or a vector layer in EPSG:3006."""
+    import geopandas as gpd
+    import pandas as pd
+
+    from geo.crs import to_metric
+    from geo.io import read_frame
+
     p = Path(path)
     if not p.is_file():
         raise InputError.single(path, "no such file")
@@ -163,6 +170,8 @@ def _coverage(path: None) -> None: ...
 @overload
 def _coverage(path: str | None) -> gpd.GeoDataFrame | None: ...
 def _coverage(path: str | None) -> gpd.GeoDataFrame | None:
+    import geopandas as gpd
+
     if path is None:
         return None
     frame = _table(path)
@@ -229,6 +238,11 @@ def map_cmd(
     crs: CrsOpt = None,
 ) -> None:
     """Draw the given layers on one self-contained HTML map (works offline)."""
+    import geopandas as gpd
+    import pandas as pd
+
+    from geo.maps import OSM_TILES, join_by_id, write_map
+
     target = output_path(out, (".html", ".htm"))
     for extra, suffix in ((png, ".png"), (pdf, ".pdf")):
         if extra is not None:
@@ -300,11 +314,16 @@ def print_map_cmd(
 def _read_if(path: Path) -> pd.DataFrame | None:
     if not path.is_file():
         return None
+    import pandas as pd
+
     return pd.read_csv(path, dtype={"id": str, "camera_id": str})
 
 
 def _demo_coverage(out: Path, selected: pd.DataFrame | None) -> gpd.GeoDataFrame | None:
     """Coverage of the existing cameras and of the selected sites."""
+    import geopandas as gpd
+    import pandas as pd
+
     parts = []
     cams = out / "coverage_cameras.geojson"
     if cams.is_file():
@@ -326,6 +345,8 @@ def demo(layers: dict[str, gpd.GeoDataFrame], out: Path) -> list[str]:
     parts wrote them. Writes ``map.html``, ``map_public.html`` and, when Chromium is
     installed, ``map.png``.
     """
+    from geo.maps import join_by_id, write_map
+
     lines: list[str] = []
     kinds = ("incidents", "sites", "cameras", "buildings", "areas", "sensitive")
     kw: dict[str, Any] = {k: layers.get(k) for k in kinds}  # frames or None

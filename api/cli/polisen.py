@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 import typer
 
 from api.cli._common import SKIP_INVALID_HELP, console, err_console, output_path
-from geo.layers import LOCAL_TZ
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -19,6 +18,8 @@ app = typer.Typer()
 
 def summary_lines(frame: gpd.GeoDataFrame) -> list[str]:
     """The printed summary of an imported events layer (plain text lines)."""
+    from geo.layers import LOCAL_TZ
+
     n = len(frame)
     local = frame["time"].dt.tz_convert(LOCAL_TZ)
     county = int((frame["precision"] == "county").sum())

@@ -193,8 +193,8 @@ def incident_weights(incidents: gpd.GeoDataFrame, options: WeightOptions) -> pd.
     if len(w) and not (w > 0).any():
         raise UnmetParameterError(
             "as_of", f"every one of the {len(w):,} incidents has weight 0 (weight × "
-            f"severity × recency decay; {{severity}} {options.severity or 'default'}, "
-            f"{{half_life_days}} {options.half_life_days:g}): nothing to analyse",
+            f"severity × recency decay, with the {options.severity or 'default'} severity "
+            f"table and {{half_life_days}} {options.half_life_days:g}): nothing to analyse",
             value=options.as_of or "newest incident")
     return w
 
