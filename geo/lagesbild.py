@@ -47,6 +47,7 @@ import pandas as pd
 import shapely
 from scipy import stats
 
+from geo import disclosure
 from geo.areas import _check_areas, points_in_polygons, poisson_trend
 from geo.crs import require_metric
 from geo.density import Grid, gi_star, hotspot_classes, kde_grid, make_grid
@@ -74,6 +75,7 @@ __all__ = [
     "local_month_index",
     "exact_p",
     "CountProtector",
+    "DisclosureProtector",
     "Observation",
     "LagesbildResult",
     "read_survey",
@@ -92,7 +94,7 @@ ALPHA: Final = 0.05
 LEVELS: Final = ("all", "group", "category", "precision")
 #: Cell side of the map grid (m), aligned to multiples of it in EPSG:3006 (the national
 #: 100 m grid, the resolution public statistics use).
-MAP_CELL_M: Final = 100.0
+MAP_CELL_M: Final = disclosure.GRID_M
 #: Gi* distance band of the map (m): three cells, as ``density``'s default.
 MAP_HOTSPOT_DISTANCE_M: Final = 300.0
 #: KDE bandwidth of the (non-public) density map (m), as ``density``'s default.
@@ -139,8 +141,12 @@ class GroupTable:
 
     table: Mapping[str, str] = field(default_factory=dict)
     name: str = "custom"
+    #: Normalised category -> the spelling given (for documents).
+    spellings: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "spellings", {normalize_category(k): str(k).strip()
+                                               for k in self.table})
         object.__setattr__(self, "table", {normalize_category(k): str(v).strip()
                                            for k, v in self.table.items()})
 
@@ -154,8 +160,14 @@ class GroupTable:
         return tuple(dict.fromkeys(self.table.values()))
 
     def members(self, group: str) -> tuple[str, ...]:
-        """The (normalised) categories of one group."""
-        return tuple(k for k, v in self.table.items() if v == group)
+        """The categories of one group, spelled as given.
+
+        Examples
+        --------
+        >>> GroupTable({"Klotter": "g", "rån": "h", "LOB": "g"}).members("g")
+        ('Klotter', 'LOB')
+        """
+        return tuple(self.spellings.get(k, k) for k, v in self.table.items() if v == group)
 
 
 #: One group, :data:`DEFAULT_GROUP`, of :data:`INSECURITY_CATEGORIES`.
@@ -457,6 +469,42 @@ class CountProtector(Protocol):
     def assign_points(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The position public statistics assign an incident by (its grid cell's centre)."""
         ...
+
+
+@dataclass(frozen=True)
+class DisclosureProtector:
+    """Public mode through :mod:`geo.disclosure`: the cell key method on the 100 m grid.
+
+    Parameters
+    ----------
+    secret : bytes
+        The deployment's secret (``api.settings.sdc_secret``).
+
+    Examples
+    --------
+    >>> p = DisclosureProtector(b"0123456789abcdef")
+    >>> p.protect(np.array([0, 1, 10]), np.array([0.0, 0.0, 0.5])).tolist()
+    [0, 0, 10]
+    >>> [v.tolist() for v in p.assign_points(np.array([674012.0]), np.array([6580099.0]))]
+    [[674050.0], [6580050.0]]
+    """
+
+    secret: bytes
+
+    def record_keys(self, incidents: pd.DataFrame) -> np.ndarray:
+        """:func:`geo.disclosure.incident_record_keys` as an array."""
+        return disclosure.incident_record_keys(incidents, secret=self.secret).to_numpy()
+
+    def protect(self, counts: np.ndarray, key_sums: np.ndarray) -> np.ndarray:
+        """:func:`geo.disclosure.perturb` with the cell key = key sum modulo 1."""
+        units = np.rint(np.asarray(key_sums, float) * disclosure.KEY_RANGE).astype(np.int64)
+        keys = (units % disclosure.KEY_RANGE).astype(float) / disclosure.KEY_RANGE
+        return disclosure.perturb(np.asarray(counts, np.int64), keys)
+
+    def assign_points(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The centre of each point's national 100 m grid cell."""
+        c = disclosure.grid_centres(np.column_stack([x, y]))
+        return c[:, 0], c[:, 1]
 
 
 class _Tally:
