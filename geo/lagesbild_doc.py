@@ -43,7 +43,6 @@ from geo.lagesbild import (
     MAP_HOTSPOT_DISTANCE_M,
     SERIES_MONTHS,
     LagesbildResult,
-    month_label,
 )
 
 __all__ = [

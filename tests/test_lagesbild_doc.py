@@ -16,10 +16,10 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
-from shapely import Point, box
-
 from _cdp import Browser, find_chromium
 from _lang import english_words, same_numbers, visible_text
+from shapely import Point, box
+
 from geo.errors import InputError
 from geo.lagesbild import (
     ALL,
