@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -411,8 +412,11 @@ def write_output(frame: pd.DataFrame, path: str | Path, *,
             g.to_file(tmp, driver="GeoJSON", engine="pyogrio", layer=target.stem,
                       COORDINATE_PRECISION=7, RFC7946="YES")
         elif suffix == ".gpkg":
+            # the layer is named after the target (the temporary name has dots in it)
+            layer_name = re.sub(r"[^0-9A-Za-z_]", "_", target.stem) or "layer"
             _to_plain(cast(gpd.GeoDataFrame, frame)).to_file(tmp, driver="GPKG",
-                                                             engine="pyogrio")
+                                                             engine="pyogrio",
+                                                             layer=layer_name)
         elif suffix in (".parquet", ".geoparquet"):
             frame.to_parquet(tmp)
         else:

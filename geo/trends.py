@@ -584,6 +584,12 @@ class EmergingResult:
             trend=trend,
         )
 
+    def layer(self) -> gpd.GeoDataFrame:
+        """:meth:`frame` on the cell squares (EPSG:3006), for GeoJSON, GeoPackage, GeoParquet."""
+        from geo.density import _cell_polygons
+
+        return gpd.GeoDataFrame(self.frame(), geometry=_cell_polygons(self.grid).values)
+
     def summary(self) -> dict[str, int]:
         """Number of cells per pattern (every one of :data:`PATTERNS` listed, in order)."""
         vals, counts = np.unique(self.pattern.astype(str), return_counts=True)

@@ -7,6 +7,7 @@ extra incidents ("hot") or a 7 × 7 hole that empties out ("cold"), month by mon
 
 from __future__ import annotations
 
+import io
 import itertools
 
 import geopandas as gpd
@@ -381,3 +382,79 @@ def test_legend_has_every_pattern_with_conventional_colours_and_both_languages()
     assert not any("spot" in s.sv.lower() or "hot" in s.sv.lower() for s in PATTERN_LEGEND)
     assert [row[0] for row in pattern_legend(present={"none", "new_cold", "new_hot"})] == [
         "new_hot", "new_cold", "none"]
+
+
+# ------------------------------------------------------------------ CLI and API
+
+
+def _scene_csv(tmp_path, key):
+    inc = incidents_of(cube(SCENES[key]))
+    f = tmp_path / f"{key}.csv"
+    pd.DataFrame({"x": inc.geometry.x, "y": inc.geometry.y,
+                  "time": inc["time"].dt.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                  "category": "Rån"}).to_csv(f, index=False)
+    return f
+
+
+def _cell_row(df):
+    return df[(df.x == X0 + 100 * C + 50) & (df.y == Y0 + 100 * C + 50)].iloc[0]
+
+
+def test_cli_time_window_and_layer_outputs(capsys, tmp_path):
+    from api.cli import app
+    from api.cli._common import run_app
+
+    f = _scene_csv(tmp_path, "sporadic_hot")
+    ext = f"{X0},{Y0},{X0 + 100 * N},{Y0 + 100 * N}"
+    base = ["emerging-hotspots", "--incidents", str(f), "--crs", "EPSG:3006", "--extent", ext]
+    assert run_app(app, [*base, "--out", str(tmp_path / "a.csv")]) == 0
+    row = _cell_row(pd.read_csv(tmp_path / "a.csv"))
+    assert (row["pattern"], row["hot_slices"], row["cold_slices"]) == ("sporadic_hot", 4, 0)
+    assert run_app(app, [*base, "--time-window", "2", "--out", str(tmp_path / "b.gpkg")]) == 0
+    layer = gpd.read_file(tmp_path / "b.gpkg")
+    assert layer.crs.to_epsg() == 3006 and len(layer) == N * N
+    ref = emerging_cube(cube(SCENES["sporadic_hot"]), cell_m=100, hotspot_distance_m=300,
+                        time_window=2)
+    assert layer["pattern"].tolist() == ref.pattern.ravel().tolist()
+    assert layer.geometry.iloc[0].area == pytest.approx(100 * 100)
+    out = capsys.readouterr().out
+    assert "sporadic_hot" in " ".join(out.split())
+    code = run_app(app, [*base, "--time-window", "0", "--out", str(tmp_path / "c.csv")])
+    assert code == 2 and not (tmp_path / "c.csv").exists()
+
+
+def test_api_time_window_and_formats(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from api.http.security import hash_token
+    from api.settings import Settings
+
+    tokens = tmp_path / "tokens.txt"
+    tokens.write_text(f"reviewer {hash_token('r-token')} r\nplanner {hash_token('p-token')} p\n")
+    client = TestClient(create_app(Settings(data_dir=tmp_path / "var", database_url="",
+                                            tokens_file=tokens)))
+    f = _scene_csv(tmp_path, "consecutive_cold")
+    r = client.post("/datasets", headers={"Authorization": "Bearer p-token"},
+                    data={"kind": "incidents", "name": "brott", "crs": "EPSG:3006"},
+                    files={"file": (f.name, f.read_bytes())})
+    assert r.status_code == 201, r.text
+    head = {"Authorization": "Bearer r-token"}
+    q = {"incidents": "brott", "extent": f"{X0},{Y0},{X0 + 100 * N},{Y0 + 100 * N}"}
+    r = client.get("/analyses/emerging-hotspots", headers=head, params=q)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    row = _cell_row(pd.read_csv(io.StringIO(r.text)))
+    assert (row["pattern"], row["hot_slices"], row["cold_slices"]) == ("consecutive_cold", 8, 4)
+    r = client.get("/analyses/emerging-hotspots", headers=head,
+                   params={**q, "time_window": 3, "format": "gpkg"})
+    assert r.status_code == 200, r.text
+    (tmp_path / "r.gpkg").write_bytes(r.content)
+    layer = gpd.read_file(tmp_path / "r.gpkg")
+    ref = emerging_cube(cube(SCENES["consecutive_cold"]), cell_m=100, hotspot_distance_m=300,
+                        time_window=3)
+    assert layer["pattern"].tolist() == ref.pattern.ravel().tolist()
+    r = client.get("/analyses/emerging-hotspots", headers=head, params={**q, "format": "geojson"})
+    feats = r.json()["features"]
+    assert len(feats) == N * N and {"pattern", "cold_slices"} <= set(feats[0]["properties"])
+    r = client.get("/analyses/emerging-hotspots", headers=head, params={**q, "time_window": 0})
+    assert r.status_code == 422

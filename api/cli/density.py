@@ -149,12 +149,17 @@ def density(
 @app.command("emerging-hotspots")
 def emerging_hotspots_cmd(
     incidents: IncidentsOpt,
-    out: Annotated[str, typer.Option("--out", metavar="F.csv|F.geojson",
-                                     help="Output: .csv (cell centres) or .geojson (cell "
-                                     "polygons, WGS84).")],
+    out: Annotated[str, typer.Option(
+        "--out", metavar="F.csv|F.geojson|F.gpkg|F.parquet",
+        help="Output: .csv (cell centres) or a layer of cell squares (.geojson WGS84, "
+        ".gpkg or .parquet EPSG:3006).")],
     cell: CellOpt = 100.0,
     extent: ExtentOpt = None,
     hotspot_distance: HotspotDistOpt = None,
+    time_window: Annotated[int, typer.Option(
+        "--time-window", metavar="K", min=1,
+        help="Months in the Gi* neighbourhood, the slice included (space-time cube as in "
+        "ArcGIS); 1 = spatial only.")] = 1,
     since: SinceOpt = None,
     until: UntilOpt = None,
     hours: HoursOpt = None,
@@ -163,36 +168,34 @@ def emerging_hotspots_cmd(
     skip_invalid: SkipOpt = False,
     crs: CrsOpt = None,
 ) -> None:
-    """Emerging hot spots over monthly slices (new, intensifying, persistent, diminishing,
-    sporadic, historical, none); rules in docs/density.md."""
-    import geopandas as gpd
-
+    """Emerging hot and cold spots over monthly slices: ArcGIS's sixteen patterns (new,
+    consecutive, intensifying, persistent, diminishing, oscillating, sporadic, historical;
+    hot and cold) and none; rules in docs/density.md."""
     from geo.io import write_output
 
-    target = output_path(out, (".csv", ".geojson"))
+    target = output_path(out, (".csv", ".geojson", ".gpkg", ".parquet"))
     params = service.EmergingParams(cell_m=cell, extent=parse_extent(extent),
-                                    hotspot_distance_m=hotspot_distance)
+                                    hotspot_distance_m=hotspot_distance,
+                                    time_window=time_window)
     layer = _load_filtered(incidents, skip_invalid=skip_invalid, crs=crs, since=since,
                            until=until, hours=hours, weekdays=weekdays, categories=categories)
     with _steps("emerging hot spots") as step:
         res = service.emerging_hotspots(layer, params, source=incidents, progress=step)
         step("writing")
-        frame = res.frame()
         if target.suffix.lower() == ".csv":
-            write_output(frame, target)
+            write_output(res.frame(), target)
         else:
-            from geo.density import MAX_GEOJSON_CELLS, _cell_polygons
+            from geo.density import MAX_GEOJSON_CELLS
 
-            if res.grid.size > MAX_GEOJSON_CELLS:
+            if target.suffix.lower() == ".geojson" and res.grid.size > MAX_GEOJSON_CELLS:
                 raise AnalysisError(f"{target}: {res.grid.size:,} cells are too many for "
-                                    "GeoJSON; write .csv or use a larger --cell")
-            write_output(gpd.GeoDataFrame(frame, geometry=_cell_polygons(res.grid).values),
-                         target)
+                                    "GeoJSON; write .csv or .gpkg, or use a larger --cell")
+            write_output(res.layer(), target)
     _report_imprecise(incidents, res.left_out_imprecise, len(layer))
     counts = ", ".join(f"{k} {v:,}" for k, v in res.summary().items() if k != "none" and v)
     console.print(f"{res.grid.nx} × {res.grid.ny} cells of {res.grid.cell_m:g} m over "
                   f"{len(res.months)} months ({res.months[0]} .. {res.months[-1]}) from "
-                  f"{res.used:,} incidents: {counts or 'no hot spots'} -> {target}",
+                  f"{res.used:,} incidents: {counts or 'no hot or cold spots'} -> {target}",
                   highlight=False)
 
 

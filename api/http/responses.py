@@ -1,4 +1,5 @@
-"""Answers in GeoJSON, CSV, GeoTIFF or HTML, written exactly as the CLI writes its files.
+"""Answers in GeoJSON, CSV, GeoPackage, GeoTIFF or HTML, written exactly as the CLI writes
+its files.
 
 Every frame goes through :func:`geo.io.write_output` (or an analysis' own writer) into a
 temporary file whose bytes become the answer, so the API and the CLI can never disagree
@@ -18,12 +19,13 @@ from fastapi.responses import Response
 
 __all__ = ["MEDIA_TYPES", "Format", "negotiate", "file_bytes", "frame_bytes", "answer"]
 
-Format = Literal["geojson", "csv", "tif", "html", "json"]
+Format = Literal["geojson", "csv", "gpkg", "tif", "html", "json"]
 
 #: Media type and file suffix per format.
 MEDIA_TYPES: Final[dict[str, tuple[str, str]]] = {
     "geojson": ("application/geo+json", ".geojson"),
     "csv": ("text/csv; charset=utf-8", ".csv"),
+    "gpkg": ("application/geopackage+sqlite3", ".gpkg"),
     "tif": ("image/tiff", ".tif"),
     "html": ("text/html; charset=utf-8", ".html"),
     "json": ("application/json", ".json"),
@@ -32,6 +34,7 @@ _ACCEPT: Final = (
     ("text/csv", "csv"),
     ("application/geo+json", "geojson"),
     ("image/tiff", "tif"),
+    ("application/geopackage+sqlite3", "gpkg"),
     ("text/html", "html"),
     ("application/json", "geojson"),
 )
@@ -61,7 +64,7 @@ def file_bytes(write: Callable[[Path], object], fmt: str) -> bytes:
 
 
 def frame_bytes(frame: pd.DataFrame, fmt: str) -> bytes:
-    """A table or layer as CSV or GeoJSON bytes through :func:`geo.io.write_output`."""
+    """A table or layer as CSV, GeoJSON or GeoPackage bytes through :func:`geo.io.write_output`."""
     from geo.io import write_output
 
     return file_bytes(lambda p: write_output(frame, p), fmt)

@@ -53,11 +53,17 @@ class EmergingParams:
     cell_m: float = 100.0
     extent: Extent | None = None
     hotspot_distance_m: float | None = None
+    #: Months in the Gi* neighbourhood, the slice itself included (1 = spatial only).
+    time_window: int = 1
 
     def __post_init__(self) -> None:
         _positive("cell_m", self.cell_m)
         if self.hotspot_distance_m is not None:
             _positive("hotspot_distance_m", self.hotspot_distance_m)
+        tw = self.time_window
+        if isinstance(tw, bool) or not isinstance(tw, int) or tw < 1:
+            raise ParameterError("time_window", "a whole number of months ≥ 1 expected",
+                                 value=tw)
 
 
 def _positive(name: str, value: float) -> None:
@@ -115,14 +121,14 @@ def density(incidents: gpd.GeoDataFrame, params: DensityParams, *, source: str,
 def emerging_hotspots(incidents: gpd.GeoDataFrame, params: EmergingParams, *, source: str,
                       max_cells: int | None = None,
                       progress: Callable[[str], None] = _noop) -> EmergingResult:
-    """Emerging hot spot classes per cell over monthly slices (:mod:`geo.trends`)."""
+    """Emerging hot spot patterns per cell over monthly slices (:mod:`geo.trends`)."""
     from geo.trends import emerging_hotspots as emerging
 
     box = plan_extent(incidents, cell_m=params.cell_m, bandwidth_m=params.cell_m,
                       extent=params.extent, source=source, max_cells=max_cells)
     return emerging(incidents, cell_m=params.cell_m, extent=box,
-                    hotspot_distance_m=params.hotspot_distance_m, source=source,
-                    progress=progress)
+                    hotspot_distance_m=params.hotspot_distance_m,
+                    time_window=params.time_window, source=source, progress=progress)
 
 
 def check_area_pair(has_areas: bool, area: str | None) -> None:

@@ -553,9 +553,14 @@ def _propose_areas(rt: Runtime, incidents: str, params: areas_service.ProposePar
 
 @router.get(
     "/emerging-hotspots",
-    summary="Emerging hot spots over monthly slices (CSV)",
+    summary="Emerging hot and cold spots over monthly slices (sixteen patterns and none)",
     response_class=Response,
-    responses={**ANALYSIS_ERRORS, 200: {"content": {"text/csv": {}}}},
+    responses={**ANALYSIS_ERRORS, 200: {"content": {
+        "text/csv": {"example": "x,y,pattern,category,count,hot_slices,cold_slices,slices,"
+                     "final_z,trend_z,trend_p,trend\n"
+                     "674050.0,6580050.0,intensifying_hot,intensifying,312,12,0,12,9.1,"
+                     "4.5,6.8e-06,up\n"},
+        "application/geo+json": {}, "application/geopackage+sqlite3": {}}}},
 )
 async def emerging_hotspots(
     request: Request,
@@ -568,32 +573,43 @@ async def emerging_hotspots(
         "by 3 cells.")] = None,
     hotspot_distance_m: Annotated[float | None, Query(
         gt=0, le=100_000, description="Gi* distance band (m); default 3 cells.")] = None,
+    time_window: Annotated[int, Query(
+        ge=1, le=1200, description="Months in the Gi* neighbourhood, the slice included "
+        "(space-time cube as in ArcGIS); 1 = spatial only.")] = 1,
     since: SinceQ = None,
     until: UntilQ = None,
     hours: HoursQ = None,
     weekdays: WeekdaysQ = None,
     categories: CategoriesQ = None,
+    format: Annotated[Literal["csv", "geojson", "gpkg"] | None, Query(
+        description="csv (cell centres x, y EPSG:3006), geojson (cell squares, WGS84) or "
+        "gpkg (cell squares, EPSG:3006).")] = None,
 ) -> Response:
-    """``tryggkarta emerging-hotspots``: per cell new, intensifying, persistent,
-    diminishing, sporadic, historical or none (rules in docs/density.md).
+    """``tryggkarta emerging-hotspots``: the ``pattern`` of every cell, one of ArcGIS's
+    sixteen (``new_hot``, ``consecutive_hot``, ``intensifying_hot``, ``persistent_hot``,
+    ``diminishing_hot``, ``oscillating_hot``, ``sporadic_hot``, ``historical_hot`` and the
+    same ``..._cold``) or ``none`` (rules in docs/density.md).
 
     At most 200,000 cells per request. Only ``point``/``street`` incidents count
     (headers ``X-Incidents-Used``, ``X-Incidents-Left-Out``).
     """
+    fmt = negotiate(request, format, ("csv", "geojson", "gpkg"))
     filters = Filters(since, until, hours, weekdays, categories)
     audit(request, "analysis.emerging-hotspots", params={
         "incidents": incidents, "cell_m": cell_m, "extent": extent,
-        "hotspot_distance_m": hotspot_distance_m, **asdict(filters)})
+        "hotspot_distance_m": hotspot_distance_m, "time_window": time_window,
+        **asdict(filters), "format": fmt})
     params = density_service.EmergingParams(cell_m=cell_m, extent=parse_extent(extent),
-                                            hotspot_distance_m=hotspot_distance_m)
-    data, used, counts = await runtime.run(_emerging, runtime, incidents, params, filters)
+                                            hotspot_distance_m=hotspot_distance_m,
+                                            time_window=time_window)
+    data, used, counts = await runtime.run(_emerging, runtime, incidents, params, filters, fmt)
     _used(request, "analysis.emerging-hotspots", used)
-    return answer(data, "csv", filename=f"emerging_hotspots_{incidents}",
+    return answer(data, fmt, filename=f"emerging_hotspots_{incidents}",
                   headers=_counts(counts))
 
 
 def _emerging(rt: Runtime, incidents: str, params: density_service.EmergingParams,
-              filters: Filters) -> tuple[bytes, dict[str, int], dict[str, int]]:
+              filters: Filters, fmt: str) -> tuple[bytes, dict[str, int], dict[str, int]]:
     ds = rt.load(incidents, "incidents")
     source = f"db:{incidents}"
     frame = filter_incidents(ds.frame, filters, source=source)
@@ -601,9 +617,10 @@ def _emerging(rt: Runtime, incidents: str, params: density_service.EmergingParam
     def run() -> bytes:
         res = density_service.emerging_hotspots(frame, params, source=source,
                                                 max_cells=API_MAX_TREND_CELLS)
-        return frame_bytes(res.frame(), "csv")
+        return frame_bytes(res.frame() if fmt == "csv" else res.layer(), fmt)
 
-    data = rt.cache.get_or_compute(("emerging", fingerprint(ds.info), params, filters), run)
+    data = rt.cache.get_or_compute(("emerging", fingerprint(ds.info), params, filters, fmt),
+                                   run)
     return data, {incidents: ds.info.version}, precision_counts(frame)
 
 
