@@ -38,6 +38,7 @@ Examples
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Final
 
 import geopandas as gpd
@@ -48,13 +49,15 @@ import shapely
 from geo import disclosure as sdc
 from geo.areas import (
     CATEGORY_PREFIX,
+    DEFAULT_RING_M,
     MONTH_PREFIX,
+    PatrolStop,
     TrendResult,
     excess_test,
     poisson_trend,
 )
 from geo.crs import require_metric
-from geo.errors import AnalysisError, InputError
+from geo.errors import AnalysisError, InputError, NotFoundError
 from geo.layers import precise_incidents
 from geo.times import is_night, local
 from geo.weights import SeverityLike, severity_of
@@ -62,11 +65,14 @@ from geo.weights import SeverityLike, severity_of
 __all__ = [
     "GRID_CELL_KM2",
     "public_grid_counts",
+    "exact_grid_counts",
     "public_area_scores",
     "public_when_table",
     "whole_months",
     "INCIDENT_SITE_COLUMNS",
     "INCIDENT_AREA_COLUMNS",
+    "ReportFigures",
+    "report_figures",
 ]
 
 #: Surface of one grid cell, km².
@@ -157,6 +163,34 @@ def public_grid_counts(
         left_out_imprecise=sdc.protected_total(
             sdc.incident_record_keys(imprecise, secret=secret).to_numpy()),
     )
+    return res
+
+
+def exact_grid_counts(incidents: gpd.GeoDataFrame, *,
+                      cell_m: float = sdc.GRID_M) -> gpd.GeoDataFrame:
+    """Exact incident counts per national grid cell: for non-public outputs only.
+
+    The same frame as :func:`public_grid_counts` (every cell with an incident, exact
+    ``count``), for the appendix marked "Ej för publicering".
+
+    Examples
+    --------
+    >>> g = gpd.GeoDataFrame(geometry=shapely.points([[674_010, 6_580_020]] * 2), crs=3006)
+    >>> exact_grid_counts(g)[["cell_x", "cell_y", "count"]].values.tolist()
+    [[674000.0, 6580000.0, 2.0]]
+    """
+    gi = sdc.grid_index(_xy(incidents), cell_m=cell_m)
+    codes, uniq = _codes(gi[:, 0], gi[:, 1])
+    counts = np.bincount(codes, minlength=len(uniq)).astype(np.int64)
+    out = pd.DataFrame({"cell_x": uniq["c0"].to_numpy(float) * cell_m if len(uniq)
+                        else np.zeros(0),
+                        "cell_y": uniq["c1"].to_numpy(float) * cell_m if len(uniq)
+                        else np.zeros(0),
+                        "count": counts})
+    polys = shapely.box(out["cell_x"], out["cell_y"], out["cell_x"] + cell_m,
+                        out["cell_y"] + cell_m)
+    res = gpd.GeoDataFrame(out, geometry=polys, crs=incidents.crs)
+    res.attrs.update(cell_m=float(cell_m), protected=False)
     return res
 
 
@@ -431,3 +465,237 @@ def public_when_table(
     day = loc.dt.day_of_week.to_numpy(dtype=np.int64) if len(kept) else np.zeros(0, np.int64)
     hour = loc.dt.hour.to_numpy(dtype=np.int64) if len(kept) else np.zeros(0, np.int64)
     return sdc.protect_table(keys, day, hour, shape=(7, 24))
+
+
+# --------------------------------------------------------------------------- the area report
+
+
+@dataclass(frozen=True)
+class ReportFigures:
+    """Every figure the area report prints, exact (the appendix) or protected (public).
+
+    A renderer prints these and computes nothing from incidents itself. In the public
+    variant (``public`` True) every count is a protected cell of its own (totals too) and
+    every derived figure is computed from protected counts; in the exact variant
+    (the non-public appendix, "Ej för publicering") totals are the sums of their cells.
+
+    Attributes
+    ----------
+    public : bool
+    name : str
+    area_km2 : float
+        The drawn area.
+    grid_cells : int
+        National 100 m grid cells the area holds (public statistics count these).
+    rate_km2 : float
+        The surface per-km² figures use: the grid area (public), the drawn area (exact).
+    incidents, ring_incidents, region_incidents, left_out : int
+    per_km2, weighted_density, night_share : float
+        NaN when undefined.
+    ring_m, ring_km2, ring_ratio, ring_p : float
+    region_km2, region_ratio, region_p : float
+    trend : TrendResult or None
+    categories : list of (str, int)
+        Categories with a count above 0 in the area, most first.
+    categories_total : int
+    months : list of (str, int)
+    months_total : int
+    weekday_hour : ndarray, shape (7, 24)
+    weekday_totals : ndarray, shape (7,)
+    hour_totals : ndarray, shape (24,)
+    weekday_hour_total : int
+    windows : list of (int, int)
+        Recommended hours (start, length).
+    held : int
+        Incidents in the recommended hours (sum of those hours' totals).
+    cells : GeoDataFrame
+        Map cells (``cell_x``, ``cell_y``, ``count``) in the map frame; exact counts in
+        the exact variant (non-public).
+    area_cells : GeoDataFrame
+        The cells of ``cells`` that meet the area.
+    stops : list of PatrolStop
+    period : (str, str)
+        First and last date (exact) or month (public).
+    """
+
+    public: bool
+    name: str
+    area_km2: float
+    grid_cells: int
+    rate_km2: float
+    incidents: int
+    per_km2: float
+    weighted_density: float
+    night_share: float
+    ring_m: float
+    ring_incidents: int
+    ring_km2: float
+    ring_ratio: float
+    ring_p: float
+    region_km2: float
+    region_incidents: int
+    region_ratio: float
+    region_p: float
+    trend: TrendResult | None
+    categories: list[tuple[str, int]]
+    categories_total: int
+    months: list[tuple[str, int]]
+    months_total: int
+    weekday_hour: np.ndarray
+    weekday_totals: np.ndarray
+    hour_totals: np.ndarray
+    weekday_hour_total: int
+    windows: list[tuple[int, int]]
+    held: int
+    cells: gpd.GeoDataFrame
+    area_cells: gpd.GeoDataFrame
+    stops: list[PatrolStop]
+    period: tuple[str, str]
+    left_out: int
+
+
+def _f(v: object) -> float:
+    try:
+        x = float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return math.nan
+    return x
+
+
+def report_figures(
+    incidents: gpd.GeoDataFrame,
+    areas: gpd.GeoDataFrame,
+    area_id: str,
+    *,
+    secret: bytes | None,
+    weights: pd.Series | np.ndarray | None = None,
+    severity: SeverityLike = None,
+    ring_m: float = DEFAULT_RING_M,
+    hours_share: float = 0.6,
+    max_stops: int = 6,
+    map_frame: tuple[float, float, float, float] | None = None,
+    source: str = "incidents",
+    areas_source: str = "areas",
+) -> ReportFigures:
+    """The figures of the area report for one area: public with a secret, else exact.
+
+    Parameters
+    ----------
+    incidents, areas : GeoDataFrame
+        EPSG:3006.
+    area_id : str
+    secret : bytes or None
+        The deployment's disclosure-control secret: the public variant (every count
+        protected, grid assignment, the fixed ring; ``weights`` and ``ring_m`` ignored).
+        None: the exact figures of the non-public appendix.
+    weights : Series or array, optional
+        Incident weights for the exact weighted density.
+    severity : optional
+        Severity table for the public weighted density (Σ severity × protected count).
+    ring_m : float
+        Ring width of the exact variant (the public one is
+        :data:`~geo.disclosure.PUBLIC_RING_M`).
+    hours_share : float
+        Share of the incidents the recommended hours must hold.
+    max_stops : int
+        Patrol stops at most.
+    map_frame : (minx, miny, maxx, maxy), optional
+        Map cells are counted in this frame (default: the ring's bounds on the grid).
+
+    Raises
+    ------
+    NotFoundError
+        No area with that id.
+    """
+    from geo.areas import (
+        patrol_plan,
+        points_in_polygons,
+        recommended_hours,
+        score_areas,
+    )
+    from geo.temporal import when_table
+
+    require_metric(incidents, name=source)
+    require_metric(areas, name=areas_source)
+    ids = areas["id"].astype(str) if "id" in areas.columns else pd.Series(dtype=str)
+    if str(area_id) not in set(ids):
+        shown = ", ".join(list(ids)[:20])
+        raise NotFoundError(f"{areas_source}: no area with id {area_id!r} (ids: {shown})")
+    pos = int(np.nonzero((ids == str(area_id)).to_numpy())[0][0])
+    kept, _ = precise_incidents(incidents, source=source)
+    area = areas.geometry.to_numpy()[pos]
+    public = secret is not None
+    width = float(sdc.PUBLIC_RING_M) if public else float(ring_m)
+    g = sdc.GRID_M
+    if map_frame is None:
+        ring_outer = shapely.buffer(area, width, quad_segs=32)
+        bx0, by0, bx1, by1 = ring_outer.bounds
+        map_frame = (math.floor(bx0 / g) * g, math.floor(by0 / g) * g,
+                     math.ceil(bx1 / g) * g, math.ceil(by1 / g) * g)
+    frame_box = shapely.box(*map_frame)
+
+    if secret is not None:
+        scores = public_area_scores(incidents, areas, secret=secret, severity=severity,
+                                    source=source, areas_source=areas_source)
+        row = scores.iloc[pos]
+        sub = kept[sdc.in_area(_xy(kept), area)]
+        wt = public_when_table(sub, None, secret=secret, source=source)
+        wh, day_t, hour_t, wh_total = wt.cells, wt.row_totals, wt.col_totals, wt.total
+        cells = public_grid_counts(kept[shapely.within(kept.geometry.to_numpy(), frame_box)],
+                                   secret=secret, source=source) if len(kept) else \
+            public_grid_counts(kept, secret=secret, source=source)
+        keys = sdc.incident_record_keys(sub, secret=secret).to_numpy()
+        n = int(row["incidents"])
+        cat_total = month_total = sdc.protected_total(keys)
+        rate_km2 = float(row["grid_km2"])
+        left_out = int(scores.attrs["left_out_imprecise"])
+    else:
+        scores = score_areas(incidents, areas, weights=weights, ring_m=width, source=source,
+                             areas_source=areas_source)
+        row = scores.iloc[pos]
+        inside_idx, _ = points_in_polygons(kept.geometry.to_numpy(),
+                                           np.array([area], dtype=object))
+        sub = kept.iloc[np.sort(inside_idx)]
+        wtab = when_table(sub)
+        wh = wtab[[f"h{h:02d}" for h in range(24)]].to_numpy(np.int64)
+        day_t, hour_t, wh_total = wh.sum(axis=1), wh.sum(axis=0), int(wh.sum())
+        cells = exact_grid_counts(kept[shapely.within(kept.geometry.to_numpy(), frame_box)])
+        n = int(row["incidents"])
+        cat_total = month_total = n
+        rate_km2 = float(row["area_km2"])
+        left_out = int(scores.attrs["left_out_imprecise"])
+
+    area_cells = cells[shapely.intersects(cells.geometry.to_numpy(), area)] \
+        if len(cells) else cells
+    area_cells.attrs.update(cells.attrs)
+    area_cells.attrs.setdefault("cell_m", g)
+    stops = patrol_plan(area_cells, max_stops=max_stops)
+    windows = recommended_hours(np.asarray(hour_t, dtype=np.int64), share=hours_share)
+    held = sum(int(hour_t[(s + k) % 24]) for s, ln in windows for k in range(ln))
+    cat_cols = [c for c in scores.columns if c.startswith(CATEGORY_PREFIX)]
+    cats = [(c[len(CATEGORY_PREFIX):], int(row[c])) for c in cat_cols if row[c] > 0]
+    month_cols = [c for c in scores.columns if c.startswith(MONTH_PREFIX)]
+    months = [(c[len(MONTH_PREFIX):], int(row[c])) for c in month_cols]
+    exposure = np.asarray(scores.attrs["exposure_days"], float)
+    trend = (poisson_trend(np.array([m[1] for m in months]), exposure)
+             if n and len(months) else None)
+    return ReportFigures(
+        public=public, name=str(row["name"]) or str(area_id),
+        area_km2=float(row["area_km2"]),
+        grid_cells=int(row["grid_cells"]) if public else len(_held_cells(area)),
+        rate_km2=rate_km2, incidents=n,
+        per_km2=_f(row["incidents_per_km2"]), weighted_density=_f(row["weighted_density"]),
+        night_share=_f(row["night_share"]), ring_m=width,
+        ring_incidents=int(row["ring_incidents"]), ring_km2=_f(row["ring_km2"]),
+        ring_ratio=_f(row["ring_ratio"]), ring_p=_f(row["ring_p"]),
+        region_km2=float(scores.attrs["region_km2"]),
+        region_incidents=int(scores.attrs["region_incidents"]),
+        region_ratio=_f(row["region_ratio"]), region_p=_f(row["region_p"]),
+        trend=trend, categories=cats, categories_total=int(cat_total), months=months,
+        months_total=int(month_total), weekday_hour=np.asarray(wh, np.int64),
+        weekday_totals=np.asarray(day_t, np.int64), hour_totals=np.asarray(hour_t, np.int64),
+        weekday_hour_total=int(wh_total), windows=windows, held=int(held), cells=cells,
+        area_cells=area_cells, stops=stops,
+        period=tuple(scores.attrs["period"]),  # type: ignore[arg-type]
+        left_out=left_out,
+    )

@@ -192,3 +192,44 @@ def test_the_protector_serves_the_lagesbild_protocol():
     a, b = both["count"].to_numpy(), both["count_x"].to_numpy()
     assert not np.isin(a, [1, 2]).any() and (np.abs(a - b) <= 3).all()
     assert (a != b).any()
+
+
+def test_report_figures_exact_and_public():
+    from geo.public import report_figures
+    from geo.temporal import when_table
+
+    inc = _incidents()
+    area = shapely.box(X0 + 150, Y0 + 150, X0 + 450, Y0 + 450)
+    areas = gpd.GeoDataFrame({"id": ["A", "B"], "name": ["Torget", "Parken"]},
+                             geometry=[area, shapely.box(X0 + 700, Y0 + 700, X0 + 900,
+                                                         Y0 + 900)], crs=3006)
+    exact = report_figures(inc, areas, "A", secret=None, ring_m=200.0)
+    scores = score_areas(inc, areas, ring_m=200.0)
+    assert not exact.public and exact.ring_m == 200.0
+    assert exact.incidents == scores.loc[0, "incidents"]
+    assert exact.ring_incidents == scores.loc[0, "ring_incidents"]
+    point = inc[(inc["precision"] == "point").to_numpy()]
+    inside = point[point.geometry.covered_by(area).to_numpy()]
+    wt = when_table(inside)[[f"h{h:02d}" for h in range(24)]].to_numpy()
+    assert (exact.weekday_hour == wt).all()
+    assert (exact.hour_totals == wt.sum(axis=0)).all() and exact.weekday_hour_total == len(
+        inside)
+    assert dict(exact.categories) == {c.split(":", 1)[1]: int(scores.loc[0, c])
+                                      for c in scores.columns
+                                      if c.startswith("category:") and scores.loc[0, c] > 0}
+    assert exact.categories_total == exact.incidents
+    assert exact.cells["count"].sum() >= exact.incidents  # exact cells of the map frame
+
+    pub = report_figures(inc, areas, "A", secret=SECRET, ring_m=200.0)
+    ps = public_area_scores(inc, areas, secret=SECRET)
+    assert pub.public and pub.ring_m == sdc.PUBLIC_RING_M  # the argument is ignored
+    assert pub.incidents == ps.loc[0, "incidents"] == _published(inc, _held(inc, area))
+    assert pub.categories_total == pub.months_total == pub.incidents  # the same set
+    assert pub.weekday_hour_total == pub.incidents
+    t = public_when_table(inc, area, secret=SECRET)
+    assert (pub.weekday_hour == t.cells).all() and (pub.hour_totals == t.col_totals).all()
+    assert pub.period == ("2024-01", "2024-11")
+    assert pub.rate_km2 == pytest.approx(0.16)  # centres 150, 250, 350, 450 (edge) squared
+    assert not np.isin(pub.cells["count"], [0, 1, 2]).any()
+    assert sum(pub.hour_totals[(s + k) % 24] for s, n in pub.windows
+               for k in range(n)) == pub.held
