@@ -27,7 +27,6 @@ import re
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar, cast
 
@@ -39,23 +38,15 @@ from pyproj import CRS
 
 from geo.crs import METRIC_CRS, WGS84, parse_crs, to_metric
 from geo.errors import CRSError, EmptyLayerError, InputError, Problem
-from geo.layers import LAYER_KINDS, LayerKind
+from geo.layers import LAYER_KINDS, Layer, LayerKind
+from geo.polisen import looks_like_polisen, read_polisen_layer
 from geo.validate import validate_layer
 
-__all__ = ["Layer", "read_layer", "read_frame", "write_output", "atomic_path", "SUFFIXES"]
+# ``Layer`` lives in geo.layers; ``from geo.io import Layer`` keeps working.
+__all__ = ["read_layer", "read_frame", "write_output", "atomic_path", "SUFFIXES"]
 
 SUFFIXES = (".geojson", ".json", ".jsonl", ".gz", ".gpkg", ".parquet", ".geoparquet",
             ".shp", ".csv")
-
-
-@dataclass
-class Layer:
-    """A validated layer in EPSG:3006 and the features left out with ``skip_invalid``."""
-
-    frame: gpd.GeoDataFrame
-    source: str
-    kind: str
-    skipped: list[Problem] = field(default_factory=list)
 
 
 def read_layer(
@@ -192,8 +183,6 @@ def _with_crs(gdf: gpd.GeoDataFrame, source: str, crs: str | None) -> gpd.GeoDat
 
 
 def _read_polisen(p: Path, kind: str, source: str, skip_invalid: bool) -> Layer:
-    from geo.polisen import read_polisen_layer
-
     if kind != "incidents":
         raise InputError.single(source, f"Polisen events are incidents, not {kind}")
     return read_polisen_layer(p, source=source, skip_invalid=skip_invalid)
@@ -212,8 +201,6 @@ def _read_json(p: Path, kind: str, source: str, crs: str | None, skip_invalid: b
     except RecursionError:
         raise InputError.single(source, "JSON nested too deeply to read") from None
     if isinstance(doc, list):
-        from geo.polisen import looks_like_polisen
-
         if looks_like_polisen(doc):
             return _read_polisen(p, kind, source, skip_invalid)
         raise InputError.single(source, "a JSON list, but not Polisen's events format")

@@ -1,7 +1,8 @@
 """The input layers: their kinds, columns, defaults, and the precision rule.
 
-After :func:`geo.io.read_layer` every layer is a GeoDataFrame in EPSG:3006 with the
-columns below (defaults filled in, types fixed); extra input columns are kept.
+After :func:`geo.io.read_layer` every layer is a :class:`Layer`: a GeoDataFrame in
+EPSG:3006 with the columns below (defaults filled in, types fixed; extra input columns
+are kept), its source and the features left out.
 
 ========== ================== =====================================================
 kind       geometry           columns after reading
@@ -21,6 +22,7 @@ areas      (Multi)Polygon     ``id`` (str), ``name`` (str)
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Final, Literal
 
 import geopandas as gpd
@@ -28,6 +30,7 @@ import geopandas as gpd
 from geo.errors import EmptyLayerError, Problem
 
 __all__ = [
+    "Layer",
     "LayerKind",
     "LAYER_KINDS",
     "PRECISIONS",
@@ -58,6 +61,36 @@ CAMERA_DEFAULTS: Final = {
 LOCAL_TZ: Final = "Europe/Stockholm"
 #: Local hours that count as night.
 NIGHT_HOURS: Final = (22, 23, 0, 1, 2, 3, 4, 5)
+
+
+@dataclass
+class Layer:
+    """A validated layer in EPSG:3006 and the features left out with ``skip_invalid``.
+
+    Attributes
+    ----------
+    frame : GeoDataFrame
+        The features, in EPSG:3006, indexed by their position in the file.
+    source : str
+        The file (or dataset) it was read from, for messages.
+    kind : str
+        One of :data:`LAYER_KINDS`.
+    skipped : list of Problem
+        The features left out (file, index, reason); empty unless ``skip_invalid``.
+
+    Examples
+    --------
+    >>> from shapely import Point
+    >>> layer = Layer(gpd.GeoDataFrame(geometry=[Point(674_000, 6_580_000)], crs=3006),
+    ...               "k.geojson", "cameras")
+    >>> layer.kind, len(layer.frame), layer.skipped
+    ('cameras', 1, [])
+    """
+
+    frame: gpd.GeoDataFrame
+    source: str
+    kind: str
+    skipped: list[Problem] = field(default_factory=list)
 
 
 def precise_incidents(

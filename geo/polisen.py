@@ -48,14 +48,13 @@ import pandas as pd
 import shapely
 from pandas.api.types import infer_dtype
 
-from geo.crs import METRIC_CRS, inside_sweden_lonlat, lonlat_to_metric
+from geo.crs import METRIC_CRS, WGS84, lonlat_to_metric
 from geo.errors import EmptyLayerError, InputError, Problem
-from geo.layers import LOCAL_TZ
+from geo.layers import LOCAL_TZ, Layer
+from geo.validate import validate_layer
 
-if TYPE_CHECKING:  # geo.io imports this module to route .json files here
+if TYPE_CHECKING:
     from pandas.api.extensions import ExtensionArray
-
-    from geo.io import Layer
 
 __all__ = [
     "SWEDISH_MONTHS",
@@ -431,7 +430,13 @@ def read_polisen_layer(
     skip_invalid: bool = False,
     duplicates: Literal["error", "latest"] = "error",
 ) -> Layer:
-    """Read Polisen's events as a validated incidents :class:`~geo.io.Layer`.
+    """Read Polisen's events as a validated incidents :class:`~geo.layers.Layer`.
+
+    The fields of Polisen's format (``id``, ``datetime``, ``type``, ``location.gps``)
+    are checked here; every event with a position then goes through
+    :func:`geo.validate.validate_layer` like any incidents layer, so the rules on
+    positions outside Sweden, swapped lat/lon and duplicate ids (and their wording)
+    are the same for every input.
 
     Parameters
     ----------
@@ -461,8 +466,9 @@ def read_polisen_layer(
     InputError
         Listing every bad event (file, index, reason): not JSON or not a list of
         events, a missing ``id``/``datetime``/``type``/``location.gps``, an
-        unparseable ``gps`` or ``datetime``, coordinates outside Sweden (or lat/lon
-        swapped), a duplicate id. Raised with ``skip_invalid`` too when the whole file
+        unparseable ``gps`` or ``datetime``, and what :func:`~geo.validate.validate_layer`
+        finds: coordinates outside Sweden (or lat/lon swapped), a duplicate id (every
+        event with that id). Raised with ``skip_invalid`` too when the whole file
         is unreadable.
     EmptyLayerError
         When there are no (valid) events.
@@ -477,8 +483,6 @@ def read_polisen_layer(
     >>> str(row["time"]), row["precision"], row["category"]
     ('2026-08-22 05:59:00+00:00', 'county', 'Brand')
     """
-    from geo.io import Layer  # not at the top: geo.io imports this module
-
     items, problems, src = _load(path_or_events, source)
     n = len(items)
     if n == 0:
@@ -516,8 +520,6 @@ def read_polisen_layer(
     lon = np.append(lon_u, np.nan)[gps_codes]
     gps_missing = gps_codes < 0
     gps_ok = np.isfinite(lat) & np.isfinite(lon)
-    inside = gps_ok & inside_sweden_lonlat(lon, lat)
-    swapped = gps_ok & ~inside & inside_sweden_lonlat(lat, lon)
     type_codes, type_uniques = pd.factorize(type_text)
     type_u = pd.Series(type_uniques, dtype=object).str.strip()
     type_ok = np.append(type_u.str.len().to_numpy() > 0, False)[type_codes]
@@ -536,20 +538,6 @@ def read_polisen_layer(
             ~gps_missing & ~gps_ok,
             lambda i: f"unparseable location.gps {gps_raw[i]!r} (expected 'lat,lon')",
         ),
-        (
-            swapped,
-            lambda i: (
-                f"location.gps {gps_raw[i]!r} has lat/lon swapped: lat {lon[i]:g}, "
-                f"lon {lat[i]:g} would be in Sweden; Polisen writes 'lat,lon'"
-            ),
-        ),
-        (
-            gps_ok & ~inside & ~swapped,
-            lambda i: (
-                f"coordinates outside Sweden: location.gps {gps_raw[i]!r} "
-                f"(lat {lat[i]:g}, lon {lon[i]:g})"
-            ),
-        ),
     ]
     for i, why in id_why.items():
         if is_event[i]:
@@ -558,26 +546,37 @@ def read_polisen_layer(
         for j in np.flatnonzero(mask).tolist():
             reasons.setdefault(j, []).append(reason(j))
 
-    # --- duplicate ids
+    # --- "latest": of several versions of an event keep the latest (not a bad event)
     id_series = pd.Series(ids, dtype=object)
     has_id = id_series.notna().to_numpy()
+    superseded = np.zeros(n, dtype=bool)
     if duplicates == "latest":
         dated = has_id & published.notna().to_numpy()
         order = pd.DataFrame({"id": id_series, "pub": published, "pos": np.arange(n)}).loc[dated]
         last = order.sort_values(["pub", "pos"]).drop_duplicates("id", keep="last")["pos"]
         superseded = dated.copy()
         superseded[last.to_numpy()] = False
-    else:
-        superseded = np.zeros(n, dtype=bool)
-        dup = has_id & id_series.duplicated(keep="first").to_numpy()
-        if dup.any():
-            first_pos = (
-                pd.Series(np.arange(n)).loc[has_id].groupby(id_series.loc[has_id]).transform("min")
-            )
-            for j in np.flatnonzero(dup).tolist():
-                reasons.setdefault(j, []).append(
-                    f"duplicate id {ids[j]!r} (first at feature {int(first_pos.loc[j])})"
-                )
+
+    # --- the rules of every incidents layer (inside Sweden, swapped lat/lon, unique id),
+    # with the same wording; Polisen's own fields were checked above, in its terms
+    rows = np.flatnonzero(is_event & ~superseded)
+    located = shapely.points(lon[rows], lat[rows])
+    located[~gps_ok[rows]] = None  # reported above as a missing or unparseable gps
+    check = gpd.GeoDataFrame(
+        {
+            "id": pd.Series([ids[i] for i in rows.tolist()], index=rows, dtype=object),
+            "time": pd.Series(published.to_numpy()[rows], index=rows),
+            "category": pd.Series(type_text.to_numpy()[rows], index=rows, dtype=object),
+        },
+        geometry=located,
+        index=rows,
+        crs=WGS84,
+    )
+    _, general = validate_layer(check, "incidents", source=src,
+                                missing_reported=("geometry", "time", "category"))
+    for p in general:
+        if p.index is not None:
+            reasons.setdefault(p.index, []).append(p.reason)
 
     for i, rs in reasons.items():
         problems.extend(Problem(src, i, r) for r in rs)

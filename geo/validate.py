@@ -22,7 +22,7 @@ areas         ``id`` present and unique
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 import geopandas as gpd
 import numpy as np
@@ -90,7 +90,11 @@ class _Collector:
 
 
 def validate_layer(
-    gdf: gpd.GeoDataFrame, kind: LayerKind, *, source: str
+    gdf: gpd.GeoDataFrame,
+    kind: LayerKind,
+    *,
+    source: str,
+    missing_reported: Collection[str] = (),
 ) -> tuple[gpd.GeoDataFrame, list[Problem]]:
     """Check one layer as read (in its own CRS) and normalise its columns.
 
@@ -103,6 +107,11 @@ def validate_layer(
         One of ``incidents, sites, cameras, buildings, sensitive, areas``.
     source : str
         The file name, for messages.
+    missing_reported : collection of str
+        ``"geometry"`` and column names whose *missing* values the caller has already
+        reported in the terms of its own format (Polisen's reader names
+        ``location.gps``, ``datetime`` and ``type``); they are not reported again.
+        Every other rule still applies to those rows.
 
     Returns
     -------
@@ -118,13 +127,14 @@ def validate_layer(
     >>> _, probs = validate_layer(g, "cameras", source="c.geojson")
     >>> for p in probs: print(p)
     c.geojson: feature 0: duplicate id 'a' (also feature 1)
-    c.geojson: feature 1: coordinates look swapped: got (59.33, 18.07) as (lon, lat); GeoJSON and CSV give lon first, then lat; duplicate id 'a' (also feature 0); height_m must be between 0 and 100 m, got -1
+    c.geojson: feature 1: coordinates look swapped: got (59.33, 18.07) as (lon, lat), which lies in Sweden only as (lat, lon); duplicate id 'a' (also feature 0); height_m must be between 0 and 100 m, got -1
     """
     out = gdf.copy()
     col = _Collector(source, out.index)
-    _check_geometry(out, kind, col)
+    skip = frozenset(missing_reported)
+    _check_geometry(out, kind, col, report_missing="geometry" not in skip)
     if kind == "incidents":
-        out = _incidents(out, col)
+        out = _incidents(out, col, skip)
     elif kind in ("sites", "cameras"):
         out = _cameras(out, col)
     elif kind == "buildings":
@@ -142,10 +152,13 @@ def validate_layer(
 # -- geometry -------------------------------------------------------------------------
 
 
-def _check_geometry(gdf: gpd.GeoDataFrame, kind: str, col: _Collector) -> None:
+def _check_geometry(
+    gdf: gpd.GeoDataFrame, kind: str, col: _Collector, *, report_missing: bool = True
+) -> None:
     geoms = gdf.geometry.to_numpy()
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    col.add(missing, "missing or empty geometry")
+    if report_missing:
+        col.add(missing, "missing or empty geometry")
     present = ~missing
     types = np.asarray(shapely.get_type_id(geoms))
     names = np.array(
@@ -212,8 +225,8 @@ def _check_in_sweden(geoms: np.ndarray, ok: np.ndarray, crs: CRS | None, col: _C
         if swapped[k]:
             if geographic:
                 reasons.append(
-                    f"coordinates look swapped: got ({x[k]:.6g}, {y[k]:.6g}) as (lon, lat); "
-                    "GeoJSON and CSV give lon first, then lat"
+                    f"coordinates look swapped: got ({x[k]:.6g}, {y[k]:.6g}) as (lon, lat), "
+                    "which lies in Sweden only as (lat, lon)"
                 )
             else:
                 reasons.append(
@@ -243,9 +256,12 @@ def _text(gdf: pd.DataFrame, name: str) -> pd.Series:
     return s.astype(object).where(~blank, pd.NA).map(lambda v: v if v is pd.NA else str(v).strip())
 
 
-def _required_text(gdf: pd.DataFrame, name: str, col: _Collector) -> pd.Series:
+def _required_text(
+    gdf: pd.DataFrame, name: str, col: _Collector, *, report_missing: bool = True
+) -> pd.Series:
     s = _text(gdf, name)
-    col.add(s.isna(), f"missing {name}")
+    if report_missing:
+        col.add(s.isna(), f"missing {name}")
     return s
 
 
@@ -296,15 +312,20 @@ def _check_range(values: pd.Series, name: str, col: _Collector) -> None:
     col.add(out, [f"{name} must be {text}, got {x:g}" for x in v[out]])
 
 
-def _incidents(gdf: gpd.GeoDataFrame, col: _Collector) -> gpd.GeoDataFrame:
+def _incidents(
+    gdf: gpd.GeoDataFrame, col: _Collector, missing_reported: frozenset[str] = frozenset()
+) -> gpd.GeoDataFrame:
     ids = _ids(gdf, col, required=False)
     gdf["id"] = ids.where(ids.notna(), pd.Series(gdf.index.astype(str), index=gdf.index))
     gdf["id"] = gdf["id"].astype(str)
     raw_time = gdf["time"] if "time" in gdf.columns else pd.Series(None, index=gdf.index)
     times, why = parse_times(raw_time)
+    if "time" in missing_reported:
+        why = why.where(why != "missing time", "")
     col.add((why != "").to_numpy(), list(why[why != ""]))
     gdf["time"] = times
-    gdf["category"] = _required_text(gdf, "category", col)
+    gdf["category"] = _required_text(gdf, "category", col,
+                                     report_missing="category" not in missing_reported)
     weight = _numeric(gdf, "weight", col, required=False, default=1.0)
     neg = np.isfinite(weight) & (weight < 0)
     col.add(neg, [f"weight must be 0 or more, got {w:g}" for w in weight[neg]])

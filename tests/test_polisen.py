@@ -25,7 +25,7 @@ from pyproj import Transformer
 from api.cli import app
 from api.cli._common import run_app
 from geo.errors import EmptyLayerError, InputError
-from geo.io import Layer
+from geo.layers import Layer
 from geo.polisen import looks_like_polisen, read_polisen
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -310,19 +310,20 @@ def test_every_problem_is_listed_with_file_index_and_reason() -> None:
         event(8, dt=1700000000, typ=5),
     ]
     got = problems_of(evs, source="f.json")
+    # positions and ids follow the rules of every layer (geo.validate), in its words
     assert got == [
+        "f.json: feature 0: duplicate id '1' (also feature 7)",
         "f.json: feature 1: not an event object (got int)",
         "f.json: feature 2: missing datetime (the publish time)",
         "f.json: feature 2: missing type",
         "f.json: feature 2: missing location.gps",
         "f.json: feature 3: unparseable datetime 'igår' "
         "(expected e.g. '2026-08-22 19:51:41 +02:00')",
-        "f.json: feature 4: location.gps '18.068581,59.329324' has lat/lon swapped: "
-        "lat 59.3293, lon 18.0686 would be in Sweden; Polisen writes 'lat,lon'",
-        "f.json: feature 5: coordinates outside Sweden: location.gps '48.85,2.35' "
-        "(lat 48.85, lon 2.35)",
+        "f.json: feature 4: coordinates look swapped: got (59.3293, 18.0686) as (lon, lat), "
+        "which lies in Sweden only as (lat, lon)",
+        "f.json: feature 5: coordinates outside Sweden: lon 2.35, lat 48.85",
         "f.json: feature 6: unparseable location.gps '59.3;18.0' (expected 'lat,lon')",
-        "f.json: feature 7: duplicate id '1' (first at feature 0)",
+        "f.json: feature 7: duplicate id '1' (also feature 0)",
         "f.json: feature 8: missing id",
         "f.json: feature 9: missing type",
         "f.json: feature 10: datetime is not text (got int)",
@@ -331,15 +332,17 @@ def test_every_problem_is_listed_with_file_index_and_reason() -> None:
 
 
 def test_skip_invalid_returns_clean_frame_and_problems() -> None:
-    evs = [event(1), event(2, gps="0,0"), event(3), event(1)]
+    evs = [event(1), event(2, gps="0,0"), event(3), event(1), event(4)]
     layer = read_polisen(evs, source="f.json", skip_invalid=True)
     assert isinstance(layer, Layer)
     assert layer.kind == "incidents" and layer.source == "f.json"
-    assert layer.frame["id"].tolist() == ["1", "3"]
+    # as in every layer, both events with a repeated id are left out
+    assert layer.frame["id"].tolist() == ["3", "4"]
     assert list(layer.frame.index) == [0, 1]
     assert [(p.index, p.reason.split(":")[0]) for p in layer.skipped] == [
+        (0, "duplicate id '1' (also feature 3)"),
         (1, "coordinates outside Sweden"),
-        (3, "duplicate id '1' (first at feature 0)"),
+        (3, "duplicate id '1' (also feature 0)"),
     ]
 
 

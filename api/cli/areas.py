@@ -52,7 +52,8 @@ def load_streets(arg: str) -> gpd.GeoDataFrame:
     Only (Multi)LineStrings are kept; a layer with none is an error.
     """
     from geo.crs import to_metric
-    from geo.io import Layer, read_frame
+    from geo.io import read_frame
+    from geo.layers import Layer
 
     if arg.startswith("db:"):
         from api.storage import open_store
