@@ -21,46 +21,82 @@ One module per family of operations, each with ``__all__``, all re-exported here
 ``scoring``     candidate site scores and privacy exposure
 ``selection``   maximum coverage: lazy greedy, LP bound, HiGHS MILP, Pareto
 ``areas``       ordningsvakt area scores, proposals, hours, patrol plans
+``evaluation``  before/after evaluation of cameras and areas (RES, WDQ)
 ``report``      the permit evidence report (HTML, PDF)
 ``privacy``     aggregation for public documents
 ``maps``        self-contained Leaflet maps
 =============== ==================================================================
+
+Nothing is imported until it is used: ``import geo`` loads no module of the package
+(nor numpy, scipy or geopandas), ``import geo.camera`` loads only what that module
+needs, and ``geo.NAME`` imports the module that exports ``NAME`` on first use (a module
+``__getattr__``, :pep:`562`). The name-to-module table is read from each module's
+literal ``__all__`` without importing it.
+
+Examples
+--------
+>>> import geo
+>>> geo.ppm is geo.camera.ppm
+True
+>>> import geo.coverage as gc
+>>> gc.__name__, geo.coverage is gc
+('geo.coverage', True)
 """
 
-import sys as _sys
+from __future__ import annotations
 
-from geo.areas import *  # noqa: F403
-from geo.camera import *  # noqa: F403
-from geo.coverage import *  # noqa: F403
-from geo.crs import *  # noqa: F403
-from geo.density import *  # noqa: F403
-from geo.errors import *  # noqa: F403
-from geo.io import *  # noqa: F403
-from geo.layers import *  # noqa: F403
-from geo.maps import *  # noqa: F403
-from geo.polisen import *  # noqa: F403
-from geo.privacy import *  # noqa: F403
-from geo.report import *  # noqa: F403
-from geo.scoring import *  # noqa: F403
-from geo.selection import *  # noqa: F403
-from geo.temporal import *  # noqa: F403
-from geo.times import *  # noqa: F403
-from geo.trends import *  # noqa: F403
-from geo.validate import *  # noqa: F403
-from geo.visibility import *  # noqa: F403
-from geo.weights import *  # noqa: F403
+import ast
+import functools
+import importlib
+from pathlib import Path
+from typing import Any
 
 __version__ = "0.1.0"
 
 _MODULES = ("crs", "errors", "layers", "io", "validate", "times", "polisen", "weights",
             "density", "temporal", "trends", "camera", "visibility", "coverage", "scoring",
-            "selection", "areas", "report", "privacy", "maps")
+            "selection", "areas", "evaluation", "report", "privacy", "maps")
 
-# A module name wins over a function of the same name (``geo.coverage`` is the module,
-# ``geo.coverage.coverage`` the function), so ``import geo.coverage as gc`` works.
-for _m in _MODULES:
-    globals()[_m] = _sys.modules[f"geo.{_m}"]
 
-__all__ = ["__version__", *_MODULES,
-           *(name for m in _MODULES for name in _sys.modules[f"geo.{m}"].__all__
-             if name not in _MODULES)]
+def _literal_all(module: str) -> list[str]:
+    """The ``__all__`` of ``geo/<module>.py``, read from its source (a literal list)."""
+    tree = ast.parse((Path(__file__).with_name(f"{module}.py")).read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            targets, value = [node.target], node.value
+        else:
+            continue
+        if any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets):
+            return [str(name) for name in ast.literal_eval(value)]
+    raise ImportError(f"geo.{module} has no literal __all__")
+
+
+@functools.cache
+def _exports() -> dict[str, str]:
+    """Every exported name and the module it comes from (a module name wins)."""
+    table: dict[str, str] = {}
+    for m in _MODULES:
+        for name in _literal_all(m):
+            if name not in _MODULES:
+                table.setdefault(name, m)
+    return table
+
+
+def __getattr__(name: str) -> Any:
+    """Import on first use: ``geo.coverage`` is the module, ``geo.ppm`` its function."""
+    if name in _MODULES:
+        return importlib.import_module(f"geo.{name}")
+    if name == "__all__":
+        return ["__version__", *_MODULES, *_exports()]
+    module = _exports().get(name)
+    if module is None:
+        raise AttributeError(f"module 'geo' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"geo.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_MODULES, *_exports()})

@@ -32,7 +32,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from scipy import ndimage, stats
+from scipy import ndimage
 
 from geo.crs import require_metric
 from geo.errors import AnalysisError, InputError, Problem
@@ -163,6 +163,8 @@ def excess_test(
     >>> float(r)
     10.0
     """
+    from scipy import stats  # here, not at the top: importing scipy.stats is slow
+
     n_in = np.asarray(n_in, float)
     n_out = np.asarray(n_out, float)
     a_in = np.asarray(area_in, float)
@@ -291,6 +293,8 @@ def poisson_trend(counts: np.ndarray, exposure: np.ndarray | None = None) -> Tre
     pearson = float(np.sum((y - mu1) ** 2 / mu1))
     phi = max(1.0, pearson / (k - 2)) if k > 2 else 1.0
     lr = max(d0 - d1, 0.0) / phi
+    from scipy import stats  # here, not at the top: importing scipy.stats is slow
+
     p = float(stats.chi2.sf(lr, 1))
     return TrendResult(float(beta), float(math.expm1(beta)), p, float(phi), int(k))
 

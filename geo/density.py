@@ -31,7 +31,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import scipy.fft as sfft
-from scipy import ndimage, signal, stats
+from scipy import ndimage, special
 
 from geo.crs import METRIC_CRS, require_metric
 from geo.errors import AnalysisError, InputError
@@ -495,6 +495,8 @@ def _band_sum(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Σ over the band of each cell (cells outside the grid count as absent)."""
     if mask.sum() <= 121:
         return ndimage.correlate(values, mask.astype(float), mode="constant", cval=0.0)
+    from scipy import signal  # imported here: it loads scipy.stats (slow to import)
+
     res = signal.fftconvolve(values, mask.astype(float), mode="same")
     return res
 
@@ -535,7 +537,7 @@ def gi_star(
     ok = (sd > 0) & (denom_sq > 0)
     z = np.zeros_like(x)
     z[ok] = (s[ok] - mean * wi[ok]) / (sd * np.sqrt(denom_sq[ok]))
-    p = np.where(ok, 2.0 * stats.norm.sf(np.abs(z)), 1.0)
+    p = np.where(ok, 2.0 * special.ndtr(-np.abs(z)), 1.0)  # = 2 · norm.sf(|z|)
     return z, p
 
 
