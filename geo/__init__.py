@@ -22,16 +22,22 @@ One module per family of operations, each with ``__all__``, all re-exported here
 ``selection``   maximum coverage: lazy greedy, LP bound, HiGHS MILP, Pareto
 ``areas``       ordningsvakt area scores, proposals, hours, patrol plans
 ``evaluation``  before/after evaluation of cameras and areas (RES, WDQ)
+``lagesbild``   the situation picture: periods, exact comparisons, observations
 ``report``      the permit evidence report (HTML, PDF)
 ``privacy``     aggregation for public documents
+``disclosure``  the cell key method for published counts
 ``maps``        self-contained Leaflet maps
+``documents``   templates, language and locale formatting of documents
+``chromium``    headless Chromium: HTML to PDF and PNG
 =============== ==================================================================
 
 Nothing is imported until it is used: ``import geo`` loads no module of the package
 (nor numpy, scipy or geopandas), ``import geo.camera`` loads only what that module
 needs, and ``geo.NAME`` imports the module that exports ``NAME`` on first use (a module
-``__getattr__``, :pep:`562`). The name-to-module table is read from each module's
-literal ``__all__`` without importing it.
+``__getattr__``, :pep:`562`). Every module ``geo/NAME.py`` (not ``_private.py``) is
+one; the name-to-module table is read from each module's literal ``__all__`` without
+importing it. A name exported by two modules is the one of the first module in
+alphabetical order (``geo.LEVELS`` is :data:`geo.camera.LEVELS`).
 
 Examples
 --------
@@ -53,14 +59,18 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_MODULES = ("crs", "errors", "layers", "io", "validate", "times", "polisen", "weights",
-            "density", "temporal", "trends", "camera", "visibility", "coverage", "scoring",
-            "selection", "areas", "evaluation", "report", "privacy", "maps")
+_HERE = Path(__file__).resolve().parent
+
+
+@functools.cache
+def _modules() -> tuple[str, ...]:
+    """The public modules of the package, in alphabetical order."""
+    return tuple(sorted(p.stem for p in _HERE.glob("*.py") if not p.stem.startswith("_")))
 
 
 def _literal_all(module: str) -> list[str]:
-    """The ``__all__`` of ``geo/<module>.py``, read from its source (a literal list)."""
-    tree = ast.parse((Path(__file__).with_name(f"{module}.py")).read_text(encoding="utf-8"))
+    """The ``__all__`` of ``geo/<module>.py``, read from its source (none: not literal)."""
+    tree = ast.parse((_HERE / f"{module}.py").read_text(encoding="utf-8"))
     for node in tree.body:
         if isinstance(node, ast.Assign):
             targets, value = node.targets, node.value
@@ -69,27 +79,31 @@ def _literal_all(module: str) -> list[str]:
         else:
             continue
         if any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets):
-            return [str(name) for name in ast.literal_eval(value)]
-    raise ImportError(f"geo.{module} has no literal __all__")
+            try:
+                return [str(name) for name in ast.literal_eval(value)]
+            except ValueError:  # built at run time: its names stay geo.MODULE.NAME
+                return []
+    return []
 
 
 @functools.cache
 def _exports() -> dict[str, str]:
     """Every exported name and the module it comes from (a module name wins)."""
+    modules = _modules()
     table: dict[str, str] = {}
-    for m in _MODULES:
+    for m in modules:
         for name in _literal_all(m):
-            if name not in _MODULES:
+            if name not in modules:
                 table.setdefault(name, m)
     return table
 
 
 def __getattr__(name: str) -> Any:
     """Import on first use: ``geo.coverage`` is the module, ``geo.ppm`` its function."""
-    if name in _MODULES:
+    if name in _modules():
         return importlib.import_module(f"geo.{name}")
     if name == "__all__":
-        return ["__version__", *_MODULES, *_exports()]
+        return ["__version__", *_modules(), *_exports()]
     module = _exports().get(name)
     if module is None:
         raise AttributeError(f"module 'geo' has no attribute {name!r}")
@@ -99,4 +113,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_MODULES, *_exports()})
+    return sorted({*globals(), *_modules(), *_exports()})

@@ -45,7 +45,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from scipy import stats
 
 from geo import disclosure
 from geo.areas import _check_areas, points_in_polygons, poisson_trend
@@ -437,6 +436,8 @@ def exact_p(count: np.ndarray | Sequence[float] | float,
     >>> exact_p([10, 0, 3, 0], [2, 5, 3, 0]).round(6).tolist()
     [0.038574, 0.0625, 1.0, nan]
     """
+    from scipy import stats  # here, not at the top: importing scipy.stats is slow
+
     k = np.asarray(count, dtype=float)
     r = np.asarray(reference, dtype=float)
     k, r = np.broadcast_arrays(k, r)
@@ -1115,6 +1116,8 @@ def _observations(counts: pd.DataFrame, cells: pd.DataFrame | None, period: Peri
             rest_a, rest_b = max(ta - a, 0), max(tb - b, 0)
             if a / ta <= b / tb:
                 continue
+            from scipy import stats  # here, not at the top: importing scipy.stats is slow
+
             p = float(stats.fisher_exact([[a, rest_a], [b, rest_b]]).pvalue)
             if p < ALPHA:
                 obs.append(Observation("share_rose", {
