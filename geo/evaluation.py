@@ -36,8 +36,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 import geopandas as gpd
 import numpy as np
@@ -45,12 +46,20 @@ import pandas as pd
 import shapely
 
 from geo.crs import METRIC_CRS, require_metric
+from geo.disclosure import (
+    PUBLIC_RING_M,
+    grid_points_in_polygons,
+    in_area,
+    incident_record_keys,
+    protected_total,
+)
 from geo.errors import AnalysisError, InputError, Problem
 from geo.layers import LOCAL_TZ, precise_incidents
 
 __all__ = [
     "EVALUATION_COLUMNS",
     "MIN_COUNT",
+    "RING_M",
     "Evaluation",
     "relative_effect_size",
     "res_interval",
@@ -59,13 +68,22 @@ __all__ = [
     "evaluate",
     "evaluation_warnings",
     "treated_from_cameras",
+    "report_html",
 ]
+
+def N_(message: str) -> str:
+    """Mark a message for translation when it is shown (gettext's ``N_``)."""
+    return message
+
 
 #: The per-feature columns of the evaluation table, in order.
 EVALUATION_COLUMNS: Final = (
     "id", "start", "a_before", "a_after", "b_before", "b_after", "c_before", "c_after",
     "res", "res_ci_low", "res_ci_high", "wdq",
 )
+
+#: Default width of the displacement ring (non-public evaluations), metres.
+RING_M: Final = 200.0
 
 #: Fewer incidents than this in the treated area (before + after) is too few for a
 #: conclusion: the report says so.
@@ -196,6 +214,10 @@ class Evaluation:
         Whether a control layer was given.
     left_out : int
         Incidents left out for an imprecise position.
+    public : bool
+        Whether every count is a protected (published) count.
+    warnings : dict
+        Warning keys per feature id (:func:`evaluation_warnings`).
     """
 
     table: pd.DataFrame
@@ -207,6 +229,7 @@ class Evaluation:
     buffer_m: float
     control_given: bool
     left_out: int
+    public: bool = False
     warnings: dict[str, list[str]] = field(default_factory=dict)
 
 
@@ -235,8 +258,9 @@ def evaluate(
     *,
     start: dt.date | str | None = None,
     months: int = 12,
-    buffer_m: float = 200.0,
+    buffer_m: float | None = None,
     control: gpd.GeoDataFrame | None = None,
+    secret: bytes | None = None,
     source: str = "treated",
 ) -> Evaluation:
     """Count incidents before and after in each treated area, its ring and the control.
@@ -252,11 +276,18 @@ def evaluate(
         The start of every feature without its own ``start``.
     months : int
         Length of the before and the after period, in calendar months (1–120).
-    buffer_m : float
-        Width of the displacement ring around each treated area, in metres (> 0).
+    buffer_m : float, optional
+        Width of the displacement ring around each treated area, in metres (> 0);
+        default :data:`RING_M` (200 m), and always
+        :data:`geo.disclosure.PUBLIC_RING_M` in a public evaluation.
     control : GeoDataFrame, optional
         The control area (its polygons' union). Default: everything outside every
         treated area and every ring.
+    secret : bytes, optional
+        The deployment's disclosure-control secret. Given, the evaluation is **public**:
+        every incident counts by the 100 m grid cell it lies in (an area holds the
+        cells whose centre it covers), every count is protected by the cell key method
+        (:mod:`geo.disclosure`) and every figure is computed from protected counts.
     source : str
         Name of the treated layer in error messages.
 
@@ -286,6 +317,14 @@ def evaluate(
     """
     if not (isinstance(months, (int, np.integer)) and 1 <= int(months) <= 120):
         raise AnalysisError(f"months must be a whole number from 1 to 120, not {months!r}")
+    public = secret is not None
+    if public and buffer_m is not None and float(buffer_m) != PUBLIC_RING_M:
+        raise AnalysisError(
+            f"a public evaluation always uses a {PUBLIC_RING_M:.0f} m ring (a ring width "
+            f"that can be varied lets a reader locate incidents); leave out the width "
+            f"or give {PUBLIC_RING_M:.0f}")
+    if buffer_m is None:
+        buffer_m = PUBLIC_RING_M if public else RING_M
     if not (math.isfinite(float(buffer_m)) and 0 < float(buffer_m) <= 10_000):
         raise AnalysisError(f"buffer_m must be a distance above 0 and at most 10 000 m, "
                             f"not {buffer_m!r}")
@@ -330,16 +369,29 @@ def evaluate(
     pts = inc.geometry.to_numpy()
     in_a = np.zeros((len(treated), len(inc)), dtype=bool)
     in_b = np.zeros_like(in_a)
-    for zone, polys in ((in_a, geoms), (in_b, rings)):
-        tree = shapely.STRtree(pts)
-        pairs = tree.query(polys, predicate="intersects")
-        zone[pairs[0], pairs[1]] = True
-    if control is not None:
-        control_geom = shapely.union_all(control.geometry.to_numpy())
-        in_c = shapely.intersects(control_geom, pts)
+    control_geom = (shapely.union_all(control.geometry.to_numpy())
+                    if control is not None else None)
+    if public:
+        # the rule of every public statistic: an incident is where its 100 m cell is
+        xy = shapely.get_coordinates(pts)
+        for zone, polys in ((in_a, geoms), (in_b, rings)):
+            pi, gi = grid_points_in_polygons(xy, polys)
+            zone[gi, pi] = True
+        in_c = (in_area(xy, control_geom) if control_geom is not None
+                else ~in_area(xy, rings_union))
+        keys = incident_record_keys(inc, secret=secret).to_numpy()  # type: ignore[arg-type]
     else:
-        control_geom = None
-        in_c = ~shapely.intersects(rings_union, pts)
+        tree = shapely.STRtree(pts)
+        for zone, polys in ((in_a, geoms), (in_b, rings)):
+            pairs = tree.query(polys, predicate="intersects")
+            zone[pairs[0], pairs[1]] = True
+        in_c = (shapely.intersects(control_geom, pts) if control_geom is not None
+                else ~shapely.intersects(rings_union, pts))
+        keys = np.zeros(len(inc))
+
+    def count(mask: np.ndarray) -> int:
+        """The (published, when public) number of incidents in ``mask``."""
+        return protected_total(keys[mask]) if public else int(np.count_nonzero(mask))
 
     local_t = pd.to_datetime(inc["time"], utc=True).dt.tz_convert(LOCAL_TZ)
     t_ns = local_t.dt.tz_convert("UTC").dt.as_unit("ns").astype("int64").to_numpy()
@@ -356,7 +408,7 @@ def evaluate(
         before = (t_ns >= b0.value) & (t_ns < s0.value)
         after = (t_ns >= s0.value) & (t_ns < e0.value)
         zones = {"a": in_a[i], "b": in_b[i], "c": in_c}
-        counts = {f"{z}_{p}": int(np.count_nonzero(m & per))
+        counts = {f"{z}_{p}": count(m & per)
                   for z, m in zones.items() for p, per in (("before", before),
                                                             ("after", after))}
         ab, aa, bb, ba, cb, ca = (counts[k] for k in ("a_before", "a_after", "b_before",
@@ -365,12 +417,12 @@ def evaluate(
         rows.append({"id": fid, "start": s.date().isoformat(), **counts,
                      "res": relative_effect_size(ab, aa, cb, ca), "res_ci_low": lo,
                      "res_ci_high": hi,
-                     "wdq": weighted_displacement_quotient(ab, aa, bb, ba, cb, ca)})
+                     "wdq": weighted_displacement_quotient(ab, aa, bb, ba, cb, ca) + 0.0})
         in_any = (before | after) & (zones["a"] | zones["b"] | zones["c"])
         for cat in sorted(set(cats[in_any])):
             cm = cats == cat
             cat_rows.append({"id": fid, "category": cat,
-                             **{f"{z}_{p}": int(np.count_nonzero(m & per & cm))
+                             **{f"{z}_{p}": count(m & per & cm)
                                 for z, m in zones.items()
                                 for p, per in (("before", before), ("after", after))}})
         for period, per, first in (("before", before, s - pd.DateOffset(months=int(months))),
@@ -382,13 +434,13 @@ def evaluate(
             for lbl in labels:
                 mm = per & (month_lbl == lbl)
                 mon_rows.append({"id": fid, "month": lbl, "period": period,
-                                 **{z: int(np.count_nonzero(m & mm))
+                                 **{z: count(m & mm)
                                     for z, m in zones.items()}})
                 for cat in sorted(set(cats[in_any])):
                     cm = mm & (cats == cat)
                     mon_cat_rows.append({"id": fid, "category": cat, "month": lbl,
                                          "period": period,
-                                         **{z: int(np.count_nonzero(m & cm))
+                                         **{z: count(m & cm)
                                             for z, m in zones.items()}})
 
     table = pd.DataFrame(rows, columns=list(EVALUATION_COLUMNS))
@@ -409,7 +461,7 @@ def evaluate(
     ev = Evaluation(table=table, by_category=by_cat, monthly=monthly,
                     monthly_by_category=monthly_cat, zones=zones_gdf, months=int(months),
                     buffer_m=float(buffer_m), control_given=control is not None,
-                    left_out=left_out)
+                    left_out=left_out, public=public)
     ev.warnings.update(evaluation_warnings(ev))
     return ev
 
@@ -499,3 +551,223 @@ def treated_from_cameras(
     if "start" in cameras.columns:
         out["start"] = cameras["start"].to_numpy()
     return out
+
+
+# --------------------------------------------------------------------------- the report
+
+_RES_TEXT: Final = {
+    "undefined": N_("The relative effect size cannot be computed: the treated area had no "
+                    "incidents after the start, or the control none before."),
+    "no_interval": N_("The relative effect size is %(res)s; its interval cannot be computed "
+                      "because one of the four counts is zero."),
+    "better": N_("The relative effect size is %(res)s (95 %% interval %(low)s–%(high)s): "
+                 "after the start the treated area had fewer incidents than the control's "
+                 "change predicts, and the interval does not include 1."),
+    "worse": N_("The relative effect size is %(res)s (95 %% interval %(low)s–%(high)s): "
+                "after the start the treated area had more incidents than the control's "
+                "change predicts, and the interval does not include 1."),
+    "chance": N_("The relative effect size is %(res)s (95 %% interval %(low)s–%(high)s): the "
+                 "interval includes 1, so the change is within what chance alone can give."),
+}
+
+_WDQ_TEXT: Final = {
+    "undefined": N_("The weighted displacement quotient cannot be computed (a control count "
+                    "is zero, or the treated area did not change relative to the control)."),
+    "no_success": N_("The weighted displacement quotient (%(wdq)s) is not read: the treated "
+                     "area did not improve relative to the control, so there is no effect "
+                     "to displace."),
+    "diffusion_greater": N_("The weighted displacement quotient is %(wdq)s (above 1): the ring "
+                            "improved even more than the treated area — a diffusion of "
+                            "benefits larger than the direct effect."),
+    "diffusion": N_("The weighted displacement quotient is %(wdq)s (between 0 and 1): the ring "
+                    "improved too — a diffusion of benefits, not a displacement of crime."),
+    "none": N_("The weighted displacement quotient is 0: neither displacement nor a diffusion "
+               "of benefits shows in the ring."),
+    "displacement_less": N_("The weighted displacement quotient is %(wdq)s (between −1 and 0): "
+                            "some incidents seem to have moved into the ring, fewer than the "
+                            "treated area lost — the net effect is still positive."),
+    "displacement_greater": N_("The weighted displacement quotient is %(wdq)s (below −1): the "
+                               "ring gained more incidents than the treated area lost — "
+                               "displacement larger than the effect."),
+}
+
+_WARNING_TEXT: Final = {
+    "too_few": N_("Too few incidents for a conclusion: fewer than %(n)s in the treated area "
+                  "before and after together."),
+    "short_period": N_("The periods are shorter than a year: seasons can explain a change."),
+    "regression_to_mean": N_("Before the start the treated area had far more incidents per "
+                             "square metre than its ring: it was probably chosen because it "
+                             "was hot, and hot places often cool by themselves (regression to "
+                             "the mean). Look at the control's trend."),
+    "control_overlaps": N_("The control overlaps the treated area or its ring."),
+}
+
+_SERIES: Final = (("a", "#b2182b", N_("Treated area")), ("b", "#ef8a62", N_("Ring")),
+                  ("c", "#2166ac", N_("Control")))
+
+
+def _nice_max(v: float) -> float:
+    if v <= 0:
+        return 1.0
+    mag = 10 ** math.floor(math.log10(v))
+    for step in (1, 2, 2.5, 5, 10):
+        if v <= step * mag:
+            return float(step * mag)
+    return float(10 * mag)  # pragma: no cover
+
+
+def _chart(monthly: pd.DataFrame, *, label: str, gt: Callable[[str], str]) -> dict[str, Any]:
+    """Coordinates of a two-panel monthly chart (treated + ring; control)."""
+    months = monthly["month"].tolist()
+    n = max(len(months), 1)
+    width, left, plot_h, gap = 540, 34, 70, 22
+    step = (width - left - 36) / max(n - 1, 1)
+    xs = [left + 4 + i * step for i in range(n)]
+    n_before = int((monthly["period"] == "before").sum())
+    start_x = (xs[n_before - 1] + xs[n_before]) / 2 if 0 < n_before < n else left
+    panels = []
+    for pi, keys in enumerate((("a", "b"), ("c",))):
+        top = gap + pi * (plot_h + gap)
+        vmax = _nice_max(float(monthly[list(keys)].to_numpy().max()) if len(monthly) else 0)
+        series = []
+        for key, colour, _name in _SERIES:
+            if key not in keys:
+                continue
+            ys = [plot_h - plot_h * float(v) / vmax for v in monthly[key]]
+            series.append({"colour": colour,
+                           "points": " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs, ys, strict=True))})
+        fracs = (0.0, 0.5, 1.0) if vmax % 2 == 0 else (0.0, 1.0)
+        ticks = [{"value": vmax * f, "y": plot_h - plot_h * f} for f in fracs]
+        title = " · ".join(gt(name) for key, _c, name in _SERIES if key in keys)
+        panels.append({"top": top, "series": series, "ticks": ticks, "title": title})
+    every = max(1, math.ceil(n / 8))
+    return {
+        "width": width, "height": gap + 2 * (plot_h + gap) + 6, "left": left,
+        "plot_h": plot_h, "start_x": start_x, "panels": panels, "label": label,
+        "month_labels": [{"x": xs[i], "month": months[i]} for i in range(0, n, every)],
+        "legend": [{"colour": c, "label": gt(name)} for _k, c, name in _SERIES],
+    }
+
+
+def report_html(
+    ev: Evaluation,
+    *,
+    lang: str | None = None,
+    kind: str = "areas",
+    level: str = "observe",
+    sources: Sequence[str] = (),
+    generated: dt.date | None = None,
+    max_category_charts: int = 4,
+) -> str:
+    """The evaluation report: one self-contained HTML document (Swedish by default).
+
+    Parameters
+    ----------
+    ev : Evaluation
+        From :func:`evaluate`.
+    lang : str, optional
+        ``sv`` or ``en`` (default ``$TRYGGKARTA_LANG`` or ``sv``).
+    kind : str
+        ``areas`` or ``cameras``: what the treated features are.
+    level : str
+        The DORI level of the cameras' coverage polygons (with ``kind="cameras"``).
+    sources : sequence of str
+        The inputs, for the footer.
+    generated : date, optional
+        The date printed (default today).
+    max_category_charts : int
+        Monthly charts per category for at most this many categories per feature (the
+        largest); the table lists every category.
+
+    Returns
+    -------
+    str
+        The HTML.
+
+    Examples
+    --------
+    >>> from shapely import Point, box
+    >>> t = pd.to_datetime(["2024-02-10", "2024-08-10"], utc=True)
+    >>> inc = gpd.GeoDataFrame({"time": t, "category": "Rån", "precision": "point"},
+    ...                        geometry=[Point(5, 5)] * 2, crs=3006)
+    >>> area = gpd.GeoDataFrame({"id": ["A"]}, geometry=[box(0, 0, 10, 10)], crs=3006)
+    >>> html = report_html(evaluate(inc, area, start="2024-06-01", months=6), lang="sv")
+    >>> '<html lang="sv">' in html, "Relativ effektstorlek" in html
+    (True, True)
+    """
+    from geo import disclosure
+    from geo.documents import formatter, gettext, render, resolve_lang
+
+    lang = resolve_lang(lang)
+    fmt = formatter(lang)
+
+    def gt(msg: str) -> str:
+        return gettext(msg, lang=lang)
+
+    def num(v: float) -> str:
+        return fmt.decimal(v, 2)
+
+    areas = []
+    counts_cols = ["a_before", "a_after", "b_before", "b_after", "c_before", "c_after"]
+    for _, row in ev.table.iterrows():
+        fid = str(row["id"])
+        counts = {c: int(row[c]) for c in counts_cols}
+        res, lo, hi, wdq = (float(row[c]) for c in ("res", "res_ci_low", "res_ci_high", "wdq"))
+        if math.isnan(res):
+            res_text = gt(_RES_TEXT["undefined"])
+        elif math.isnan(lo):
+            res_text = gt(_RES_TEXT["no_interval"]) % {"res": num(res)}
+        else:
+            key = "chance" if lo <= 1 <= hi else ("better" if res > 1 else "worse")
+            res_text = gt(_RES_TEXT[key]) % {"res": num(res), "low": num(lo), "high": num(hi)}
+        a_change = (counts["a_after"] / counts["c_after"] - counts["a_before"] / counts["c_before"]
+                    if counts["c_after"] and counts["c_before"] else math.nan)
+        reading = wdq_reading(wdq, a_change=a_change)
+        wdq_text = gt(_WDQ_TEXT[reading])
+        if "%(wdq)s" in wdq_text:
+            wdq_text = wdq_text % {"wdq": num(wdq)}
+        warn = [gt(_WARNING_TEXT[k]) % {"n": MIN_COUNT} if k == "too_few"
+                else gt(_WARNING_TEXT[k]) for k in ev.warnings.get(fid, [])]
+        cats = ev.by_category[ev.by_category["id"] == fid]
+        cat_rows = [{"label": r["category"], **{c: int(r[c]) for c in counts_cols}}
+                    for _, r in cats.iterrows()]
+        monthly = ev.monthly[ev.monthly["id"] == fid]
+        start = pd.Timestamp(row["start"])
+        top = cats.assign(_n=cats["a_before"] + cats["a_after"]).sort_values(
+            ["_n", "category"], ascending=[False, True]).head(max_category_charts)
+        cat_charts = []
+        if len(cats) > 1:
+            for cat in top["category"]:
+                mc = ev.monthly_by_category[(ev.monthly_by_category["id"] == fid)
+                                            & (ev.monthly_by_category["category"] == cat)]
+                cat_charts.append({"category": cat,
+                                   "chart": _chart(mc, label=f"{fid}: {cat}", gt=gt)})
+        areas.append({
+            "id": fid, "start": start.date(), "counts": counts,
+            "res": res, "ci": (None, None) if math.isnan(lo) else (lo, hi), "wdq": wdq,
+            "res_reading": res_text, "reading": wdq_text, "warnings": warn,
+            "categories": cat_rows, "chart": _chart(monthly, label=fid, gt=gt),
+            "category_charts": cat_charts,
+            "before_from": (start - pd.DateOffset(months=ev.months)).date(),
+            "before_to": (start - pd.Timedelta(days=1)).date(),
+            "after_from": start.date(),
+            "after_to": (start + pd.DateOffset(months=ev.months) - pd.Timedelta(days=1)).date(),
+        })
+    control_text = gt(N_("the given control area")) if ev.control_given else \
+        gt(N_("everything outside every treated area and every ring"))
+    title = gt(N_("Evaluation: before and after"))
+    level_name = gt(_LEVEL_NAMES.get(level, level))
+    return render(
+        "evaluation/report.html", lang=lang, title=title,
+        subtitle=gt(N_("Cameras and ordningsvakt areas: relative effect size and displacement")),
+        sources=list(sources), generated=generated or dt.date.today(), public=ev.public,
+        method_statement=disclosure.method_statement(lang=lang) if ev.public else "",
+        cell_note=disclosure.cell_note(lang=lang) if ev.public else "",
+        areas=areas, months=ev.months, buffer_m=ev.buffer_m, control_text=control_text,
+        left_out=ev.left_out, kind=kind, level=level_name,
+    )
+
+
+_LEVEL_NAMES: Final = {"identify": N_("identify"), "recognize": N_("recognize"),
+                       "observe": N_("observe"), "detect": N_("detect"),
+                       "visible": N_("visible")}

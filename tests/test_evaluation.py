@@ -7,7 +7,10 @@ before = 2023, after = 2024, in Stockholm time.
 
 from __future__ import annotations
 
+import datetime as dt
+import html as html_lib
 import math
+import re
 
 import geopandas as gpd
 import numpy as np
@@ -191,3 +194,142 @@ def test_figures_agree_with_an_independent_log_formula(counts):
         assert math.isnan(wdq)
     else:
         assert wdq == pytest.approx((5 / ca - 5 / cb) / (aa / ca - ab / cb))
+
+
+SECRET = b"evaluation-test-secret-0123456789"
+
+
+def _public_scene():
+    # 40 incidents spread over A's cells before, 25 after; a busy control; one isolated
+    # incident at (33, 33) inside a 6 x 6 m hole of the second area version.
+    rng = np.random.default_rng(7)
+    rows = []
+    for t, n in ((BEFORE, 40), (AFTER, 25)):
+        for x, y in rng.uniform(5, 95, size=(n, 2)):
+            rows.append(((float(x), float(y)), t, 1, "x"))
+    for t, n in ((BEFORE, 60), (AFTER, 66)):
+        for x, y in rng.uniform(2000, 3000, size=(n, 2)):
+            rows.append(((float(x), float(y)), t, 1, "y"))
+    rows.append(((33.0, 33.0), BEFORE, 1, "z"))
+    return _incidents(rows)
+
+
+def test_public_counts_are_protected_and_within_the_bound():
+    inc = _public_scene()
+    exact = evaluate(inc, _area(), start="2024-01-01", buffer_m=500).table.iloc[0]
+    pub = evaluate(inc, _area(), start="2024-01-01", secret=SECRET)
+    row = pub.table.iloc[0]
+    assert pub.public and pub.buffer_m == 500
+    for c in ("a_before", "a_after", "c_before", "c_after"):
+        assert abs(row[c] - exact[c]) <= 3 and row[c] not in (1, 2)
+    # every derived figure comes from the published counts
+    assert row["res"] == pytest.approx(relative_effect_size(
+        row["a_before"], row["a_after"], row["c_before"], row["c_after"]))
+    # the same incidents always publish the same values
+    again = evaluate(inc, _area(), start="2024-01-01", secret=SECRET).table
+    pd.testing.assert_frame_equal(pub.table, again)
+    # monthly cells are protected too: none is 1 or 2
+    assert not pub.monthly[["a", "b", "c"]].isin([1, 2]).any().any()
+
+
+def test_public_differencing_two_areas_reveals_nothing():
+    # The attack: the same box minus a 6 x 6 m hole around one incident. Both areas hold
+    # the same 100 m grid-cell centres, so they publish the same figures.
+    inc = _public_scene()
+    holed = box(0, 0, 100, 100).difference(box(30, 30, 36, 36))
+    a = evaluate(inc, _area(), start="2024-01-01", secret=SECRET).table
+    b = evaluate(inc, _area(geom=holed), start="2024-01-01", secret=SECRET).table
+    pd.testing.assert_frame_equal(a, b)
+    # while the exact (non-public) counts do differ by that incident
+    ea = evaluate(inc, _area(), start="2024-01-01").table.iloc[0]
+    eb = evaluate(inc, _area(geom=holed), start="2024-01-01").table.iloc[0]
+    in_hole = inc.geometry.within(box(30, 30, 36, 36)) & (inc["time"] < "2024-01-01")
+    assert ea["a_before"] - eb["a_before"] == int(in_hole.sum()) >= 1
+
+
+def test_public_ring_width_is_fixed():
+    inc = _public_scene()
+    with pytest.raises(AnalysisError, match="500 m ring"):
+        evaluate(inc, _area(), start="2024-01-01", buffer_m=50, secret=SECRET)
+
+
+# --------------------------------------------------------------------------- the report
+
+
+def _report_scene():
+    inc = _incidents([
+        (IN_A, BEFORE, 12, "Rån"), (IN_A, AFTER, 4, "Rån"),
+        (IN_A, BEFORE, 9, "Skadegörelse"), (IN_A, AFTER, 6, "Skadegörelse"),
+        (IN_RING, BEFORE, 5, "Rån"), (IN_RING, AFTER, 3, "Rån"),
+        (IN_CONTROL, BEFORE, 61, "Rån"), (IN_CONTROL, AFTER, 58, "Rån"),
+    ])
+    return evaluate(inc, _area(), start="2024-01-01", months=12, buffer_m=50)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from _cdp import Browser, find_chromium
+
+    exe = find_chromium()
+    assert exe, "the report tests need Debian's chromium"
+    b = Browser(exe, width=1000, height=1400)
+    for domain in ("Page", "Runtime", "Network"):
+        b.call(f"{domain}.enable")
+    b.call("Network.setBlockedURLs", urls=["http://*", "https://*"])
+    yield b
+    b.close()
+
+
+@pytest.mark.parametrize("lang", ["sv", "en"])
+def test_report_in_chromium_states_the_figures(tmp_path, browser, lang):
+    from _lang import english_words, visible_text
+
+    from geo.evaluation import report_html
+
+    ev = _report_scene()
+    page = tmp_path / f"report_{lang}.html"
+    page.write_text(report_html(ev, lang=lang, sources=["inc.geojson"]), encoding="utf-8")
+    browser.open(page.as_uri(), ready="document.readyState === 'complete'")
+    text = visible_text(browser)
+    row = ev.table.iloc[0]
+    res = f"{row['res']:.2f}"  # 21·58 / (10·61) = 1.9967...
+    assert res == "2.00"
+    assert (res.replace(".", ",") if lang == "sv" else res) in text
+    low = f"{row['res_ci_low']:.2f}"
+    assert (low.replace(".", ",") if lang == "sv" else low) in text
+    assert browser.evaluate("document.documentElement.lang") == lang
+    assert browser.evaluate("document.querySelectorAll('svg polyline').length") >= 3 * 3
+    assert browser.evaluate("document.querySelectorAll('link[href], script[src]').length") == 0
+    if lang == "sv":
+        assert "Relativ effektstorlek" in text and "Viktad förflyttningskvot" in text
+        # "ring" and "december" are Swedish words too
+        assert english_words(text, allow=frozenset({"ring", "december"})) == []
+    else:
+        assert "Relative effect size" in text
+
+
+def test_both_languages_state_the_same_figures():
+    from _lang import same_numbers
+
+    from geo.evaluation import report_html
+
+    ev = _report_scene()
+
+    def text(lang: str) -> str:
+        html = report_html(ev, lang=lang, generated=dt.date(2026, 12, 1))
+        html = re.sub(r"<style>.*?</style>", " ", html, flags=re.S)  # the CSS is no figure
+        return html_lib.unescape(re.sub(r"<[^>]+>", " ", html))
+
+    sv, en = text("sv"), text("en")
+    only_sv, only_en = same_numbers(sv, en)
+    assert not only_sv and not only_en
+
+
+def test_report_reads_the_interval_plainly():
+    from geo.evaluation import report_html
+
+    ev = _report_scene()  # RES 2.00, interval 0.99–4.02: includes 1
+    lo, hi = ev.table.iloc[0][["res_ci_low", "res_ci_high"]]
+    assert lo < 1 < hi
+    assert "inom vad slumpen ensam kan ge" in report_html(ev, lang="sv")
+    assert "within what chance alone can give" in report_html(ev, lang="en")
