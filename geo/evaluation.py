@@ -634,8 +634,8 @@ def _chart(monthly: pd.DataFrame, *, label: str, gt: Callable[[str], str]) -> di
             if key not in keys:
                 continue
             ys = [plot_h - plot_h * float(v) / vmax for v in monthly[key]]
-            series.append({"colour": colour,
-                           "points": " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs, ys, strict=True))})
+            points = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs, ys, strict=True))
+            series.append({"colour": colour, "points": points})
         fracs = (0.0, 0.5, 1.0) if vmax % 2 == 0 else (0.0, 1.0)
         ticks = [{"value": vmax * f, "y": plot_h - plot_h * f} for f in fracs]
         title = " · ".join(gt(name) for key, _c, name in _SERIES if key in keys)
