@@ -49,6 +49,8 @@ COMMANDS: Final[dict[str, tuple[str, str]]] = {
                       "Getis-Ord Gi* hot-spot cells."),
     "report-area": ("api.cli.areas", "Write the permit evidence report for one area "
                     "(self-contained, public-safe HTML)."),
+    "evaluate": ("api.cli.evaluation", "Before and after: incidents in treated areas or "
+                 "camera views, their rings and a control (RES, WDQ; optional report)."),
     "map": ("api.cli.maps", "Draw the given layers on one self-contained HTML map (works "
             "offline)."),
     "print-map": ("api.cli.maps", "Render an HTML map to PNG and/or PDF with headless "

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from api.http.routes import analyses, audit, datasets, exports
+from api.http.routes import analyses, audit, datasets, evaluation, exports
 
-__all__ = ["analyses", "audit", "datasets", "exports", "ROUTERS"]
+__all__ = ["analyses", "audit", "datasets", "evaluation", "exports", "ROUTERS"]
 
 #: Every router, in the order they appear in the OpenAPI document.
-ROUTERS = (datasets.router, analyses.router, exports.router, audit.router)
+ROUTERS = (datasets.router, analyses.router, exports.router, evaluation.router,
+           audit.router)
