@@ -114,6 +114,7 @@ def test_cli_camera_treated_through_its_coverage(tmp_path, cli):
     (["--start", "2024-13-01"], "--start 2024-13-01"),
     (["--level", "sharp"], "--level sharp"),
     (["--public", "--buffer-m", "50"], "500 m ring"),
+    (["--lang", "fi"], "fi"),
 ])
 def test_cli_bad_options_are_clear_messages(tmp_path, cli, args, needle):
     p = _scene(tmp_path)
@@ -173,3 +174,10 @@ def test_http_bad_parameters_are_4xx(client):
         r = client.get("/analyses/evaluate", headers=R, params=q)
         assert 400 <= r.status_code < 500, (params, r.status_code, r.text)
         assert "code" in r.json()
+
+
+def test_the_public_ring_is_the_disclosure_module_s():
+    from api.service.evaluation import PUBLIC_RING_M
+    from geo.disclosure import PUBLIC_RING_M as GEO_RING
+
+    assert PUBLIC_RING_M == GEO_RING

@@ -15,6 +15,10 @@ from typing import TYPE_CHECKING, Literal
 
 from api.service.common import parse_level
 from api.service.errors import ParameterError
+
+#: The fixed ring of every public document (geo.disclosure.PUBLIC_RING_M; repeated here so
+#: that parsing options needs no geo import; tests/test_evaluation_interfaces.py checks).
+PUBLIC_RING_M = 500.0
 from geo.errors import InputError, Problem
 
 if TYPE_CHECKING:
@@ -60,12 +64,17 @@ class EvaluateParams:
                                      value=self.start) from None
         if isinstance(self.months, bool) or not isinstance(self.months, int) \
                 or not 1 <= self.months <= 120:
-            raise ParameterError("months", "a whole number of months from 1 to 120",
+            raise ParameterError("months", "a whole number from 1 to 120",
                                  value=self.months)
         if self.buffer_m is not None and not (
                 math.isfinite(self.buffer_m) and 0 < self.buffer_m <= 10_000):
             raise ParameterError("buffer_m", "a ring width above 0 and at most 10 000 m",
                                  value=self.buffer_m)
+        if self.public and self.buffer_m is not None and self.buffer_m != PUBLIC_RING_M:
+            raise ParameterError("buffer_m", f"a public evaluation always uses a "
+                                 f"{PUBLIC_RING_M:.0f} m ring (a ring width that can be "
+                                 "varied lets a reader locate incidents); leave out "
+                                 "{buffer_m}", value=self.buffer_m)
         object.__setattr__(self, "level", parse_level(self.level))
 
 

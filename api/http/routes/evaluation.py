@@ -28,13 +28,16 @@ TreatedQ = Annotated[str, _name("Stored treated areas (polygons with id) or came
                                 "omraden")]
 ControlQ = Annotated[str | None, _name("Stored control area (polygons); default: everything "
                                        "outside every treated area and ring.", "kontroll")]
+# Values are checked by api.service.evaluation.EvaluateParams, so a bad one gets the
+# command line's message (tests/test_service.py).
 StartQ = Annotated[str | None, Query(
-    description="Start (YYYY-MM-DD, local) of features without their own 'start'.",
-    pattern=r"^\d{4}-\d{2}-\d{2}$", examples=["2024-01-01"])]
-MonthsQ = Annotated[int, Query(ge=1, le=120, description=(
-    "Calendar months before and after the start."))]
-BufferQ = Annotated[float | None, Query(gt=0, le=10_000, description=(
-    "Width of the displacement ring (m); default 200, always 500 when public."))]
+    max_length=40, description="Start (YYYY-MM-DD, local) of features without their own "
+    "'start'.", examples=["2024-01-01"])]
+MonthsQ = Annotated[int, Query(description="Calendar months before and after the start "
+                                           "(1-120).")]
+BufferQ = Annotated[float | None, Query(description=(
+    "Width of the displacement ring (m, above 0, at most 10 000); default 200, always 500 "
+    "when public."))]
 PublicQ = Annotated[bool, Query(description=(
     "For publication: counts by the 100 m grid, protected by the cell key method, fixed "
     "500 m ring."))]
