@@ -16,9 +16,6 @@ from typing import TYPE_CHECKING, Literal
 from api.service.common import parse_level
 from api.service.errors import ParameterError
 
-#: The fixed ring of every public document (geo.disclosure.PUBLIC_RING_M; repeated here so
-#: that parsing options needs no geo import; tests/test_evaluation_interfaces.py checks).
-PUBLIC_RING_M = 500.0
 from geo.errors import InputError, Problem
 
 if TYPE_CHECKING:
@@ -29,6 +26,10 @@ if TYPE_CHECKING:
 __all__ = ["EvaluateParams", "TreatedKind", "treated_kind", "evaluate", "report", "table"]
 
 TreatedKind = Literal["areas", "cameras"]
+
+#: The fixed ring of every public document (geo.disclosure.PUBLIC_RING_M; repeated here so
+#: that parsing options needs no geo import; tests/test_evaluation_interfaces.py checks).
+PUBLIC_RING_M = 500.0
 
 
 @dataclass(frozen=True)
