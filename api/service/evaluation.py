@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Literal
 
 from api.service.common import parse_level
 from api.service.errors import ParameterError
-
 from geo.errors import InputError, Problem
 
 if TYPE_CHECKING:
