@@ -21,6 +21,7 @@ Arrays are indexed ``[row, col]`` with row 0 at ``miny`` (south).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -257,12 +258,10 @@ def kde_direct(
 
 
 def _taylor_order(t_max: float) -> int:
-    """Smallest order p with |Tₚ(τ)·e^(−τ) − 1| ≤ tol for |τ| ≤ √2·t_max.
+    """Smallest order p with |Tₚ(τ)·e^(−τ) − 1| ≤ tol for |τ| ≤ √2·t_max (Taylor series).
 
-    ``τ = (dₓuₓ + d_y u_y)/h²`` is the exponent the truncated series approximates; with
-    ``|d| ≤ R`` and ``|uₓ|, |u_y| ≤ step/2`` it is at most ``R·step/(√2 h²) = √2·t_max``
-    (``t_max = R·step/(2h²)``), and the total-degree truncation of the product of the
-    x and y series is exactly ``Tₚ(τ)``.
+    Kept for comparison: :func:`_expansion` finds a polynomial of lower degree with the
+    same guarantee, which is what :func:`kde_grid` uses.
     """
     t_max = math.sqrt(2.0) * t_max
     t = np.linspace(-t_max, t_max, 401)
@@ -276,16 +275,50 @@ def _taylor_order(t_max: float) -> int:
     return 20  # pragma: no cover - t_max is bounded by _MAX_TAYLOR_T
 
 
+@functools.lru_cache(maxsize=64)
+def _expansion(t_max: float) -> tuple[float, ...]:
+    """Coefficients c₀…cₚ of the lowest-degree polynomial q with |q(τ)·e^(−τ) − 1| ≤ tol.
+
+    ``τ = (dₓuₓ + d_y u_y)/h²`` is the exponent the expansion replaces; with ``|d| ≤ R``
+    and ``|uₓ|, |u_y| ≤ step/2`` it is at most ``R·step/(√2 h²) = √2·t_max``
+    (``t_max = R·step/(2h²)``). Since ``q(τₓ + τ_y) = Σ_{k+l≤p} c_{k+l}·(k+l)!/(k!·l!)
+    ·τₓᵏ τ_yˡ``, any polynomial in τ splits into the same separable terms as the Taylor
+    series (which is ``cⱼ = 1/j!``). A near-minimax relative fit with ``c₀ = 1`` (so a
+    point on a node is exact; Lawson's iteratively reweighted least squares) needs a lower degree than the Taylor series for the same
+    error, e.g. p = 3 instead of 5 at the default 25 m cells and 150 m bandwidth (10
+    moment grids instead of 21). The error is checked on 4,001 evenly spaced points.
+    """
+    t_max = math.sqrt(2.0) * t_max
+    t = np.cos(np.linspace(0.0, math.pi, 801)) * t_max  # fit: dense near the ends
+    check = np.linspace(-t_max, t_max, 4001)
+    target = 1.0 - np.exp(-t)
+    for p in range(1, 20):
+        # q(τ) = 1 + c₁τ + … + cₚτᵖ: exact at τ = 0 (a point on a node is exact)
+        a = np.vander(t, p + 1, increasing=True)[:, 1:] * np.exp(-t)[:, None]
+        wts = np.full(len(t), 1.0 / len(t))
+        c = np.zeros(p)
+        for _ in range(40):
+            sw = np.sqrt(wts)
+            c = np.linalg.lstsq(a * sw[:, None], target * sw, rcond=None)[0]
+            wts = wts * np.abs(a @ c - target) + 1e-300
+            wts /= wts.sum()
+        q = np.concatenate([[1.0], c])
+        worst = float(np.max(np.abs(np.polyval(q[::-1], check) * np.exp(-check) - 1.0)))
+        if worst <= _TAYLOR_TOL:
+            return tuple(float(v) for v in q)
+    raise AssertionError("no expansion found")  # pragma: no cover - t_max ≤ 1.5
+
+
 def _min_refinement(cell_m: float, bandwidth_m: float) -> int:
     """The smallest refinement s whose Taylor argument is at most 1.5 (see :func:`_plan`)."""
     return max(1, math.ceil(KDE_TRUNCATE_BANDWIDTHS * cell_m / (3.0 * bandwidth_m) - 1e-9))
 
 
 def _plan(cell_m: float, bandwidth_m: float) -> tuple[int, int]:
-    """Sub-cell refinement s and Taylor order p with the least work s²·(p+1)(p+2)/2.
+    """Sub-cell refinement s and expansion order p with the least work s²·(p+1)(p+2)/2.
 
-    The Taylor argument per axis is at most t = R·(cell/s)/(2h²) with R = 8h; the
-    order is the smallest meeting the error budget for |t| ≤ t_max.
+    The expansion's argument per axis is at most t = R·(cell/s)/(2h²) with R = 8h; the
+    order is the smallest meeting the error budget for |t| ≤ t_max (:func:`_expansion`).
     """
     best: tuple[float, int, int] | None = None
     s_min = max(1, math.ceil(KDE_TRUNCATE_BANDWIDTHS * cell_m / (2 * bandwidth_m
@@ -294,7 +327,7 @@ def _plan(cell_m: float, bandwidth_m: float) -> tuple[int, int]:
         t_max = KDE_TRUNCATE_BANDWIDTHS * cell_m / s / (2 * bandwidth_m)
         if t_max > 1.5:
             continue
-        p = _taylor_order(t_max)
+        p = len(_expansion(t_max)) - 1
         cost = s * s * (p + 1) * (p + 2) // 2
         if best is None or cost < best[0]:
             best = (cost, s, p)
@@ -339,6 +372,29 @@ def _trim(ax: _Axis, ncell: int, j: np.ndarray) -> tuple[_Axis, np.ndarray]:
     fft_n = sfft.next_fast_len(n + ax.half, real=True)
     return (_Axis(ax.origin + lo * ax.step, ax.step, n, ax.first - lo, ax.stride, ax.half,
                   fft_n), j - lo)
+
+
+#: Spectrum bins of the KDE kernels below this fraction of the largest are dropped.
+_SPECTRUM_EPS: Final = 1e-15
+
+
+def _kept_bins(spectra: list[np.ndarray], sizes: list[float]) -> int:
+    """Leading rfft bins holding every kernel's spectrum above ``_SPECTRUM_EPS``.
+
+    ``sizes`` bounds the moment each kernel multiplies (``(step/2h)ᵏ/k!``). A dropped
+    bin changes any cell by less than ``_SPECTRUM_EPS`` × the kernel's sum (about 15 at
+    cell = h/6) × a point's peak, the level the kernel's cut at 8 h already ignores.
+
+    Examples
+    --------
+    >>> m = np.arange(-48, 49) / 6.0          # a Gaussian 6 nodes wide
+    >>> n = _kept_bins([sfft.rfft(np.exp(-0.5 * m * m), 256)], [1.0])
+    >>> 40 < n < 129                          # of 129 bins
+    True
+    """
+    mag = np.max(np.abs(np.vstack(spectra)) * np.asarray(sizes)[:, None], axis=0)
+    big = np.flatnonzero(mag > _SPECTRUM_EPS * mag.max())
+    return int(big.max()) + 1 if len(big) else 1
 
 
 def kde_grid(
@@ -398,6 +454,9 @@ def kde_grid(
             "bandwidth")
     sub, p = _plan(cell, h)
     step = cell / sub
+    coef = _expansion(KDE_TRUNCATE_BANDWIDTHS * cell / sub / (2 * h))
+    # term (k, l) of q(τₓ + τ_y) is c_{k+l}·(k+l)!·(τₓᵏ/k!)·(τ_yˡ/l!)
+    scale = [coef[j] * math.factorial(j) for j in range(p + 1)]
     half = math.ceil(KDE_TRUNCATE_BANDWIDTHS * h / step)
     ax = _axis(grid.minx, grid.nx, cell, sub, half)
     ay = _axis(grid.miny, grid.ny, cell, sub, half)
@@ -435,7 +494,11 @@ def kde_grid(
         upow.append(upow[-1] * u / k)
         vpow.append(vpow[-1] * v / k)
 
-    nfx = ax.fft_n // 2 + 1
+    # The kernels' spectra fall like exp(−(hω)²/2): column frequencies where every one is
+    # below _SPECTRUM_EPS of the largest (the FFT's own rounding level) are left out of
+    # the column transforms, often more than half of them.
+    u_max = step / (2.0 * h)
+    nfx = _kept_bins(kx_hat, [u_max**k / math.factorial(k) for k in range(p + 1)])
     spec = np.zeros((ay.fft_n, nfx), dtype=complex)
     rows = np.empty((ay.fft_n, nfx), dtype=complex)
     for l_ in range(p + 1):
@@ -443,10 +506,11 @@ def kde_grid(
         rows[:] = 0.0
         bv = base * vpow[l_]
         for k in range(p + 1 - l_):
-            mom = np.bincount(flat, weights=bv * upow[k], minlength=ay.n * ax.fft_n)
-            part = sfft.rfft(mom.reshape(ay.n, ax.fft_n), axis=1, workers=-1)
+            mom = np.bincount(flat, weights=bv * (upow[k] * scale[k + l_]),
+                              minlength=ay.n * ax.fft_n)
+            part = sfft.rfft(mom.reshape(ay.n, ax.fft_n), axis=1, workers=-1)[:, :nfx]
             del mom
-            part *= kx_hat[k][None, :]
+            part *= kx_hat[k][None, :nfx]
             rows[: ay.n] += part
             del part
         col = sfft.fft(rows, axis=0, workers=-1)
