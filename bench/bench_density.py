@@ -45,7 +45,6 @@ from geo.density import (  # noqa: E402
     kde_grid,
 )
 
-
 #: Alternating rounds of the KDE comparison (the best of each counts: on a shared machine
 #: the least disturbed round is the closest to the true cost).
 ROUNDS = 11

@@ -284,9 +284,10 @@ def _expansion(t_max: float) -> tuple[float, ...]:
     (``t_max = R·step/(2h²)``). Since ``q(τₓ + τ_y) = Σ_{k+l≤p} c_{k+l}·(k+l)!/(k!·l!)
     ·τₓᵏ τ_yˡ``, any polynomial in τ splits into the same separable terms as the Taylor
     series (which is ``cⱼ = 1/j!``). A near-minimax relative fit with ``c₀ = 1`` (so a
-    point on a node is exact; Lawson's iteratively reweighted least squares) needs a lower degree than the Taylor series for the same
-    error, e.g. p = 3 instead of 5 at the default 25 m cells and 150 m bandwidth (10
-    moment grids instead of 21). The error is checked on 4,001 evenly spaced points.
+    point on a node is exact; Lawson's iteratively reweighted least squares) needs a
+    lower degree than the Taylor series for the same error, e.g. p = 3 instead of 5 at
+    the default 25 m cells and 150 m bandwidth (10 moment grids instead of 21). The error
+    is checked on 4,001 evenly spaced points.
     """
     t_max = math.sqrt(2.0) * t_max
     t = np.cos(np.linspace(0.0, math.pi, 801)) * t_max  # fit: dense near the ends
