@@ -198,26 +198,29 @@ def _check_in_sweden(geoms: np.ndarray, ok: np.ndarray, crs: CRS | None, col: _C
     """Flag features outside Sweden, naming swapped lat/lon when that explains it."""
     idx = np.flatnonzero(ok)
     bounds = shapely.bounds(geoms[idx])  # minx, miny, maxx, maxy in the layer's CRS
-    # Representative corners: both ends of the bounding box must be in Sweden.
-    x = np.concatenate([bounds[:, 0], bounds[:, 2]])
-    y = np.concatenate([bounds[:, 1], bounds[:, 3]])
+    # Representative corners: both ends of the bounding box must be in Sweden (a point's
+    # two corners are the same: one is enough).
+    points = bool(np.all(shapely.get_type_id(geoms[idx]) == 0))
+    x = bounds[:, 0] if points else np.concatenate([bounds[:, 0], bounds[:, 2]])
+    y = bounds[:, 1] if points else np.concatenate([bounds[:, 1], bounds[:, 3]])
     src = CRS.from_user_input(crs) if crs is not None else WGS84
     geographic = src.is_geographic
-    if geographic and src.equals(WGS84, ignore_axis_order=True):
-        lon, lat = x, y
-        slon, slat = y, x
-    else:
-        tr = Transformer.from_crs(src, WGS84, always_xy=True)
-        with np.errstate(all="ignore"):
-            lon, lat = tr.transform(x, y)
-            slon, slat = tr.transform(y, x)
     n = len(idx)
-    inside = inside_sweden_lonlat(lon, lat)
-    inside = inside[:n] & inside[n:]
+
+    def in_sweden(xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+        if geographic and src.equals(WGS84, ignore_axis_order=True):
+            lon, lat = xs, ys
+        else:
+            tr = Transformer.from_crs(src, WGS84, always_xy=True)
+            with np.errstate(all="ignore"):
+                lon, lat = tr.transform(xs, ys)
+        got = inside_sweden_lonlat(np.asarray(lon), np.asarray(lat))
+        return got if points else got[:n] & got[n:]
+
+    inside = in_sweden(x, y)
     if inside.all():
         return
-    swapped = inside_sweden_lonlat(slon, slat)
-    swapped = swapped[:n] & swapped[n:]
+    swapped = in_sweden(y, x)
     bad = np.zeros(len(geoms), dtype=bool)
     reasons: list[str] = []
     for k in np.flatnonzero(~inside):
@@ -246,11 +249,51 @@ def _check_in_sweden(geoms: np.ndarray, ok: np.ndarray, crs: CRS | None, col: _C
 
 
 def _text(gdf: pd.DataFrame, name: str) -> pd.Series:
+    """A column as stripped text, missing where absent or blank.
+
+    Whole numbers stored as floats (``1.0``) become ``"1"``. Text, float, integer and
+    boolean columns are done vectorised (a layer may have millions of features); other
+    columns (mixed objects, dates) value by value.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"a": [" x ", "", None, "7"], "b": [1.0, 2.5, np.nan, -3.0]})
+    >>> [None if pd.isna(v) else v for v in _text(df, "a")]
+    ['x', None, None, '7']
+    >>> [None if pd.isna(v) else v for v in _text(df, "b")]
+    ['1', '2.5', None, '-3']
+    """
     if name not in gdf.columns:
         return pd.Series(pd.NA, index=gdf.index, dtype=object)
     s = gdf[name]
+    kind = s.dtype.kind
+    fast = kind in "fiub" or (
+        (pd.api.types.is_string_dtype(s.dtype) or kind == "O")
+        and not isinstance(s.dtype, pd.CategoricalDtype)
+        and pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty"))
+    if not fast:
+        return _text_slow(s)
+    text = s.astype(str).str.strip()
+    blank = (s.isna() | text.isna() | (text == "")).to_numpy(dtype=bool)
+    if blank.all():
+        return pd.Series(pd.NA, index=gdf.index, dtype=object)
+    if kind == "f":
+        # integers stored as floats (1.0) become "1"
+        v = s.to_numpy(dtype=float, na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            whole = np.isfinite(v) & (np.floor(v) == v)
+        if whole.any():
+            small = whole & (np.abs(v) < 2.0**53) & ~((v == 0) & np.signbit(v))
+            fixed = text.to_numpy(dtype=object)
+            fixed[small] = v[small].astype(np.int64).astype(str).astype(object)
+            for i in np.flatnonzero(whole & ~small):
+                fixed[i] = f"{v[i]:.0f}"
+            text = pd.Series(fixed, index=s.index, dtype=text.dtype)
+    return text.where(~blank)
+
+
+def _text_slow(s: pd.Series) -> pd.Series:
     blank = s.isna() | (s.astype(str).str.strip() == "")
-    # integers stored as floats (1.0) become "1"
     if pd.api.types.is_float_dtype(s.dtype):
         s = s.map(lambda v: f"{v:.0f}" if pd.notna(v) and float(v).is_integer() else v)
     return s.astype(object).where(~blank, pd.NA).map(lambda v: v if v is pd.NA else str(v).strip())
