@@ -149,7 +149,8 @@ def read_frame(
         elif name.endswith((".gpkg", ".shp")):
             import pyogrio
 
-            gdf = pyogrio.read_dataframe(p, layer=layer_name, datetime_as_string=True)
+            gdf = pyogrio.read_dataframe(p, layer=layer_name, datetime_as_string=True,
+                                         use_arrow=True)
         else:
             raise InputError.single(
                 source,
