@@ -18,8 +18,9 @@ covered weight alone).
   the better of that and the best single affordable site, which guarantees at
   least ½(1 − 1/e) of the optimum). The LP relaxation (HiGHS) bounds the optimum
   from above; the result reports the gap.
-* ``exact=True``: the MILP above with HiGHS (``scipy.optimize.milp``), relative
-  gap 0, so the optimum is proven.
+* ``exact=True``: a proven optimum. When the greedy already meets the LP bound it is
+  one (often so); otherwise the MILP above is solved with HiGHS
+  (``scipy.optimize.milp``), relative gap 0.
 
 The chosen sites are listed in greedy order (each row the site adding the most
 among the rest), so ``marginal_weight`` of a row is the weight it newly covers
@@ -75,7 +76,8 @@ class Selection:
     gap : float
         ``(upper_bound − objective) / upper_bound`` (0 when the bound is 0).
     method : str
-        ``greedy``, ``greedy+best-single`` or ``milp``.
+        ``greedy``, ``greedy+best-single`` or ``milp`` (with ``exact``, a greedy result
+        is one that met the LP bound, so it is proven optimal too).
     optimal : bool
         Proven optimal.
     """
@@ -426,9 +428,16 @@ def select_sites(
         f"{n_cov} incidents{beyond} lie in some candidate's coverage; they form "
         f"{b.shape[1]} distinct covering sets (one model row each)"]
     if exact:
-        chosen, obj, optimal = milp_select(b, gw, time_limit_s=time_limit_s, **opts)
-        method = "milp"
-        ub = obj if optimal else lp_bound(b, gw, **opts)
+        # The greedy often meets the LP bound already: then it is a proven optimum and
+        # the branch and bound is not needed.
+        g_chosen, g_gains, g_method = greedy_select(b, gw, **opts)
+        ub = lp_bound(b, gw, **opts)
+        if float(sum(g_gains)) >= ub - 1e-9 * max(1.0, abs(ub)):
+            chosen, method, optimal = g_chosen, g_method, True
+        else:
+            chosen, obj, optimal = milp_select(b, gw, time_limit_s=time_limit_s, **opts)
+            method = "milp"
+            ub = obj if optimal else ub
     else:
         chosen, _, method = greedy_select(b, gw, **opts)
         optimal = False

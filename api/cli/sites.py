@@ -257,8 +257,9 @@ def select_sites_cmd(
         console.print(f"privacy penalty {sel.privacy_penalty:,.1f}; objective "
                       f"{sel.objective:,.2f}", highlight=False)
     if sel.optimal:
-        console.print("proven optimal" + (" (the LP bound equals the greedy result)"
-                                          if not exact else " (MILP, HiGHS)"), highlight=False)
+        console.print("proven optimal" + (" (MILP, HiGHS)" if sel.method == "milp" else
+                                          " (the LP bound equals the greedy result)"),
+                      highlight=False)
     else:
         console.print(f"LP bound {sel.upper_bound:,.2f}: this selection reaches at least "
                       f"{1 - sel.gap:.2%} of the optimum (gap {sel.gap:.2%})"
