@@ -43,6 +43,7 @@ __all__ = [
     "DensityResult",
     "MAX_CELLS",
     "KDE_TRUNCATE_BANDWIDTHS",
+    "KDE_TILE_NODES",
     "default_extent",
     "make_grid",
     "count_grid",
@@ -61,6 +62,8 @@ __all__ = [
 MAX_CELLS: Final = 25_000_000
 #: Largest internal KDE lattice (nodes), including padding and sub-cell refinement.
 MAX_KDE_NODES: Final = 64_000_000
+#: Largest KDE lattice (nodes) done in one piece; larger grids go by blocks of rows.
+KDE_TILE_NODES: Final = 12_000_000
 #: The kernel is cut at this many bandwidths (exp(−32) ≈ 1.3·10⁻¹⁴ of its peak).
 KDE_TRUNCATE_BANDWIDTHS: Final = 8.0
 #: Sub-cell lattices are refined at least until the Taylor argument per axis is this small
@@ -275,8 +278,17 @@ def _taylor_order(t_max: float) -> int:
     return 20  # pragma: no cover - t_max is bounded by _MAX_TAYLOR_T
 
 
-@functools.lru_cache(maxsize=64)
 def _expansion(t_max: float) -> tuple[float, ...]:
+    """:func:`_fit_expansion` for ``t_max`` rounded up to a multiple of 1/50.
+
+    A polynomial good over a wider range is good over ``t_max``'s; the rounding keeps the
+    fits few (they are cached), however many refinements :func:`_plan` compares.
+    """
+    return _fit_expansion(math.ceil(t_max * 50.0 - 1e-9) / 50.0)
+
+
+@functools.lru_cache(maxsize=128)
+def _fit_expansion(t_max: float) -> tuple[float, ...]:
     """Coefficients c₀…cₚ of the lowest-degree polynomial q with |q(τ)·e^(−τ) − 1| ≤ tol.
 
     ``τ = (dₓuₓ + d_y u_y)/h²`` is the exponent the expansion replaces; with ``|d| ≤ R``
@@ -290,7 +302,7 @@ def _expansion(t_max: float) -> tuple[float, ...]:
     is checked on 4,001 evenly spaced points.
     """
     t_max = math.sqrt(2.0) * t_max
-    t = np.cos(np.linspace(0.0, math.pi, 801)) * t_max  # fit: dense near the ends
+    t = np.cos(np.linspace(0.0, math.pi, 401)) * t_max  # fit: dense near the ends
     check = np.linspace(-t_max, t_max, 4001)
     target = 1.0 - np.exp(-t)
     for p in range(1, 20):
@@ -298,7 +310,7 @@ def _expansion(t_max: float) -> tuple[float, ...]:
         a = np.vander(t, p + 1, increasing=True)[:, 1:] * np.exp(-t)[:, None]
         wts = np.full(len(t), 1.0 / len(t))
         c = np.zeros(p)
-        for _ in range(40):
+        for _ in range(30):
             sw = np.sqrt(wts)
             c = np.linalg.lstsq(a * sw[:, None], target * sw, rcond=None)[0]
             wts = wts * np.abs(a @ c - target) + 1e-300
@@ -406,6 +418,7 @@ def kde_grid(
     *,
     bandwidth_m: float,
     progress: ProgressFn = _noop,
+    max_tile_nodes: int | None = None,
 ) -> np.ndarray:
     """Gaussian KDE of weighted points at every cell centre, per km², shape ``grid.shape``.
 
@@ -427,6 +440,11 @@ def kde_grid(
     grid : Grid
     bandwidth_m : float
         Gaussian standard deviation h (metres).
+    max_tile_nodes : int, optional
+        Largest lattice done in one piece (default :data:`KDE_TILE_NODES`). A larger
+        grid is done in blocks of rows, each from the points within the kernel's reach
+        (8 h) of its rows, on the same lattice: the result is the same as in one piece
+        (to rounding), with the memory of one block.
 
     Returns
     -------
@@ -466,6 +484,11 @@ def kde_grid(
             f"the KDE lattice would have {ax.n * ay.n:,} nodes (cell {cell:g} m, bandwidth "
             f"{h:g} m); use a smaller extent, or a cell no larger than the bandwidth"
         )
+    limit = KDE_TILE_NODES if max_tile_nodes is None else int(max_tile_nodes)
+    if ax.n * ay.n > limit and grid.ny > 1:
+        block_rows = max(1, (limit // ax.n - 2 * half - 2) // sub)
+        return _kde_tiled(x, y, w, grid, h, block_rows, reach=(half + 2) * step,
+                          progress=progress)
     out = np.zeros(grid.shape)
     if x.size == 0:
         return out
@@ -525,6 +548,34 @@ def kde_grid(
     res = sfft.irfft(cols_full[r_idx, :], ax.fft_n, axis=1, workers=-1)[:, c_idx]
     np.maximum(res, 0.0, out=res)
     return res * (1e6 / (2.0 * math.pi * h * h))
+
+
+def _kde_tiled(x: np.ndarray, y: np.ndarray, w: np.ndarray, grid: Grid, h: float,
+               rows: int, *, reach: float, progress: ProgressFn) -> np.ndarray:
+    """:func:`kde_grid` by blocks of ``rows`` rows, each from the points within ``reach``.
+
+    A block's grid starts a whole number of cells above the grid's, so its lattice is
+    the grid's lattice; a point further than ``reach`` (the kernel's cut plus two
+    lattice steps) from a block's rows adds nothing to them in one piece either.
+    """
+    out = np.empty(grid.shape)
+    order = np.argsort(y, kind="stable")
+    ys = y[order]
+    starts = range(0, grid.ny, rows)
+    for i, r0 in enumerate(starts):
+        r1 = min(r0 + rows, grid.ny)
+        block = Grid(grid.minx, grid.miny + r0 * grid.cell_m, grid.cell_m, grid.nx, r1 - r0)
+        lo = np.searchsorted(ys, block.miny - reach, side="left")
+        hi = np.searchsorted(ys, block.miny + block.ny * block.cell_m + reach, side="right")
+        sel = order[lo:hi]
+        label = f"KDE block {i + 1}/{len(starts)}"
+
+        def step(text: str, label: str = label) -> None:
+            progress(f"{label}: {text}")
+
+        out[r0:r1] = kde_grid(x[sel], y[sel], w[sel], block, bandwidth_m=h, progress=step,
+                              max_tile_nodes=2**62)
+    return out
 
 
 # --------------------------------------------------------------------------- Gi*
