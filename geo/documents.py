@@ -294,6 +294,25 @@ class Formatter:
         """A number with exactly ``digits`` decimals (same as :meth:`number`)."""
         return self.number(value, digits)
 
+    def short(self, value: Any) -> str:
+        """A number as stored, without trailing zeros (up to 6 decimals).
+
+        Values under 0.0001 (e.g. tiny p-values) keep two significant digits.
+
+        Examples
+        --------
+        >>> f = Formatter("sv")
+        >>> f.short(7.5), f.short(21761), f.short(0.0123), f.short(3.2e-07)
+        ('7,5', '21\\xa0761', '0,0123', '0,00000032')
+        """
+        if self._missing(value):
+            return self.MISSING
+        v = float(value)
+        if v != 0 and abs(v) < 1e-4:
+            return self.significant(v, 2)
+        return self._minus(_bnumbers.format_decimal(v, format="#,##0.######",
+                                                    locale=self.locale))
+
     def significant(self, value: Any, digits: int = 3) -> str:
         """A number with about ``digits`` significant digits (large numbers whole).
 
@@ -463,6 +482,7 @@ def _filters(fmt: Formatter) -> dict[str, Callable[..., Any]]:
         "number": fmt.number,
         "decimal": fmt.decimal,
         "significant": fmt.significant,
+        "short": fmt.short,
         "percent": fmt.percent,
         "signed_percent": fmt.signed_percent,
         "km2": fmt.km2,

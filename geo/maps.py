@@ -1,14 +1,37 @@
-"""Self-contained HTML maps for review and for public attachments.
+"""Maps for review and for public attachments, built with Folium.
 
-:func:`make_map` draws any of the layers of a study on one Leaflet map and returns
-the page as a string; :func:`write_map` writes it atomically. Everything the page
-needs is inside the file: Leaflet 1.9.4 and Leaflet.markercluster 1.5.3 (vendored
-from the npm registry in ``geo/vendor/`` with their licences; their images as data
-URIs), the styles, the script and the data. Only the optional base map tiles come
-from the network; without them the data is drawn on a light background and stays
-readable.
+:func:`make_map` draws any of the layers of a study on one :class:`folium.Map` and
+returns it, so a notebook shows it inline and a user can add a layer of their own;
+:func:`write_map` (and the map's own ``save``) writes it as **one self-contained HTML
+file**: Folium links Leaflet and its plugins from CDNs, and the page's figure
+(:class:`DocumentFigure`) replaces those links by the vendored copies in
+``geo/vendor/`` (Leaflet 1.9.4, Leaflet.markercluster 1.5.3, jQuery 3.7.1 for
+folium's popups, with their licences; their images as data URIs), so the file
+renders offline. Only the optional base map tiles come from the network; without them
+the data is drawn on a light background.
 
-Layers (each can be toggled in the layer control and has a legend entry):
+The map is written in the document language (Swedish by default, ``lang="en"`` for
+English; :func:`geo.documents.resolve_lang`): layer names, legend, popups' field
+names, notes, numbers (``21 761``, ``0,4``) and dates. Machine tables never change.
+
+Structure (Folium objects):
+
+* one :class:`folium.FeatureGroup` per layer (the incidents: a
+  :class:`folium.plugins.MarkerCluster`), each listed in a :class:`folium.LayerControl`;
+  inside each, a small element (:class:`DataLayer`, template
+  ``geo/templates/maps/layer.js``) hands the layer's data to the map script
+  (``geo/static/maps/tryggkarta.js``), which draws it with Leaflet;
+* a closing element (:class:`MapControls`) adds the information box (title, data
+  period, sources, CRS, notes), the legend of the layers shown, a metric scale bar, and
+  fits the view.
+
+A first view shows a readable picture: density (or, without a density grid, the
+clustered incidents), areas, candidate and selected sites, existing cameras and the
+buildings are on; hot spots, coverage levels (``observe`` is on when no site or density
+is drawn), sensitive places and the clustered incidents (when a density is drawn) are a
+click away.
+
+Layers:
 
 =================== ==============================================================
 incidents           points, clustered (review maps only; see *Public maps*)
@@ -60,29 +83,37 @@ Examples
 >>> import geopandas as gpd
 >>> from shapely import Point
 >>> cams = gpd.GeoDataFrame({"id": ["K1"]}, geometry=[Point(674572, 6580743)], crs=3006)
->>> html = make_map(cameras=cams, tiles=None)
->>> html.startswith("<!DOCTYPE html>"), "<script src=" in html
-(True, False)
+>>> m = make_map(cameras=cams, tiles=None)
+>>> isinstance(m, folium.Map), [s["key"] for s in layer_specs(m)]
+(True, ['cameras'])
+>>> html = map_html(m)
+>>> html.startswith("<!DOCTYPE html>"), '<html lang="sv">' in html, "<script src=" in html
+(True, True, False)
 """
 
 from __future__ import annotations
 
 import base64
 import functools
-import html as _html
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
+import folium
+import folium.plugins
 import geopandas as gpd
+import jinja2
 import numpy as np
 import pandas as pd
 import shapely
+from branca.element import Figure, MacroElement
 
 from geo.crs import require_metric, to_wgs84
+from geo.documents import N_, Formatter, formatter, resolve_lang, static_text, translations
 from geo.errors import AnalysisError, InputError
 from geo.layers import LOCAL_TZ, PRECISE
 from geo.privacy import MIN_PUBLIC_CELL_M, MIN_PUBLIC_COUNT, public_cells
@@ -90,9 +121,16 @@ from geo.privacy import MIN_PUBLIC_CELL_M, MIN_PUBLIC_COUNT, public_cells
 __all__ = [
     "make_map",
     "write_map",
+    "map_html",
+    "layer_specs",
+    "map_meta",
     "join_by_id",
     "vendor_assets",
+    "DocumentFigure",
+    "DataLayer",
+    "MapControls",
     "LEVEL_COLOURS",
+    "LEVEL_NAMES",
     "SCORE_CLASSES",
     "OSM_TILES",
     "PUBLIC_NOTE",
@@ -108,6 +146,15 @@ LEVEL_COLOURS: dict[str, str] = {
     "observe": "#fdae61",
     "detect": "#fee08b",
     "visible": "#9e9e9e",
+}
+#: The DORI levels' names in documents (SS-EN 62676-4; Swedish as vendors use them:
+#: upptäcka, observera, känna igen, identifiera).
+LEVEL_NAMES: dict[str, str] = {
+    "identify": N_("identify"),
+    "recognize": N_("recognize"),
+    "observe": N_("observe"),
+    "detect": N_("detect"),
+    "visible": N_("visible"),
 }
 _LEVEL_ORDER = ("visible", "detect", "observe", "recognize", "identify")
 
@@ -128,22 +175,81 @@ _HOT = {"hot": "#d7191c", "cold": "#2c7bb6"}
 _KIND_PALETTE = ("#e41a1c", "#984ea3", "#4daf4a", "#ff7f00", "#a65628", "#f781bf",
                  "#377eb8", "#999999")
 
-#: The OpenStreetMap standard tiles (optional; the map works without them).
+#: The OpenStreetMap standard tiles (optional; the map works without them). The
+#: attribution is written in the map's language.
 OSM_TILES: dict[str, str] = {
     "name": "OpenStreetMap",
     "url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
     "attribution": "&copy; OpenStreetMap contributors",
 }
 
-CRS_NOTE = ("Analyses in SWEREF 99 TM (EPSG:3006), metres; drawn in WGS84 lon/lat "
-            "(EPSG:4326) on a Web Mercator map (EPSG:3857).")
+CRS_NOTE = N_("Analyses in SWEREF 99 TM (EPSG:3006), metres; drawn in WGS84 lon/lat "
+              "(EPSG:4326) on a Web Mercator map (EPSG:3857).")
 
-PUBLIC_NOTE = ("Public map: no incident is drawn as a point and the file holds no incident "
-               "position. Incidents are shown only as counts in fixed {cell:g} m cells; "
-               "cells with fewer than {min_count} incidents are left out.")
+PUBLIC_NOTE = N_("Public map: no incident is drawn as a point and the file holds no "
+                 "incident position. Incidents are shown only as counts in fixed "
+                 "%(cell)s m cells; cells with fewer than %(min_count)d incidents are "
+                 "left out.")
 
 _DEFAULT_TITLE = "tryggkarta"
 _COORD_DECIMALS = 6
+_BCP47: Final = {"sv": "sv-SE", "en": "en-GB"}
+
+#: Popup field names of the columns tryggkarta writes (others are shown as they are).
+_FIELD_LABELS: Final[dict[str, str]] = {
+    "id": N_("id"), "rank": N_("rank"), "score": N_("score (0–100)"),
+    "covered_incidents": N_("covered incidents"), "covered_weight": N_("covered weight"),
+    "marginal_weight": N_("marginal weight (beyond existing cameras)"),
+    "privacy_penalty": N_("privacy penalty"), "visible_area_m2": N_("visible area (m²)"),
+    "net_value": N_("net value"), "order": N_("order"),
+    "cumulative_weight": N_("cumulative weight"), "cumulative_share": N_("cumulative share"),
+    "cost_sek": N_("cost (SEK)"), "camera_id": N_("camera"), "level": N_("DORI level"),
+    "area_m2": N_("area (m²)"), "category": N_("category"), "time": N_("time (local)"),
+    "precision": N_("position precision"), "weight": N_("weight"), "name": N_("name"),
+    "height_m": N_("height (m)"), "levels": N_("storeys"), "kind": N_("kind"),
+    "area_km2": N_("area (km²)"), "incidents": N_("incidents"),
+    "incidents_per_km2": N_("incidents per km²"),
+    "weighted_density": N_("severity-weighted incidents per km²"),
+    "night_share": N_("share at night (22:00–06:00)"), "count": N_("incidents in the cell"),
+    "density": N_("density (KDE, per km²)"), "gi_z": N_("Gi* z-score"),
+    "gi_p": N_("Gi* p-value"), "hotspot": N_("hot spot"),
+    "x": N_("x (EPSG:3006, centre)"), "y": N_("y (EPSG:3006, centre)"),
+    "azimuth_deg": N_("direction (°, 0 = north)"), "fov_deg": N_("field of view (°)"),
+    "resolution_px": N_("horizontal resolution (px)"), "range_m": N_("range (m)"),
+    "ring_incidents": N_("incidents in the ring"), "ring_km2": N_("ring area (km²)"),
+    "ring_ratio": N_("density ÷ ring"), "ring_p": N_("p (against the ring)"),
+    "region_ratio": N_("density ÷ region"), "region_p": N_("p (against the region)"),
+    "source": N_("source"), "street": N_("street"), "mount": N_("mounting"),
+    "type": N_("type"), "place": N_("place"), "moved_m": N_("moved (m)"),
+    "osm_id": N_("OSM id"), "osm_type": N_("OSM type"), "building": N_("building (OSM)"),
+    "purpose": N_("purpose"), "owner": N_("owner"),
+    "installed": N_("installed"), "ends": N_("ends"),
+    "retention_days": N_("retention (days)"),
+}
+_GROUP_LABELS: Final[dict[str, str]] = {"category": N_("category"), "month": N_("month")}
+#: Values shown in the language of the map.
+_VALUE_WORDS: Final[dict[str, dict[str, str]]] = {
+    "hotspot": {"hot": N_("hot spot"), "cold": N_("cold spot"), "none": N_("none")},
+    "precision": {"point": N_("point"), "street": N_("street"), "district": N_("district"),
+                  "municipality": N_("municipality"), "county": N_("county")},
+    "level": dict(LEVEL_NAMES),
+}
+
+
+class _Lang:
+    """The messages and number formats of one map."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = resolve_lang(lang)
+        self.tr = translations(self.lang).gettext
+        self.fmt: Formatter = formatter(self.lang)
+
+    def __call__(self, message: str, **values: Any) -> str:
+        text = self.tr(message)
+        return text % values if values else text
+
+    def n(self, value: float) -> str:
+        return self.fmt.number(value)
 
 
 # --------------------------------------------------------------------------- vendor
@@ -162,36 +268,245 @@ def vendor_assets() -> tuple[str, str]:
     >>> "url(images/" in css, "sourceMappingURL" in js, "L.MarkerClusterGroup" in js
     (False, False, True)
     """
+    parts = _vendor_files()
+    css = "\n".join(parts[n] for n in ("leaflet.css", "MarkerCluster.css",
+                                       "MarkerCluster.Default.css"))
+    js = "\n".join(parts[n] for n in ("leaflet.js", "leaflet.markercluster.js"))
+    return css, js
+
+
+@functools.cache
+def _vendor_files() -> dict[str, str]:
+    """Each vendored file by its name in a CDN address, ready to inline."""
     leaflet = VENDOR_DIR / "leaflet"
     cluster = VENDOR_DIR / "leaflet.markercluster"
+    jquery = VENDOR_DIR / "jquery"
 
     def data_uri(match: re.Match[str]) -> str:
         img = (leaflet / match.group(1)).read_bytes()
         return "url(data:image/png;base64," + base64.b64encode(img).decode("ascii") + ")"
 
-    css = (leaflet / "leaflet.css").read_text("utf-8")
-    css = re.sub(r"url\((images/[\w.-]+\.png)\)", data_uri, css)
-    css += "\n" + (cluster / "MarkerCluster.css").read_text("utf-8")
-    css += "\n" + (cluster / "MarkerCluster.Default.css").read_text("utf-8")
-    js = ""
-    for f in (leaflet / "leaflet.js", cluster / "leaflet.markercluster.js"):
+    out: dict[str, str] = {}
+    for f in (leaflet / "leaflet.css", cluster / "MarkerCluster.css",
+              cluster / "MarkerCluster.Default.css", leaflet / "leaflet.js",
+              cluster / "leaflet.markercluster.js", jquery / "jquery.min.js"):
         text = f.read_text("utf-8")
+        if f.suffix == ".css":
+            text = re.sub(r"url\((images/[\w.-]+\.png)\)", data_uri, text)
         text = re.sub(r"//# sourceMappingURL=\S+", "", text)
-        js += text + "\n"
-    if "</script" in js.lower() or "</style" in css.lower():  # pragma: no cover
-        raise RuntimeError("a vendored file cannot be inlined as is")
-    return css, js
+        text = re.sub(r"/\*# sourceMappingURL=\S+ \*/", "", text)
+        if "</script" in text.lower() or "</style" in text.lower():  # pragma: no cover
+            raise RuntimeError(f"{f} cannot be inlined as is")
+        out[f.name] = text
+    return out
+
+
+#: What Folium links, by the file name at the end of the address -> vendored file.
+_LINKED: Final = {"leaflet.js": "leaflet.js", "leaflet.css": "leaflet.css",
+                  "leaflet.markercluster.js": "leaflet.markercluster.js",
+                  "leaflet.markercluster-src.js": "leaflet.markercluster.js",
+                  "MarkerCluster.css": "MarkerCluster.css",
+                  "MarkerCluster.Default.css": "MarkerCluster.Default.css",
+                  "jquery-3.7.1.min.js": "jquery.min.js", "jquery.min.js": "jquery.min.js"}
+_SCRIPT_LINK = re.compile(r'<script src="(?P<url>[^"]+)"></script>')
+_CSS_LINK = re.compile(r'<link rel="stylesheet" href="(?P<url>[^"]+)"\s*/?>')
+
+
+def _inline_links(page: str) -> tuple[str, list[str]]:
+    """Replace links to vendored libraries by their text; return the others too."""
+    files = _vendor_files()
+    left: list[str] = []
+
+    def sub(kind: str) -> Callable[[re.Match[str]], str]:
+        def repl(m: re.Match[str]) -> str:
+            name = _LINKED.get(m.group("url").rsplit("/", 1)[-1].split("?")[0])
+            if name is None:
+                left.append(m.group("url"))
+                return m.group(0)
+            return f"<{kind}>\n{files[name]}\n</{kind}>"
+        return repl
+
+    page = _SCRIPT_LINK.sub(sub("script"), page)
+    page = _CSS_LINK.sub(sub("style"), page)
+    return page, left
+
+
+@functools.cache
+def _template(name: str) -> jinja2.Template:
+    text = resources.files("geo").joinpath("templates", "maps", name).read_text("utf-8")
+    return jinja2.Template(text)
+
+
+def _json_for_script(obj: Any) -> str:
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return text.replace("</", "<\\/").replace("<!--", "<\\!--")
+
+
+class DocumentFigure(Figure):
+    """A branca :class:`~branca.element.Figure` that renders a self-contained page.
+
+    ``render()`` (used by ``save``, ``_repr_html_`` in a notebook and
+    :func:`map_html`) writes ``<html lang="…">`` and replaces every link Folium makes
+    to Leaflet or Leaflet.markercluster by the vendored file's text. A link to anything
+    else (a plugin a user added) is kept and listed in :attr:`external_links`.
+
+    Parameters
+    ----------
+    lang : str
+        ``sv`` or ``en``.
+    title : str
+        The page title.
+    """
+
+    _template = jinja2.Template(
+        "<!DOCTYPE html>\n"
+        '<html lang="{{ this.lang }}">\n'
+        "<head>\n"
+        '<meta charset="utf-8">\n'
+        "{% if this.title %}<title>{{ this.title|e }}</title>{% endif %}\n"
+        "{{ this.header.render(**kwargs) }}\n"
+        "</head>\n"
+        "<body>\n"
+        "{{ this.html.render(**kwargs) }}\n"
+        "<script>\n"
+        "{{ this.script.render(**kwargs) }}\n"
+        "</script>\n"
+        "</body>\n"
+        "</html>\n"
+    )
+
+    def __init__(self, *, lang: str, title: str) -> None:
+        super().__init__(title=title, height="620px")
+        self.lang = resolve_lang(lang)
+        self.external_links: list[str] = []
+        # branca's own meta tag repeats the charset; the template writes it once
+        self.header._children.pop("meta_http", None)
+
+    def render(self, **kwargs: Any) -> str:
+        # layers a user added after make_map come before the layer control and the
+        # closing controls, so that both see them
+        for child in self._children.values():
+            if isinstance(child, folium.Map):
+                for name, sub in list(child._children.items()):
+                    if isinstance(sub, folium.LayerControl):
+                        child._children.move_to_end(name)
+                for name, sub in list(child._children.items()):
+                    if isinstance(sub, MapControls):
+                        child._children.move_to_end(name)
+        page = super().render(**kwargs)
+        page, self.external_links = _inline_links(page)
+        return page
+
+
+class DataLayer(MacroElement):
+    """One layer's data, drawn into its parent FeatureGroup by the map script.
+
+    Parameters
+    ----------
+    spec : dict
+        ``key``, ``name``, ``legend`` and the layer's features (``type`` ``geojson``
+        with ``data``, or ``grid`` with ``rows`` of cell indices on an EPSG:3006 grid).
+    map_name : str
+        The Leaflet variable of the map.
+    """
+
+    def __init__(self, spec: dict[str, Any], map_name: str) -> None:
+        super().__init__()
+        self._name = "TkLayer"
+        self._template = _template("layer.js")
+        self.spec = spec
+        self.map_name = map_name
+
+    @property
+    def spec_json(self) -> str:
+        return _json_for_script(self.spec)
+
+
+class MapControls(MacroElement):
+    """Information box, legend, scale bar and initial view (added last)."""
+
+    def __init__(self, meta: dict[str, Any]) -> None:
+        super().__init__()
+        self._name = "TkControls"
+        self._template = _template("finish.js")
+        self.meta = meta
+
+    @property
+    def meta_json(self) -> str:
+        return _json_for_script(self.meta)
+
+
+class _Assets(MacroElement):
+    """The map's own CSS and script (``geo/static/maps/``), inlined in the head."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "TkAssets"
+        self._template = _template("assets.html")
+        self.css = static_text("maps/map.css")
+        self.js = static_text("maps/tryggkarta.js")
+
+
+def layer_specs(m: folium.Map) -> list[dict[str, Any]]:
+    """The data of every tryggkarta layer of a map, in drawing order.
+
+    Examples
+    --------
+    >>> layer_specs(folium.Map(tiles=None))
+    []
+    """
+    out = []
+    for child in m._children.values():
+        for sub in getattr(child, "_children", {}).values():
+            if isinstance(sub, DataLayer):
+                out.append(sub.spec)
+    return out
+
+
+def map_meta(m: folium.Map) -> dict[str, Any]:
+    """The information box of a map made by :func:`make_map` (title, period, notes...)."""
+    for child in m._children.values():
+        if isinstance(child, MapControls):
+            return child.meta
+    raise ValueError("not a map made by geo.maps.make_map")
+
+
+def map_html(m: folium.Map, *, strict: bool = True) -> str:
+    """The self-contained HTML page of a map.
+
+    Parameters
+    ----------
+    m : folium.Map
+        A map from :func:`make_map` (perhaps with layers a user added).
+    strict : bool
+        Refuse a page that still links a script or stylesheet (a plugin whose library
+        is not vendored); with ``False`` such links are kept.
+
+    Raises
+    ------
+    AnalysisError
+        With ``strict``, a link that cannot be inlined.
+    """
+    root = m.get_root()
+    if not isinstance(root, DocumentFigure):
+        root = DocumentFigure(lang="sv", title=_DEFAULT_TITLE)
+        m.add_to(root)
+    page = root.render()
+    if strict and root.external_links:
+        raise AnalysisError("the map links files that are not vendored and would need the "
+                            "network: " + ", ".join(root.external_links))
+    return page
 
 
 # --------------------------------------------------------------------------- values
 
 
-def _fmt(value: Any) -> Any:
-    """A value as shown in a popup: short numbers, local times, no NaN."""
+def _raw(value: Any) -> Any:
+    """A value as kept for a popup: short numbers, local times, no NaN (not yet localised)."""
     if value is None:
         return None
     if isinstance(value, (bool, np.bool_)):
-        return "yes" if value else "no"
+        return bool(value)
     if isinstance(value, (int, np.integer)):
         return int(value)
     if isinstance(value, (float, np.floating)):
@@ -219,8 +534,26 @@ def _fmt(value: Any) -> Any:
     return str(value)
 
 
+def _shown(value: Any, t: _Lang, field: str = "") -> Any:
+    """A popup value in the map's language (numbers as the locale writes them)."""
+    if isinstance(value, bool):
+        return t(N_("yes")) if value else t(N_("no"))
+    if isinstance(value, int):
+        return t.fmt.number(value)
+    if isinstance(value, float):
+        return t.fmt.short(value)
+    words = _VALUE_WORDS.get(field)
+    if words and isinstance(value, str) and value in words:
+        return t(words[value])
+    return value
+
+
+def _localise(props: dict[str, Any], t: _Lang) -> dict[str, Any]:
+    return {k: (v if k.startswith("_") else _shown(v, t, k)) for k, v in props.items()}
+
+
 def _records(frame: pd.DataFrame, columns: Sequence[str]) -> list[dict[str, Any]]:
-    """Display values of ``columns`` row by row (missing values left out)."""
+    """Raw display values of ``columns`` row by row (missing values left out)."""
     cols = [c for c in columns if c in frame.columns]
     out: list[dict[str, Any]] = []
     values = [frame[c].tolist() if not isinstance(frame[c].dtype, pd.DatetimeTZDtype)
@@ -228,7 +561,7 @@ def _records(frame: pd.DataFrame, columns: Sequence[str]) -> list[dict[str, Any]
     for row in zip(*values, strict=True) if cols else ([()] * len(frame)):
         rec: dict[str, Any] = {}
         for c, v in zip(cols, row, strict=True):
-            f = _fmt(v)
+            f = _raw(v)
             if f is not None and f != "":
                 rec[str(c)] = f
         out.append(rec)
@@ -242,6 +575,18 @@ def _display_columns(frame: pd.DataFrame, first: Sequence[str] = ()) -> list[str
     return cols
 
 
+def _labels(t: _Lang, columns: Iterable[str]) -> dict[str, str]:
+    """Popup field names of ``columns`` in the map's language."""
+    out = {}
+    for c in columns:
+        if c in _FIELD_LABELS:
+            out[c] = t(_FIELD_LABELS[c])
+        elif ":" in c and c.split(":", 1)[0] in _GROUP_LABELS:
+            g, v = c.split(":", 1)
+            out[c] = f"{t(_GROUP_LABELS[g])}: {v}"
+    return out
+
+
 # --------------------------------------------------------------------------- geometry
 
 
@@ -250,7 +595,8 @@ def _check(frame: pd.DataFrame | None, name: str) -> None:
         require_metric(frame, name=name)
 
 
-def _features(frame: gpd.GeoDataFrame, props: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _features(frame: gpd.GeoDataFrame, props: list[dict[str, Any]],
+              t: _Lang) -> list[dict[str, Any]]:
     """GeoJSON features in WGS84 with rounded coordinates; empty geometries left out."""
     if len(frame) == 0:
         return []
@@ -261,7 +607,7 @@ def _features(frame: gpd.GeoDataFrame, props: list[dict[str, Any]]) -> list[dict
         if g is None or shapely.is_empty(g):
             continue
         feats.append({"type": "Feature", "geometry": shapely.geometry.mapping(g),
-                      "properties": p})
+                      "properties": _localise(p, t)})
     return feats
 
 
@@ -287,56 +633,63 @@ def _layer(key: str, name: str, *, show: bool, legend: list[dict[str, str]],
     return {"key": key, "name": name, "show": show, "legend": legend, **spec}
 
 
-def _incident_points(incidents: gpd.GeoDataFrame) -> tuple[dict[str, Any], int]:
-    precise = incidents["precision"].fillna("point").isin(PRECISE) \
-        if "precision" in incidents.columns else pd.Series(True, index=incidents.index)
+def _precise(incidents: gpd.GeoDataFrame) -> pd.Series:
+    if "precision" in incidents.columns:
+        return incidents["precision"].fillna("point").isin(PRECISE)
+    return pd.Series(True, index=incidents.index)
+
+
+def _incident_points(incidents: gpd.GeoDataFrame, t: _Lang, *,
+                     show: bool) -> tuple[dict[str, Any], int]:
+    precise = _precise(incidents)
     shown = incidents[precise.to_numpy()]
     cols = _display_columns(shown, ("id", "category", "time", "precision", "weight"))
-    feats = _features(shown, _records(shown, cols))
+    feats = _features(shown, _records(shown, cols), t)
     layer = _layer(
-        "incidents", f"Incidents ({len(shown):,}, clustered)", show=True,
-        legend=[{"color": "#e6550d", "label": "incident (a cluster shows how many)",
+        "incidents", t(N_("Incidents (%(n)s, clustered)"), n=t.n(len(shown))), show=show,
+        legend=[{"color": "#e6550d", "label": t(N_("incident (a cluster shows how many)")),
                  "shape": "circle"}],
         type="geojson", cluster=True, data=feats, color="#e6550d", radius=5,
-        title="Incident",
+        title=t(N_("Incident")),
     )
     return layer, int((~precise).sum())
 
 
-def _public_incident_cells(incidents: gpd.GeoDataFrame) -> tuple[dict[str, Any], str]:
-    precise = incidents["precision"].fillna("point").isin(PRECISE) \
-        if "precision" in incidents.columns else pd.Series(True, index=incidents.index)
+def _public_incident_cells(incidents: gpd.GeoDataFrame,
+                           t: _Lang) -> tuple[dict[str, Any], str]:
+    precise = _precise(incidents)
     used = incidents[precise.to_numpy()]
     cells = public_cells(used)
     cell = float(cells.attrs.get("cell_m", MIN_PUBLIC_CELL_M))
     counts = cells["count"].to_numpy()
     colours = _class(counts, _COUNT_CLASSES)
     palette = [c[1] for c in _COUNT_CLASSES]
-    rows = [[int(round(cx / cell)), int(round(cy / cell)), palette.index(col), int(n)]
+    rows = [[int(round(cx / cell)), int(round(cy / cell)), palette.index(col), t.n(n)]
             for cx, cy, col, n in zip(cells["cell_x"], cells["cell_y"], colours, counts,
                                       strict=True)]
-    legend = _count_legend()
     layer = _layer(
-        "incident_cells", f"Incidents per {cell:g} m cell", show=True, legend=legend,
-        type="grid", x0=0, y0=0, cell=cell, palette=palette, fields=["incidents"],
-        rows=rows, title=f"Incidents in this {cell:g} m cell", opacity=0.75,
+        "incident_cells", t(N_("Incidents per %(cell)s m cell"), cell=t.n(cell)), show=True,
+        legend=_count_legend(t), type="grid", x0=0, y0=0, cell=cell, palette=palette,
+        fields=["incidents"], rows=rows,
+        title=t(N_("Incidents in this %(cell)s m cell"), cell=t.n(cell)), opacity=0.75,
     )
-    note = (f"{cells.attrs.get('suppressed_incidents', 0):,} incidents in "
-            f"{cells.attrs.get('suppressed_cells', 0):,} cells with fewer than "
-            f"{MIN_PUBLIC_COUNT} are not shown")
+    note = t(N_("%(n)s incidents in %(cells)s cells with fewer than %(min)d are not shown"),
+             n=t.n(cells.attrs.get("suppressed_incidents", 0)),
+             cells=t.n(cells.attrs.get("suppressed_cells", 0)), min=MIN_PUBLIC_COUNT)
     left = int((~precise).sum())
     if left:
-        note += (f"; {left:,} incidents known only by municipality/county/district are not "
-                 "counted")
+        note += "; " + t(N_("%(n)s incidents known only by municipality, county or district "
+                            "are not counted"), n=t.n(left))
     return layer, note
 
 
-def _count_legend() -> list[dict[str, str]]:
+def _count_legend(t: _Lang) -> list[dict[str, str]]:
     out = []
     for i, (lo, col) in enumerate(_COUNT_CLASSES):
         hi = _COUNT_CLASSES[i + 1][0] - 1 if i + 1 < len(_COUNT_CLASSES) else None
         label = f"{lo}–{hi}" if hi is not None and hi > lo else (f"{lo}" if hi else f"≥ {lo}")
-        out.append({"color": col, "label": f"{label} incidents", "shape": "square"})
+        out.append({"color": col, "label": t(N_("%(range)s incidents"), range=label),
+                    "shape": "square"})
     return out
 
 
@@ -361,20 +714,20 @@ def _density_frame(density: pd.DataFrame) -> tuple[pd.DataFrame, float]:
 
 
 def _grid_rows(d: pd.DataFrame, cell: float, mask: np.ndarray, colour_idx: np.ndarray,
-               fields: Sequence[str]) -> tuple[float, float, list[list[Any]]]:
+               fields: Sequence[str], t: _Lang) -> tuple[float, float, list[list[Any]]]:
     x0 = float(np.min(d["x"]) - cell / 2)
     y0 = float(np.min(d["y"]) - cell / 2)
     sub = d[mask]
     i = np.round((sub["x"].to_numpy() - cell / 2 - x0) / cell).astype(int)
     j = np.round((sub["y"].to_numpy() - cell / 2 - y0) / cell).astype(int)
-    vals = [[_fmt(v) for v in sub[f].tolist()] if f in sub.columns else [None] * len(sub)
-            for f in fields]
+    vals = [[_shown(_raw(v), t, f) for v in sub[f].tolist()] if f in sub.columns
+            else [None] * len(sub) for f in fields]
     rows = [[int(a), int(b), int(c), *[v[k] for v in vals]]
             for k, (a, b, c) in enumerate(zip(i, j, colour_idx[mask], strict=True))]
     return x0, y0, rows
 
 
-def _density_layers(density: pd.DataFrame) -> list[dict[str, Any]]:
+def _density_layers(density: pd.DataFrame, t: _Lang) -> list[dict[str, Any]]:
     d, cell = _density_frame(density)
     fields = [f for f in ("count", "density", "gi_z", "gi_p", "hotspot") if f in d.columns]
     layers = []
@@ -385,43 +738,44 @@ def _density_layers(density: pd.DataFrame) -> list[dict[str, Any]]:
             edges = top * np.array([_DENSITY_FLOOR, 0.15, 0.3, 0.5, 0.7, 0.85])
             idx = np.clip(np.searchsorted(edges, dens, side="right") - 1, 0, 5)
             mask = dens >= edges[0]
-            x0, y0, rows = _grid_rows(d, cell, mask, idx, fields)
-            legend = [{"color": c, "label": f"≥ {_round_sig(e)} per km²", "shape": "square"}
+            x0, y0, rows = _grid_rows(d, cell, mask, idx, fields, t)
+            legend = [{"color": c, "label": t(N_("≥ %(v)s per km²"),
+                                               v=t.fmt.significant(e, 2)),
+                       "shape": "square"}
                       for c, e in zip(_DENSITY_COLOURS, edges, strict=True)]
             layers.append(_layer(
-                "density", f"Density (KDE, {cell:g} m cells)", show=True, legend=legend,
-                type="grid", x0=x0, y0=y0, cell=cell, palette=list(_DENSITY_COLOURS),
-                fields=fields, rows=rows, title="Density cell (centre x, y in EPSG:3006)",
-                opacity=0.55, centre=True,
+                "density", t(N_("Density (KDE, %(cell)s m cells)"), cell=t.n(cell)),
+                show=True, legend=legend, type="grid", x0=x0, y0=y0, cell=cell,
+                palette=list(_DENSITY_COLOURS), fields=fields, rows=rows,
+                title=t(N_("Density cell (centre x, y in EPSG:3006)")), opacity=0.55,
+                centre=True,
             ))
     if "hotspot" in d.columns:
         hs = d["hotspot"].astype(str).to_numpy()
         mask = np.isin(hs, ["hot", "cold"])
         idx = np.where(hs == "hot", 0, 1)
-        x0, y0, rows = _grid_rows(d, cell, mask, idx, fields)
+        x0, y0, rows = _grid_rows(d, cell, mask, idx, fields, t)
         layers.append(_layer(
-            "hotspots", f"Hot spots (Gi*, {int(mask.sum()):,} cells)", show=False,
-            legend=[{"color": _HOT["hot"], "label": "hot spot (Gi*, FDR 5 %)",
+            "hotspots", t(N_("Hot spots (Gi*, %(n)s cells)"), n=t.n(int(mask.sum()))),
+            show=False,
+            legend=[{"color": _HOT["hot"], "label": t(N_("hot spot (Gi*, FDR 5 %)")),
                      "shape": "square"},
-                    {"color": _HOT["cold"], "label": "cold spot", "shape": "square"}],
+                    {"color": _HOT["cold"], "label": t(N_("cold spot")), "shape": "square"}],
             type="grid", x0=x0, y0=y0, cell=cell, palette=[_HOT["hot"], _HOT["cold"]],
-            fields=fields, rows=rows, title="Hot-spot cell", opacity=0.7, centre=True,
+            fields=fields, rows=rows, title=t(N_("Hot-spot cell")), opacity=0.7, centre=True,
         ))
     return layers
-
-
-def _round_sig(v: float) -> str:
-    if v <= 0:
-        return "0"
-    digits = max(0, 1 - int(math.floor(math.log10(v))))
-    return f"{round(v, digits):,.{digits}f}".replace(",", " ")
 
 
 _SITE_FROM_INCIDENTS = ("score", "covered_weight", "marginal_weight", "net_value", "rank")
 _SUPPRESSED_COLOUR = "#bdbdbd"
 
 
-def _sites_layer(sites: gpd.GeoDataFrame, *, public: bool = False) -> dict[str, Any]:
+def _suppressed_text() -> str:
+    return f"< {MIN_PUBLIC_COUNT}"
+
+
+def _sites_layer(sites: gpd.GeoDataFrame, t: _Lang, *, public: bool = False) -> dict[str, Any]:
     first = ("id", "rank", "score", "covered_incidents", "covered_weight",
              "marginal_weight", "privacy_penalty", "visible_area_m2")
     cols = _display_columns(sites, first)
@@ -432,35 +786,38 @@ def _sites_layer(sites: gpd.GeoDataFrame, *, public: bool = False) -> dict[str, 
         legend = []
         for i, (lo, col) in enumerate(SCORE_CLASSES):
             hi = SCORE_CLASSES[i + 1][0] if i + 1 < len(SCORE_CLASSES) else 100
-            legend.append({"color": col, "label": f"score {lo:g}–{hi:g}", "shape": "circle"})
+            legend.append({"color": col, "label": t(N_("score %(lo)s–%(hi)s"), lo=t.n(lo),
+                                                     hi=t.n(hi)), "shape": "circle"})
         legend.reverse()
     else:
         colours = ["#41b6c4"] * len(sites)
-        legend = [{"color": "#41b6c4", "label": "candidate site", "shape": "circle"}]
+        legend = [{"color": "#41b6c4", "label": t(N_("candidate site")), "shape": "circle"}]
     few_any = False
     if public and "covered_incidents" in sites.columns:
         # a site seeing 1 or 2 incidents would place them in its small coverage polygon
+        hidden = t(N_("not shown (fewer than %(n)d incidents)"), n=MIN_PUBLIC_COUNT)
         for i, p in enumerate(props):
             v = p.get("covered_incidents")
             if isinstance(v, int) and 0 < v < MIN_PUBLIC_COUNT:
-                p["covered_incidents"] = f"< {MIN_PUBLIC_COUNT}"
+                p["covered_incidents"] = _suppressed_text()
                 for c in _SITE_FROM_INCIDENTS:
                     if c in p:
-                        p[c] = f"not shown (fewer than {MIN_PUBLIC_COUNT} incidents)"
+                        p[c] = hidden
                 colours[i] = _SUPPRESSED_COLOUR
                 few_any = True
     if few_any:
         legend.append({"color": _SUPPRESSED_COLOUR,
-                       "label": f"score not shown (< {MIN_PUBLIC_COUNT} incidents)",
+                       "label": t(N_("score not shown (fewer than %(n)d incidents)"),
+                                  n=MIN_PUBLIC_COUNT),
                        "shape": "circle"})
     for p, c in zip(props, colours, strict=True):
         p["_c"] = c
-    return _layer("sites", f"Candidate sites ({len(sites)})", show=True, legend=legend,
-                  type="geojson", data=_features(sites, props), color="#41b6c4",
-                  radius=7, title="Candidate site")
+    return _layer("sites", t(N_("Candidate sites (%(n)s)"), n=t.n(len(sites))), show=True,
+                  legend=legend, type="geojson", data=_features(sites, props, t),
+                  color="#41b6c4", radius=7, title=t(N_("Candidate site")))
 
 
-def _selected_layer(selected: pd.DataFrame, sites: gpd.GeoDataFrame | None, *,
+def _selected_layer(selected: pd.DataFrame, sites: gpd.GeoDataFrame | None, t: _Lang, *,
                     public: bool = False) -> dict[str, Any]:
     sel = selected
     if not isinstance(sel, gpd.GeoDataFrame) or sel.geometry.isna().all():
@@ -480,7 +837,7 @@ def _selected_layer(selected: pd.DataFrame, sites: gpd.GeoDataFrame | None, *,
     require_metric(sel, name="selected")
     if "order" in sel.columns:
         sel = sel.sort_values("order", kind="stable")
-        labels = [str(_fmt(v)) for v in sel["order"]]
+        labels = [str(_raw(v)) for v in sel["order"]]
     else:
         labels = [str(i + 1) for i in range(len(sel))]
     cols = _display_columns(sel, ("order", "id", "marginal_weight", "cumulative_weight",
@@ -490,24 +847,26 @@ def _selected_layer(selected: pd.DataFrame, sites: gpd.GeoDataFrame | None, *,
     props = _records(sel, cols)
     for p, lab in zip(props, labels, strict=True):
         p["_label"] = lab
-    return _layer("selected", f"Selected sites ({len(sel)}, in order)", show=True,
-                  legend=[{"color": "#222", "label": "selected site, numbered in order",
+    return _layer("selected", t(N_("Selected sites (%(n)s, in order)"), n=t.n(len(sel))),
+                  show=True,
+                  legend=[{"color": "#222", "label": t(N_("selected site, numbered in order")),
                            "shape": "number"}],
-                  type="geojson", icon="number", data=_features(sel, props),
-                  title="Selected site")
+                  type="geojson", icon="number", data=_features(sel, props, t),
+                  title=t(N_("Selected site")), marker_title=t(N_("selected")))
 
 
 def _points_layer(key: str, name: str, frame: gpd.GeoDataFrame, colour: str, label: str,
-                  *, show: bool, first: Sequence[str] = ("id",), radius: int = 6,
+                  t: _Lang, *, show: bool, first: Sequence[str] = ("id",), radius: int = 6,
                   title: str = "") -> dict[str, Any]:
     cols = _display_columns(frame, first)
     return _layer(key, name, show=show,
                   legend=[{"color": colour, "label": label, "shape": "circle"}],
-                  type="geojson", data=_features(frame, _records(frame, cols)),
+                  type="geojson", data=_features(frame, _records(frame, cols), t),
                   color=colour, radius=radius, title=title or name)
 
 
-def _coverage_layers(coverage: gpd.GeoDataFrame) -> list[dict[str, Any]]:
+def _coverage_layers(coverage: gpd.GeoDataFrame, t: _Lang, *,
+                     show_observe: bool) -> list[dict[str, Any]]:
     if "level" not in coverage.columns:
         raise InputError.single("coverage", "missing field 'level'")
     layers = []
@@ -517,17 +876,20 @@ def _coverage_layers(coverage: gpd.GeoDataFrame) -> list[dict[str, Any]]:
     for lv in known + other:
         part = coverage[(levels == lv).to_numpy()]
         col = LEVEL_COLOURS.get(lv, "#756bb1")
+        name = t(LEVEL_NAMES[lv]) if lv in LEVEL_NAMES else lv
         cols = _display_columns(part, ("camera_id", "level", "area_m2"))
         layers.append(_layer(
-            f"coverage_{lv}", f"Coverage: {lv}", show=lv == "observe", type="geojson",
-            legend=[{"color": col, "label": f"coverage at {lv}", "shape": "square"}],
-            data=_features(part, _records(part, cols)), color=col, weight=1,
-            fill_opacity=0.35, title=f"Coverage ({lv})",
+            f"coverage_{lv}", t(N_("Coverage: %(level)s"), level=name),
+            show=show_observe and lv == "observe", type="geojson",
+            legend=[{"color": col, "label": t(N_("coverage at %(level)s"), level=name),
+                     "shape": "square"}],
+            data=_features(part, _records(part, cols), t), color=col, weight=1,
+            fill_opacity=0.35, title=t(N_("Coverage (%(level)s)"), level=name),
         ))
     return layers
 
 
-def _sensitive_layer(sensitive: gpd.GeoDataFrame) -> dict[str, Any]:
+def _sensitive_layer(sensitive: gpd.GeoDataFrame, t: _Lang) -> dict[str, Any]:
     kinds = sensitive["kind"].astype(str) if "kind" in sensitive.columns else \
         pd.Series("sensitive", index=sensitive.index)
     order = kinds.value_counts().index.tolist()
@@ -542,11 +904,12 @@ def _sensitive_layer(sensitive: gpd.GeoDataFrame) -> dict[str, Any]:
     legend = [{"color": palette[k], "label": k, "shape": "circle"}
               for k in order[: len(_KIND_PALETTE) - 1]]
     if len(order) >= len(_KIND_PALETTE):
-        legend.append({"color": _KIND_PALETTE[-1], "label": "other kinds", "shape": "circle"})
-    return _layer("sensitive", f"Sensitive places ({len(sensitive)})", show=False,
-                  legend=legend, type="geojson", data=_features(sensitive, props),
-                  color="#984ea3", radius=4, weight=1, fill_opacity=0.3,
-                  title="Sensitive place")
+        legend.append({"color": _KIND_PALETTE[-1], "label": t(N_("other kinds")),
+                       "shape": "circle"})
+    return _layer("sensitive", t(N_("Sensitive places (%(n)s)"), n=t.n(len(sensitive))),
+                  show=False, legend=legend, type="geojson",
+                  data=_features(sensitive, props, t), color="#984ea3", radius=4, weight=1,
+                  fill_opacity=0.3, title=t(N_("Sensitive place")))
 
 
 _AREA_NOT_COUNTS = {"id", "name", "area_km2", "incidents_per_km2", "weighted_density",
@@ -554,28 +917,32 @@ _AREA_NOT_COUNTS = {"id", "name", "area_km2", "incidents_per_km2", "weighted_den
 _AREA_RATES = ("incidents_per_km2", "weighted_density", "night_share", "score")
 
 
-def _areas_layer(areas: gpd.GeoDataFrame, *, public: bool) -> dict[str, Any]:
+def _areas_layer(areas: gpd.GeoDataFrame, t: _Lang, *, public: bool) -> dict[str, Any]:
     cols = _display_columns(areas, ("id", "name", "rank", "score", "area_km2", "incidents",
                                     "incidents_per_km2", "weighted_density", "night_share"))
     props = _records(areas, cols)
     if public:
         counts = [c for c in cols if c not in _AREA_NOT_COUNTS and _is_count(areas[c])]
         for p in props:
-            _suppress_small_counts(p, counts)
-    return _layer("areas", f"Areas ({len(areas)})", show=True,
-                  legend=[{"color": "#08519c", "label": "area (popup: statistics)",
+            _suppress_small_counts(p, counts, hidden=t(N_("not shown")),
+                                   no_rate=t(N_("not shown (fewer than %(n)d incidents)"),
+                                             n=MIN_PUBLIC_COUNT))
+    return _layer("areas", t(N_("Areas (%(n)s)"), n=t.n(len(areas))), show=True,
+                  legend=[{"color": "#08519c", "label": t(N_("area (popup: statistics)")),
                            "shape": "outline"}],
-                  type="geojson", data=_features(areas, props), color="#08519c", weight=3,
-                  fill_opacity=0.05, title="Area", label_field="name")
+                  type="geojson", data=_features(areas, props, t), color="#08519c", weight=3,
+                  fill_opacity=0.05, title=t(N_("Area")), label_field="name")
 
 
-def _suppress_small_counts(props: dict[str, Any], counts: Sequence[str]) -> None:
+def _suppress_small_counts(props: dict[str, Any], counts: Sequence[str], *,
+                           hidden: str = "not shown",
+                           no_rate: str = "not shown (fewer than 3 incidents)") -> None:
     """Replace counts of 1 and 2 by ``< 3`` in one area's popup, in place.
 
     Columns ``group:value`` (``category:Rån``, ``month:2025-05``) add up to
     ``incidents``, so one hidden count in a group could be worked out from the others:
-    then the next smallest count of that group is hidden too. An area with fewer than
-    3 incidents also loses its rates.
+    then the next smallest count of that group is hidden too (``hidden``). An area with
+    fewer than 3 incidents also loses its rates (``no_rate``).
 
     Examples
     --------
@@ -584,25 +951,25 @@ def _suppress_small_counts(props: dict[str, Any], counts: Sequence[str]) -> None
     >>> p
     {'incidents': 20, 'category:a': '< 3', 'category:b': 'not shown', 'category:c': 13}
     """
-    hidden: dict[str, int] = {}
+    groups: dict[str, int] = {}
     for c in counts:
         v = props.get(c)
-        if isinstance(v, int) and 0 < v < MIN_PUBLIC_COUNT:
-            props[c] = f"< {MIN_PUBLIC_COUNT}"
+        if isinstance(v, int) and not isinstance(v, bool) and 0 < v < MIN_PUBLIC_COUNT:
+            props[c] = _suppressed_text()
             group = c.split(":", 1)[0] if ":" in c else None
             if group:
-                hidden[group] = hidden.get(group, 0) + 1
+                groups[group] = groups.get(group, 0) + 1
             if c == "incidents":
                 for r in _AREA_RATES:
                     if r in props:
-                        props[r] = f"not shown (fewer than {MIN_PUBLIC_COUNT} incidents)"
-    for group, n in hidden.items():
+                        props[r] = no_rate
+    for group, n in groups.items():
         if n != 1:
             continue
         rest = [(props[c], c) for c in counts if c.startswith(group + ":")
                 and isinstance(props.get(c), int) and props[c] > 0]
         if rest:
-            props[min(rest)[1]] = "not shown"
+            props[min(rest)[1]] = hidden
 
 
 def _is_count(s: pd.Series) -> bool:
@@ -616,15 +983,19 @@ def _is_count(s: pd.Series) -> bool:
 # --------------------------------------------------------------------------- page
 
 
-def _period(incidents: gpd.GeoDataFrame | None, *, public: bool) -> str | None:
+def _period(incidents: gpd.GeoDataFrame | None, t: _Lang, *, public: bool) -> str | None:
     if incidents is None or "time" not in incidents.columns or len(incidents) == 0:
         return None
-    t = pd.to_datetime(incidents["time"], utc=True, errors="coerce").dropna()
-    if len(t) == 0:
+    times = pd.to_datetime(incidents["time"], utc=True, errors="coerce").dropna()
+    if len(times) == 0:
         return None
-    t = t.dt.tz_convert(LOCAL_TZ)
-    fmt = "%Y-%m" if public else "%Y-%m-%d"
-    return f"{t.min():{fmt}} to {t.max():{fmt}} (local time)"
+    times = times.dt.tz_convert(LOCAL_TZ)
+    lo, hi = times.min(), times.max()
+    if public:
+        a, b = t.fmt.month(lo.date()), t.fmt.month(hi.date())
+    else:
+        a, b = t.fmt.date(lo.date()), t.fmt.date(hi.date())
+    return t(N_("%(start)s to %(end)s (local time)"), start=a, end=b)
 
 
 def make_map(
@@ -644,8 +1015,9 @@ def make_map(
     period: str | None = None,
     notes: Iterable[str] = (),
     tiles: Mapping[str, str] | None = OSM_TILES,
-) -> str:
-    """Draw the given layers on one self-contained Leaflet page.
+    lang: str | None = None,
+) -> folium.Map:
+    """Draw the given layers on one Folium map (self-contained when saved).
 
     Parameters
     ----------
@@ -675,11 +1047,15 @@ def make_map(
         More lines for the information box.
     tiles : mapping, optional
         ``name``, ``url`` and ``attribution`` of a base map; ``None`` for none.
+    lang : str, optional
+        ``sv`` (default, or ``$TRYGGKARTA_LANG``) or ``en``.
 
     Returns
     -------
-    str
-        The HTML page.
+    folium.Map
+        One FeatureGroup (or MarkerCluster) per layer, a LayerControl, the legend, the
+        information box and a scale bar; ``save()`` / :func:`write_map` /
+        :func:`map_html` give the self-contained page, a notebook shows it inline.
 
     Raises
     ------
@@ -694,68 +1070,146 @@ def make_map(
     >>> inc = gpd.GeoDataFrame({"time": pd.to_datetime(["2025-05-01T22:10Z"] * 3),
     ...                         "category": ["rån"] * 3},
     ...                        geometry=[Point(674_013.3, 6_580_027.7)] * 3, crs=3006)
-    >>> page = make_map(incidents=inc, public=True, tiles=None)
+    >>> page = map_html(make_map(incidents=inc, public=True, tiles=None, lang="en"))
     >>> "674013" in page, "Incidents per 100 m cell" in page
     (False, True)
+    >>> [s["name"] for s in layer_specs(make_map(incidents=inc, public=True, tiles=None))]
+    ['Händelser per 100 m-ruta']
     """
+    t = _Lang(resolve_lang(lang))
     for name, frame in (("incidents", incidents), ("sites", sites), ("cameras", cameras),
                         ("buildings", buildings), ("areas", areas),
                         ("sensitive", sensitive), ("coverage", coverage)):
         _check(frame, name)
+    has = {k: v is not None and len(v) > 0 for k, v in (
+        ("incidents", incidents), ("sites", sites), ("cameras", cameras),
+        ("buildings", buildings), ("areas", areas), ("sensitive", sensitive),
+        ("coverage", coverage), ("density", density), ("selected", selected))}
     layers: list[dict[str, Any]] = []
     info: list[str] = []
-    if buildings is not None and len(buildings):
+    if has["buildings"]:
+        assert buildings is not None
         cols = _display_columns(buildings, ("name", "height_m", "levels"))
         layers.append(_layer(
-            "buildings", f"Buildings ({len(buildings)})", show=True,
-            legend=[{"color": "#8c8c8c", "label": "building", "shape": "square"}],
-            type="geojson", data=_features(buildings, _records(buildings, cols)),
-            color="#8c8c8c", weight=0.5, fill_opacity=0.45, title="Building",
+            "buildings", t(N_("Buildings (%(n)s)"), n=t.n(len(buildings))), show=True,
+            legend=[{"color": "#8c8c8c", "label": t(N_("building")), "shape": "square"}],
+            type="geojson", data=_features(buildings, _records(buildings, cols), t),
+            color="#8c8c8c", weight=0.5, fill_opacity=0.45, title=t(N_("Building")),
         ))
-    if density is not None and len(density):
+    density_drawn = False
+    if has["density"]:
+        assert density is not None
         if public:
-            info.append("Density and hot-spot cells are left out of this public map: at "
-                        "their cell size they could locate incidents.")
+            info.append(t(N_("Density and hot-spot cells are left out of this public map: "
+                             "at their cell size they could locate incidents.")))
         else:
-            layers += _density_layers(density)
-    if incidents is not None and len(incidents):
+            dl = _density_layers(density, t)
+            density_drawn = any(la["key"] == "density" for la in dl)
+            layers += dl
+    if has["incidents"]:
+        assert incidents is not None
         if public:
-            layer, note = _public_incident_cells(incidents)
+            layer, note = _public_incident_cells(incidents, t)
             layers.append(layer)
             info.append(note)
         else:
-            layer, left = _incident_points(incidents)
+            # a first view with a density grid shows the grid; the points are a click away
+            layer, left = _incident_points(incidents, t, show=not density_drawn)
             layers.append(layer)
             if left:
-                info.append(f"{left:,} incidents known only by municipality/county/district "
-                            "are not drawn")
-    if coverage is not None and len(coverage):
-        layers += _coverage_layers(coverage)
-    if areas is not None and len(areas):
-        layers.append(_areas_layer(areas, public=public))
-    if sensitive is not None and len(sensitive):
-        layers.append(_sensitive_layer(sensitive))
-    if cameras is not None and len(cameras):
-        layers.append(_points_layer("cameras", f"Existing cameras ({len(cameras)})", cameras,
-                                    "#1d3557", "existing camera", show=True,
-                                    title="Existing camera"))
-    if sites is not None and len(sites):
-        layers.append(_sites_layer(sites, public=public))
-    if selected is not None and len(selected):
-        layers.append(_selected_layer(selected, sites, public=public))
+                info.append(t(N_("%(n)s incidents known only by municipality, county or "
+                                 "district are not drawn"), n=t.n(left)))
+    if has["coverage"]:
+        assert coverage is not None
+        layers += _coverage_layers(coverage, t, show_observe=not (
+            has["sites"] or has["selected"] or density_drawn))
+    if has["areas"]:
+        assert areas is not None
+        layers.append(_areas_layer(areas, t, public=public))
+    if has["sensitive"]:
+        assert sensitive is not None
+        layers.append(_sensitive_layer(sensitive, t))
+    if has["cameras"]:
+        assert cameras is not None
+        layers.append(_points_layer(
+            "cameras", t(N_("Existing cameras (%(n)s)"), n=t.n(len(cameras))), cameras,
+            "#1d3557", t(N_("existing camera")), t, show=True,
+            title=t(N_("Existing camera"))))
+    if has["sites"]:
+        assert sites is not None
+        layers.append(_sites_layer(sites, t, public=public))
+    if has["selected"]:
+        assert selected is not None
+        layers.append(_selected_layer(selected, sites, t, public=public))
     info += list(notes)
+
+    columns: set[str] = set()
+    for spec in layers:
+        columns.update(spec.get("fields", ()))
+        for f in spec.get("data", ()):
+            columns.update(f["properties"])
     meta = {
         "title": title,
-        "period": period or _period(incidents, public=public) or "not given",
+        "period": period or _period(incidents, t, public=public) or t(N_("not given")),
         "sources": [str(s) for s in sources],
-        "crs": CRS_NOTE,
+        "crs": t(CRS_NOTE),
         "public": bool(public),
-        "public_note": PUBLIC_NOTE.format(cell=MIN_PUBLIC_CELL_M, min_count=MIN_PUBLIC_COUNT)
+        "public_note": t(PUBLIC_NOTE, cell=t.n(MIN_PUBLIC_CELL_M), min_count=MIN_PUBLIC_COUNT)
         if public else None,
         "notes": info,
         "tiles": dict(tiles) if tiles else None,
+        "lang": t.lang,
+        "bcp47": _BCP47[t.lang],
+        "labels": _labels(t, sorted(columns)),
+        "text": {"period": t(N_("Data period")), "sources": t(N_("Sources")),
+                 "crs": t(N_("CRS")), "more_layers": t(N_("More layers in the layer list.")),
+                 "no_layer": t(N_("no layer shown")), "zoom_in": t(N_("Zoom in")),
+                 "zoom_out": t(N_("Zoom out"))},
     }
-    return _page({"meta": meta, "layers": layers})
+    return _folium_map(layers, meta, t)
+
+
+def _folium_map(layers: list[dict[str, Any]], meta: dict[str, Any], t: _Lang) -> folium.Map:
+    """Compose the Folium objects: figure, map, tiles, one group per layer, controls."""
+    fig = DocumentFigure(lang=t.lang, title=meta["title"])
+    m = folium.Map(location=[62.0, 16.0], zoom_start=5, tiles=None, prefer_canvas=True,
+                   zoom_snap=0.25, control_scale=False)
+    # Leaflet, and jQuery for folium's own popups (folium.Popup) a user may add; no
+    # Bootstrap or awesome-markers (nothing here uses them)
+    m.default_js = [("leaflet", "https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/leaflet.js"),
+                    ("jquery", "https://code.jquery.com/jquery-3.7.1.min.js")]
+    m.default_css = [("leaflet_css",
+                      "https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/leaflet.css")]
+    m.add_to(fig)
+    m.add_child(_Assets(), name="tk_assets")
+    tiles = meta["tiles"]
+    if tiles:
+        attribution = tiles.get("attribution", "")
+        if attribution == OSM_TILES["attribution"]:
+            attribution = t(N_("&copy; OpenStreetMap contributors"))
+        folium.TileLayer(tiles=tiles["url"], attr=attribution, name=tiles.get("name", "tiles"),
+                         max_zoom=19, overlay=False, control=True).add_to(m)
+    for spec in layers:
+        if spec.get("cluster"):
+            cluster = folium.plugins.MarkerCluster(
+                name=spec["name"], show=spec["show"],
+                options={"chunkedLoading": True, "maxClusterRadius": 45,
+                         "showCoverageOnHover": False})
+            cluster.default_js = [("markerclusterjs", "https://cdn.jsdelivr.net/npm/"
+                                 "leaflet.markercluster@1.5.3/dist/leaflet.markercluster.js")]
+            cluster.default_css = [
+                ("markerclustercss", "https://cdn.jsdelivr.net/npm/leaflet.markercluster@1.5.3"
+                 "/dist/MarkerCluster.css"),
+                ("markerclusterdefaultcss", "https://cdn.jsdelivr.net/npm/"
+                 "leaflet.markercluster@1.5.3/dist/MarkerCluster.Default.css")]
+            group: folium.map.Layer = cluster
+        else:
+            group = folium.FeatureGroup(name=spec["name"], show=spec["show"])
+        group.add_child(DataLayer(spec, m.get_name()))
+        group.add_to(m)
+    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    m.add_child(MapControls(meta), name="tk_controls")
+    return m
 
 
 def join_by_id(frame: gpd.GeoDataFrame, table: pd.DataFrame, *,
@@ -793,13 +1247,16 @@ def join_by_id(frame: gpd.GeoDataFrame, table: pd.DataFrame, *,
                             geometry=keep.geometry, crs=frame.crs)
 
 
-def write_map(path: str | Path, **kwargs: Any) -> Path:
-    """Write :func:`make_map`'s page to ``path`` atomically.
+def write_map(path: str | Path, m: folium.Map | None = None, **kwargs: Any) -> Path:
+    """Write a map as one self-contained HTML file, atomically.
 
     Parameters
     ----------
     path : str or Path
         The ``.html`` file.
+    m : folium.Map, optional
+        A map (from :func:`make_map`, perhaps with layers added); without it the map is
+        made from ``kwargs``.
     **kwargs
         The keyword arguments of :func:`make_map`.
 
@@ -812,246 +1269,14 @@ def write_map(path: str | Path, **kwargs: Any) -> Path:
     >>> import tempfile
     >>> from shapely import Point
     >>> cams = gpd.GeoDataFrame({"id": ["K1"]}, geometry=[Point(674572, 6580743)], crs=3006)
-    >>> p = write_map(Path(tempfile.mkdtemp()) / "m.html", cameras=cams, tiles=None)
-    >>> p.read_text("utf-8").count("Existing cameras (1)")
-    1
+    >>> p = write_map(Path(tempfile.mkdtemp()) / "m.html", cameras=cams, tiles=None, lang="en")
+    >>> "Existing cameras (1)" in p.read_text("utf-8")
+    True
     """
     from geo.io import atomic_path
 
     target = Path(path)
-    page = make_map(**kwargs)
+    page = map_html(m if m is not None else make_map(**kwargs))
     with atomic_path(target) as tmp:
         Path(tmp).write_text(page, encoding="utf-8")
     return target
-
-
-def _json_for_script(obj: Any) -> str:
-    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return text.replace("</", "<\\/").replace("<!--", "<\\!--")
-
-
-def _page(data: dict[str, Any]) -> str:
-    css, js = vendor_assets()
-    title = _html.escape(data["meta"]["title"])
-    return (
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-        f"<title>{title}</title>\n"
-        "<!-- Leaflet 1.9.4 (BSD-2-Clause, (c) Volodymyr Agafonkin, CloudMade) and "
-        "Leaflet.markercluster 1.5.3 (MIT, (c) Dave Leaver): inlined from geo/vendor/ -->\n"
-        f"<style>\n{css}\n</style>\n<style>\n{_PAGE_CSS}\n</style>\n</head>\n<body>\n"
-        "<div id=\"map\"></div>\n"
-        f"<script id=\"tk-data\" type=\"application/json\">{_json_for_script(data)}</script>\n"
-        f"<script>\n{js}\n</script>\n<script>\n{_PAGE_JS}\n</script>\n</body>\n</html>\n"
-    )
-
-
-_PAGE_CSS = """
-html, body { margin: 0; padding: 0; height: 100%; }
-#map { position: absolute; inset: 0; background: #eef0ea;
-  font: 12px/1.4 system-ui, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; }
-@page { size: A4 landscape; margin: 0; }
-.tk-box { background: rgba(255,255,255,0.93); padding: 6px 9px; border-radius: 4px;
-  box-shadow: 0 1px 4px rgba(0,0,0,0.3); max-width: 330px; color: #222; }
-.tk-box h1 { font-size: 14px; margin: 0 0 4px; }
-.tk-box p { margin: 2px 0; }
-.tk-public { border-left: 4px solid #b2182b; }
-.tk-public-note { color: #b2182b; font-weight: 600; }
-.tk-legend h2 { font-size: 12px; margin: 6px 0 2px; }
-.tk-legend h2:first-child { margin-top: 0; }
-.tk-legend .row { display: flex; align-items: center; gap: 6px; }
-.tk-sw { display: inline-block; width: 12px; height: 12px; border: 1px solid #555;
-  flex: none; }
-.tk-sw.circle { border-radius: 50%; }
-.tk-sw.outline { background: transparent !important; border: 2px solid; }
-.tk-sw.number { border-radius: 50%; background: #fff !important; border: 2px solid #222;
-  font-size: 8px; line-height: 10px; text-align: center; }
-.tk-num { box-sizing: border-box; background: #fff; border: 2px solid #222;
-  border-radius: 50%; color: #222;
-  font-weight: 700; font-size: 11px; line-height: 18px; text-align: center; }
-.tk-pop table { border-collapse: collapse; }
-.tk-pop th { text-align: left; padding-right: 8px; font-weight: 500; color: #555; }
-.tk-pop td { font-variant-numeric: tabular-nums; }
-.leaflet-control-layers-overlays label { white-space: nowrap; }
-"""
-
-_PAGE_JS = r"""
-(function () {
-  "use strict";
-  var D = JSON.parse(document.getElementById("tk-data").textContent);
-  var M = D.meta;
-
-  // SWEREF 99 TM (EPSG:3006) -> WGS84: Lantmaeteriet's Gauss-Krueger inverse formulas.
-  var A = 6378137.0, F = 1 / 298.257222101, LON0 = 15.0 * Math.PI / 180, K0 = 0.9996,
-      FE = 500000.0;
-  var E2 = F * (2 - F), N = F / (2 - F);
-  var AR = A / (1 + N) * (1 + N * N / 4 + Math.pow(N, 4) / 64);
-  var D1 = N / 2 - 2 * N * N / 3 + 37 * Math.pow(N, 3) / 96 - Math.pow(N, 4) / 360,
-      D2 = N * N / 48 + Math.pow(N, 3) / 15 - 437 * Math.pow(N, 4) / 1440,
-      D3 = 17 * Math.pow(N, 3) / 480 - 37 * Math.pow(N, 4) / 840,
-      D4 = 4397 * Math.pow(N, 4) / 161280;
-  var AS = E2 + E2 * E2 + Math.pow(E2, 3) + Math.pow(E2, 4),
-      BS = -(7 * E2 * E2 + 17 * Math.pow(E2, 3) + 30 * Math.pow(E2, 4)) / 6,
-      CS = (224 * Math.pow(E2, 3) + 889 * Math.pow(E2, 4)) / 120,
-      DS = -(4279 * Math.pow(E2, 4)) / 1260;
-  function toLatLng(x, y) {
-    var xi = y / (K0 * AR), eta = (x - FE) / (K0 * AR);
-    var xp = xi - D1 * Math.sin(2 * xi) * Math.cosh(2 * eta)
-                - D2 * Math.sin(4 * xi) * Math.cosh(4 * eta)
-                - D3 * Math.sin(6 * xi) * Math.cosh(6 * eta)
-                - D4 * Math.sin(8 * xi) * Math.cosh(8 * eta);
-    var ep = eta - D1 * Math.cos(2 * xi) * Math.sinh(2 * eta)
-                 - D2 * Math.cos(4 * xi) * Math.sinh(4 * eta)
-                 - D3 * Math.cos(6 * xi) * Math.sinh(6 * eta)
-                 - D4 * Math.cos(8 * xi) * Math.sinh(8 * eta);
-    var ps = Math.asin(Math.sin(xp) / Math.cosh(ep));
-    var dl = Math.atan(Math.sinh(ep) / Math.cos(xp));
-    var s2 = Math.sin(ps) * Math.sin(ps);
-    var lat = ps + Math.sin(ps) * Math.cos(ps) * (AS + BS * s2 + CS * s2 * s2 + DS * s2 * s2 * s2);
-    return L.latLng(lat * 180 / Math.PI, (LON0 + dl) * 180 / Math.PI);
-  }
-
-  function esc(s) {
-    return String(s).replace(/[&<>"']/g, function (c) {
-      return {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c];
-    });
-  }
-  function table(title, props) {
-    var h = '<div class="tk-pop"><b>' + esc(title) + "</b><table>";
-    Object.keys(props).forEach(function (k) {
-      if (k.charAt(0) === "_") return;
-      h += "<tr><th>" + esc(k) + "</th><td>" + esc(props[k]) + "</td></tr>";
-    });
-    return h + "</table></div>";
-  }
-
-  var map = L.map("map", {preferCanvas: true, zoomSnap: 0.25});
-  var renderer = L.canvas({padding: 0.5});
-  var bases = {};
-  if (M.tiles) {
-    var t = L.tileLayer(M.tiles.url, {maxZoom: 19, attribution: M.tiles.attribution});
-    t.addTo(map);
-    bases[M.tiles.name] = t;
-  }
-
-  function geojsonLayer(spec) {
-    var gj = L.geoJSON(spec.data, {
-      renderer: renderer,
-      pointToLayer: function (f, ll) {
-        var p = f.properties;
-        if (spec.icon === "number") {
-          return L.marker(ll, {icon: L.divIcon({className: "tk-num", html: esc(p._label),
-                                                iconSize: [22, 22]}),
-                               title: "selected " + p._label});
-        }
-        return L.circleMarker(ll, {renderer: renderer, radius: spec.radius || 5,
-          color: "#222", weight: 1, fillColor: p._c || spec.color, fillOpacity: 0.9});
-      },
-      style: function (f) {
-        var c = f.properties._c || spec.color;
-        return {color: spec.weight > 1 ? c : "#444", weight: spec.weight || 1, fillColor: c,
-                fillOpacity: spec.fill_opacity === undefined ? 0.4 : spec.fill_opacity,
-                opacity: 0.9};
-      },
-      onEachFeature: function (f, l) {
-        l.bindPopup(function () { return table(spec.title || spec.name, f.properties); });
-        if (spec.label_field && f.properties[spec.label_field]) {
-          l.bindTooltip(esc(f.properties[spec.label_field]), {sticky: true});
-        }
-      }
-    });
-    if (!spec.cluster) return gj;
-    var cl = L.markerClusterGroup({chunkedLoading: true, maxClusterRadius: 45,
-                                   showCoverageOnHover: false});
-    cl.addLayers(gj.getLayers());
-    return cl;
-  }
-
-  function gridLayer(spec) {
-    var g = L.featureGroup(), c = spec.cell;
-    spec.rows.forEach(function (r) {
-      var x = spec.x0 + r[0] * c, y = spec.y0 + r[1] * c;
-      var ring = [toLatLng(x, y), toLatLng(x + c, y), toLatLng(x + c, y + c),
-                  toLatLng(x, y + c)];
-      var props = {};
-      if (spec.centre) {
-        props.x = Math.round((x + c / 2) * 100) / 100;
-        props.y = Math.round((y + c / 2) * 100) / 100;
-      }
-      spec.fields.forEach(function (f, k) { if (r[3 + k] !== null) props[f] = r[3 + k]; });
-      var col = spec.palette[r[2]];
-      var poly = L.polygon(ring, {renderer: renderer, stroke: false, fillColor: col,
-                                  fillOpacity: spec.opacity || 0.6});
-      poly.bindPopup(function () { return table(spec.title || spec.name, props); });
-      g.addLayer(poly);
-    });
-    return g;
-  }
-
-  var overlays = {}, byKey = {}, specs = {};
-  D.layers.forEach(function (spec) {
-    var layer = spec.type === "grid" ? gridLayer(spec) : geojsonLayer(spec);
-    overlays[esc(spec.name)] = layer;
-    byKey[spec.key] = layer;
-    specs[spec.key] = spec;
-    if (spec.show) layer.addTo(map);
-  });
-  L.control.scale({imperial: false, maxWidth: 160, position: "bottomleft"}).addTo(map);
-  L.control.layers(bases, overlays, {collapsed: false, position: "topright"}).addTo(map);
-
-  var info = L.control({position: "bottomleft"});
-  info.onAdd = function () {
-    var d = L.DomUtil.create("div", "tk-box tk-info" + (M.public ? " tk-public" : ""));
-    var h = "<h1>" + esc(M.title) + "</h1>";
-    if (M.public) h += '<p class="tk-public-note">' + esc(M.public_note) + "</p>";
-    h += "<p><b>Data period:</b> " + esc(M.period) + "</p>";
-    if (M.sources.length) h += "<p><b>Sources:</b> " + M.sources.map(esc).join("; ") + "</p>";
-    h += '<p class="tk-crs"><b>CRS:</b> ' + esc(M.crs) + "</p>";
-    M.notes.forEach(function (n) { h += "<p>" + esc(n) + "</p>"; });
-    d.innerHTML = h;
-    L.DomEvent.disableClickPropagation(d);
-    L.DomEvent.disableScrollPropagation(d);
-    return d;
-  };
-  info.addTo(map);
-
-  var legend = L.control({position: "bottomright"});
-  legend.onAdd = function () {
-    this._div = L.DomUtil.create("div", "tk-box tk-legend");
-    L.DomEvent.disableScrollPropagation(this._div);
-    this.update();
-    return this._div;
-  };
-  legend.update = function () {
-    var h = "";
-    D.layers.forEach(function (spec) {
-      if (!map.hasLayer(byKey[spec.key])) return;
-      h += '<div class="tk-legend-layer" data-key="' + esc(spec.key) + '"><h2>' +
-           esc(spec.name) + "</h2>";
-      spec.legend.forEach(function (e) {
-        var style = e.shape === "outline" ? "border-color:" + e.color
-                                          : "background:" + e.color;
-        var txt = e.shape === "number" ? "1" : "";
-        h += '<div class="row"><span class="tk-sw ' + esc(e.shape) + '" style="' +
-             esc(style) + '">' + txt + "</span>" + esc(e.label) + "</div>";
-      });
-      h += "</div>";
-    });
-    this._div.innerHTML = h || "<i>no layer shown</i>";
-  };
-  legend.addTo(map);
-  map.on("overlayadd overlayremove", function () { legend.update(); });
-
-  var b = L.latLngBounds([]);
-  Object.keys(byKey).forEach(function (k) {
-    var lb = byKey[k].getBounds ? byKey[k].getBounds() : null;
-    if (lb && lb.isValid()) b.extend(lb);
-  });
-  if (b.isValid()) map.fitBounds(b, {padding: [10, 10]});
-  else map.setView([62.0, 16.0], 5);
-
-  window.tryggkarta = {map: map, layers: byKey, specs: specs, legend: legend,
-                       toLatLng: toLatLng, ready: true};
-  document.body.setAttribute("data-ready", "1");
-})();
-"""

@@ -18,14 +18,15 @@ import re
 from collections import Counter
 from typing import Any
 
-__all__ = ["ENGLISH_UI_WORDS", "english_words", "numbers", "visible_text", "same_numbers"]
+__all__ = ["ENGLISH_UI_WORDS", "english_words", "where", "numbers", "visible_text",
+           "same_numbers"]
 
 ENGLISH_UI_WORDS = frozenset("""
 the and of with from for which when where than not none only also this that these those
 is are was were be been has have each every any
 incident incidents summary category categories month months weekday weekdays hour hours
 monday tuesday wednesday thursday friday saturday sunday
-january february march april may june july august september october november december
+january february march may june july august october
 night share density surroundings recommended deployment patrol stops stop round rounds
 walk walking sources source method legend coverage camera cameras site sites selected
 building buildings layer layers score rank sensitive places place shown hidden fewer
@@ -48,6 +49,16 @@ _SV_NUMBER = re.compile(r"(?<![\w,.])[-−]?\d{1,3}(?:[\u00a0\u202f\u2009]\d{3})
                         r"|(?<![\w,.])[-−]?\d+(?:,\d+)?")
 _EN_NUMBER = re.compile(r"(?<![\w,.])[-−]?\d{1,3}(?:,\d{3})+(?:\.\d+)?"
                         r"|(?<![\w,.])[-−]?\d+(?:\.\d+)?")
+
+
+def where(text: str, words: list[str], width: int = 60) -> dict[str, str]:
+    """The first place each word occurs in ``text`` (for failure messages)."""
+    out = {}
+    for w in words:
+        m = re.search(rf"(?<![A-Za-zÅÄÖåäöÉé]){re.escape(w)}(?![A-Za-zÅÄÖåäöÉé])", text, re.I)
+        if m:
+            out[w] = text[max(0, m.start() - width):m.end() + width]
+    return out
 
 
 def numbers(text: str, lang: str) -> list[float]:

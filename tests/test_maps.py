@@ -13,6 +13,8 @@ import re
 import sys
 from pathlib import Path
 
+import folium
+import folium.plugins
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -26,7 +28,7 @@ from geo.coverage import coverage
 from geo.density import density_grid, write_density
 from geo.errors import AnalysisError, CRSError
 from geo.io import read_layer
-from geo.maps import join_by_id, make_map, vendor_assets, write_map
+from geo.maps import _vendor_files, join_by_id, layer_specs, make_map, map_html, map_meta, write_map
 from geo.privacy import public_cells
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -71,7 +73,16 @@ def scene():
 @pytest.fixture(scope="module")
 def maps(scene, tmp_path_factory):
     d = tmp_path_factory.mktemp("maps")
-    kw = dict(scene, sources=["demo data"], title="Test map")
+    kw = dict(scene, sources=["demo data"], title="Test map", lang="en")
+    review = write_map(d / "map.html", **kw)
+    public = write_map(d / "map_public.html", **kw, public=True)
+    return review, public
+
+
+@pytest.fixture(scope="module")
+def maps_sv(scene, tmp_path_factory):
+    d = tmp_path_factory.mktemp("maps_sv")
+    kw = dict(scene, sources=["demodata"], title="Testkarta", lang="sv")
     review = write_map(d / "map.html", **kw)
     public = write_map(d / "map_public.html", **kw, public=True)
     return review, public
@@ -118,14 +129,18 @@ def test_page_holds_its_code_and_styles(maps):
     assert not re.search(r"<script[^>]+src=", html, re.I)
     assert not re.search(r"<link[^>]+(stylesheet|href=)", html, re.I)
     assert not re.search(r"@import|url\(\s*['\"]?(https?:)?//", html, re.I)
-    css, js = vendor_assets()
-    assert js in html and css in html
-    assert "Leaflet 1.9.4" in js and "L.MarkerClusterGroup" in js
+    files = _vendor_files()
+    for name in ("leaflet.js", "leaflet.css", "leaflet.markercluster.js",
+                 "MarkerCluster.css", "MarkerCluster.Default.css"):
+        assert files[name] in html, name
+    assert "Leaflet 1.9.4" in files["leaflet.js"]
+    assert "L.MarkerClusterGroup" in files["leaflet.markercluster.js"]
+    assert "bootstrap" not in html.lower() and "awesome-markers" not in html.lower()
     # the only http(s) strings: the tile template, Leaflet's link, namespaces, comments
     hosts = set(re.findall(r"https?://([\w.-]+)", html))
     assert hosts <= {"tile.openstreetmap.org", "leafletjs.com", "www.w3.org",
                      "bugs.chromium.org", "bugzilla.mozilla.org"}  # CSS comments
-    for lic in ("leaflet/LICENSE", "leaflet.markercluster/MIT-LICENCE.txt"):
+    for lic in ("leaflet/LICENSE", "leaflet.markercluster/MIT-LICENCE.txt", "jquery/LICENSE.txt"):
         assert (ROOT / "geo" / "vendor" / lic).stat().st_size > 500
 
 
@@ -217,7 +232,8 @@ def test_public_map_holds_no_incident_coordinate(scene, maps):
     assert set(_leaked(review, lonlat, xy)) >= set(np.flatnonzero(precise))
     # a public map of the incidents (and their density grid): not one position, in
     # degrees or metres, rounded or cut
-    alone = make_map(incidents=scene["incidents"], density=scene["density"], public=True)
+    alone = map_html(make_map(incidents=scene["incidents"], density=scene["density"],
+                              public=True, lang="en"))
     assert _leaked(alone, lonlat, xy) == []
     assert '"key":"incidents"' not in alone and '"key":"density"' not in alone
     assert '"key":"hotspots"' not in alone
@@ -227,41 +243,44 @@ def test_public_map_holds_no_incident_coordinate(scene, maps):
     # those matches are the same in a map made without the incidents.
     public = maps[1].read_text("utf-8")
     kw = {k: v for k, v in scene.items() if k not in ("incidents", "density")}
-    without = write_map(maps[1].with_name("without.html"), **kw, public=True)
+    without = write_map(maps[1].with_name("without.html"), **kw, public=True, lang="en")
     background = set(_leaked(without.read_text("utf-8"), lonlat, xy))
     assert set(_leaked(public, lonlat, xy)) <= background
     assert len(background) < 0.02 * len(lonlat)
 
 
-def test_public_cells_are_the_privacy_aggregation(scene, maps):
-    html = maps[1].read_text("utf-8")
-    data = json.loads(re.search(r'id="tk-data" type="application/json">(.*?)</script>',
-                                html, re.S).group(1).replace("<\\/", "</"))
+def _data(**kw):
+    m = make_map(**kw)
+    return {"layers": layer_specs(m), "meta": map_meta(m)}
+
+
+def test_public_cells_are_the_privacy_aggregation(scene):
+    data = _data(**scene, public=True, lang="en")
     cells = next(la for la in data["layers"] if la["key"] == "incident_cells")
     inc = scene["incidents"]
     expected = public_cells(inc[inc["precision"].isin(["point", "street"])])
     assert cells["cell"] == 100 and cells["x0"] == 0 and cells["y0"] == 0
-    got = sorted((r[0] * 100, r[1] * 100, r[3]) for r in cells["rows"])
+    got = sorted((r[0] * 100, r[1] * 100, int(r[3].replace(",", ""))) for r in cells["rows"])
     want = sorted(zip(expected["cell_x"], expected["cell_y"], expected["count"], strict=True))
     assert got == [(float(a), float(b), int(c)) for a, b, c in want]
-    assert min(r[3] for r in cells["rows"]) >= 3
+    assert min(int(r[3].replace(",", "")) for r in cells["rows"]) >= 3
     # the area with 2 incidents shows "< 3" and no rates; 0 and 250 are shown
     areas = {f["properties"]["id"]: f["properties"]
              for f in next(la for la in data["layers"] if la["key"] == "areas")["data"]}
     assert areas["A2"]["incidents"] == "< 3" and "fewer than 3" in areas["A2"]["night_share"]
-    assert areas["A1"]["incidents"] == 250 and areas["A3"]["incidents"] == 0
+    assert areas["A1"]["incidents"] == "250" and areas["A3"]["incidents"] == "0"
     # one hidden category count could be worked out from the total: the next is hidden too
     assert areas["A1"]["category:Rån"] == "< 3" and areas["A1"]["category:Hot"] == "not shown"
-    assert areas["A1"]["category:Stöld"] == 243 and areas["A1"]["night_share"] == 0.4
-    assert data["meta"]["period"] == "2024-11 to 2026-10 (local time)"
+    assert areas["A1"]["category:Stöld"] == "243" and areas["A1"]["night_share"] == "0.4"
+    assert data["meta"]["period"] == "November 2024 to October 2026 (local time)"
     # a site seeing 1-2 incidents shows no score or weight; selected sites no weights
     sites = {f["properties"]["id"]: f["properties"]
              for f in next(la for la in data["layers"] if la["key"] == "sites")["data"]}
     ids = scene["sites"]["id"].tolist()
     assert sites[ids[1]]["covered_incidents"] == "< 3" and sites[ids[1]]["_c"] == "#bdbdbd"
     assert "not shown" in sites[ids[2]]["score"] and "not shown" in sites[ids[2]]["covered_weight"]
-    assert sites[ids[3]]["covered_incidents"] == 3 and sites[ids[3]]["covered_weight"] == 7.5
-    assert sites[ids[0]]["covered_incidents"] == 0 and sites[ids[0]]["score"] == 100
+    assert sites[ids[3]]["covered_incidents"] == "3" and sites[ids[3]]["covered_weight"] == "7.5"
+    assert sites[ids[0]]["covered_incidents"] == "0" and sites[ids[0]]["score"] == "100"
     sel = next(la for la in data["layers"] if la["key"] == "selected")["data"]
     assert all("marginal_weight" not in f["properties"] for f in sel)
 
@@ -330,22 +349,34 @@ def test_review_map_renders_every_layer_and_each_toggles(scene, maps, browser):
             assert kind == "Image" and url.startswith("https://tile.openstreetmap.org/"), url
     assert _errors(browser.events) == []
     text = browser.evaluate("document.querySelector('.tk-info').textContent")
-    assert "EPSG:3006" in text and "2024-11-01 to 2026-10-31" in text and "demo data" in text
+    assert "EPSG:3006" in text and "1 November 2024 to 31 October 2026" in text
+    assert "demo data" in text
     scale = browser.evaluate("document.querySelector('.leaflet-control-scale-line').textContent")
     assert re.fullmatch(r"\d+ k?m", scale.strip())
 
 
+POPUP_JS = """(function (key) {
+    var l = window.tryggkarta.layers[key].getLayers()[1];
+    l.openPopup();
+    var out = {};
+    document.querySelectorAll('.leaflet-popup-content th[data-field]').forEach(function (th) {
+      out[th.getAttribute('data-field')] = [th.textContent, th.nextSibling.textContent];
+    });
+    l.closePopup();
+    return out;
+})(%s)"""
+
+
 def test_popups_show_every_score_component(scene, browser, maps):
     browser.open(maps[0].as_uri())
-    text = browser.evaluate("""(function () {
-        var T = window.tryggkarta, l = T.layers.sites.getLayers()[1];
-        l.openPopup(); return document.querySelector('.leaflet-popup-content').textContent;
-    })()""")
+    fields = browser.evaluate(POPUP_JS % json.dumps("sites"))
     row = scene["sites"].iloc[1]
     for col in ["id", *SCORE_COLS]:
-        assert col in text
-    assert f"visible_area_m2{row['visible_area_m2']:.1f}" in text
-    assert f"covered_incidents{int(row['covered_incidents'])}" in text
+        assert col in fields, col
+    assert fields["visible_area_m2"] == ["visible area (m²)", f"{row['visible_area_m2']:.1f}"]
+    assert fields["covered_incidents"] == ["covered incidents",
+                                           str(int(row["covered_incidents"]))]
+    assert fields["score"][0] == "score (0–100)"
     order = browser.evaluate("""window.tryggkarta.layers.selected.getLayers()
         .map(function (m) { return m.getElement().textContent; })""")
     assert order == ["1", "2", "3"]
@@ -424,7 +455,8 @@ def test_cli_map_and_print(tmp_path, density_csv):
                          "--pdf", str(tmp_path / "m.pdf")])
     assert code == 0
     html = out.read_text("utf-8")
-    assert "Density (KDE, 50 m cells)" in html and "tile.openstreetmap" not in html
+    assert "Täthet (KDE, rutor om 50 m)" in html and "tile.openstreetmap" not in html
+    assert '<html lang="sv">' in html  # Swedish by default
     assert "incidents: incidents.geojson" in html
     std, colours = _variance((tmp_path / "m.png").read_bytes())
     assert std > 20 and colours > 100
@@ -438,7 +470,7 @@ def test_cli_public_map_drops_the_grid(tmp_path, density_csv, scene):
                          "--density", str(density_csv), "--public", "--out", str(out)])
     assert code == 0
     html = out.read_text("utf-8")
-    assert "Incidents per 100 m cell" in html and "left out of this public map" in html
+    assert "Händelser per 100 m-ruta" in html and "utelämnade på den här offentliga" in html
     lonlat, xy = _incident_coordinates(scene)
     assert _leaked(html, lonlat, xy) == []
 
@@ -471,8 +503,139 @@ def test_empty_grid_and_small_layers_draw(tmp_path):
     bld = gpd.GeoDataFrame(geometry=[box(674580, 6580740, 674600, 6580760)], crs=3006)
     grid = pd.DataFrame({"x": [674512.5, 674537.5], "y": [6580712.5] * 2,
                          "count": [0, 0], "density": [0.0, 0.0], "hotspot": ["none"] * 2})
-    html = make_map(cameras=cams, buildings=bld, density=grid, tiles=None)
-    data = json.loads(re.search(r'application/json">(.*?)</script>', html, re.S).group(1))
+    data = _data(cameras=cams, buildings=bld, density=grid, tiles=None, lang="en")
+    assert "tile.openstreetmap" not in map_html(make_map(cameras=cams, tiles=None))
     assert [la["key"] for la in data["layers"]] == ["buildings", "hotspots", "cameras"]
     assert data["layers"][1]["rows"] == []
     assert data["meta"]["tiles"] is None and data["meta"]["period"] == "not given"
+
+
+# --------------------------------------------------------------------------- Folium
+
+
+def test_make_map_returns_a_folium_map_of_feature_groups(scene):
+    m = make_map(**scene, lang="en")
+    assert isinstance(m, folium.Map)
+    children = list(m._children.values())
+    groups = [c for c in children if isinstance(c, folium.FeatureGroup)]
+    clusters = [c for c in children if isinstance(c, folium.plugins.MarkerCluster)]
+    assert len(clusters) == 1 and clusters[0].layer_name.startswith("Incidents")
+    names = {g.layer_name for g in groups} | {c.layer_name for c in clusters}
+    assert names == {s["name"] for s in layer_specs(m)}  # one group per layer
+    assert sum(isinstance(c, folium.LayerControl) for c in children) == 1
+
+
+def test_first_view_shows_a_readable_default_set(scene):
+    shown = {s["key"]: s["show"] for s in layer_specs(make_map(**scene, lang="en"))}
+    assert [k for k, v in shown.items() if v] == ["buildings", "density", "areas", "cameras",
+                                                  "sites", "selected"]
+    # without density or sites: the clustered incidents and the observe coverage
+    alone = make_map(incidents=scene["incidents"], cameras=scene["cameras"],
+                     coverage=scene["coverage"], lang="en")
+    shown = {s["key"]: s["show"] for s in layer_specs(alone)}
+    assert shown["incidents"] and shown["coverage_observe"] and shown["cameras"]
+    assert not shown["coverage_visible"] and not shown["coverage_identify"]
+
+
+def test_a_user_can_add_a_layer_and_save_it_self_contained(scene, tmp_path, browser):
+    m = make_map(cameras=scene["cameras"], tiles=None, lang="en")
+    mine = folium.FeatureGroup(name="My layer")
+    folium.CircleMarker([59.335, 18.07], radius=8, popup="mine").add_to(mine)
+    mine.add_to(m)
+    out = tmp_path / "mine.html"
+    m.save(str(out))  # folium's own save gives the self-contained page too
+    html = out.read_text("utf-8")
+    assert not re.search(r"<script[^>]+src=|<link[^>]+href=", html)
+    browser.open(out.as_uri())
+    labels = browser.evaluate("""Array.prototype.map.call(document.querySelectorAll(
+        '.leaflet-control-layers-overlays label'), function (l) { return l.textContent.trim(); })""")
+    assert "My layer" in labels and "Existing cameras (8)" in labels
+    assert _errors(browser.events) == []
+    # a plugin whose library is not vendored: refused, or kept as a link on request
+    folium.plugins.Fullscreen().add_to(m)
+    with pytest.raises(AnalysisError, match="not vendored"):
+        map_html(m)
+    assert "<script src=" in map_html(m, strict=False)
+
+
+def test_notebook_display_is_the_self_contained_page(scene):
+    shown = make_map(cameras=scene["cameras"], tiles=None)._repr_html_()
+    assert "<iframe" in shown and "srcdoc=" in shown
+    assert "tryggkarta.addLayer" in shown and "&lt;script src=" not in shown
+
+
+# --------------------------------------------------------------------------- language
+
+
+OPEN_ALL_JS = """(function () {
+  // the layer list, the legend of every layer and one popup of each layer
+  var T = window.tryggkarta, out = [];
+  document.querySelectorAll('.leaflet-control-layers-overlays input').forEach(function (i) {
+    if (!i.checked) i.click();
+  });
+  T.order.forEach(function (k) {
+    var ls = T.layers[k].getLayers();
+    var l = ls[Math.min(1, ls.length - 1)];
+    if (!l) return;
+    l.openPopup();
+    var c = document.querySelector('.leaflet-popup-content');
+    if (c) out.push(c.innerText);
+    l.closePopup();
+  });
+  return document.body.innerText + "\\n" + out.join("\\n");
+})()"""
+
+
+def _all_text(browser, path):
+    browser.open(path.as_uri())
+    return browser.evaluate(OPEN_ALL_JS)
+
+
+#: Values of the demo data shown as they are (not interface words).
+DATA_WORDS = frozenset({"entrance", "healthcare", "preschool", "residential", "school",
+                        "worship", "facade", "pole", "wall", "dome", "bullet", "ptz",
+                        "fixed",
+                        "yes"})  # OSM's building=yes
+
+
+@pytest.mark.parametrize("which", [0, 1], ids=["review", "public"])
+def test_swedish_map_has_no_english_interface_word(maps_sv, maps, browser, which):
+    from _lang import english_words, where
+
+    sv = _all_text(browser, maps_sv[which])
+    assert browser.evaluate("document.documentElement.lang") == "sv"
+    left = english_words(sv, allow=DATA_WORDS)
+    assert left == [], where(sv, left)
+    # the check bites: the English map of the same layers is full of them
+    en = _all_text(browser, maps[which])
+    assert browser.evaluate("document.documentElement.lang") == "en"
+    assert {"incidents", "sources", "areas"} <= set(english_words(en, allow=DATA_WORDS))
+    assert _errors(browser.events) == []
+
+
+@pytest.mark.parametrize("which", [0, 1], ids=["review", "public"])
+def test_both_languages_state_the_same_figures(maps_sv, maps, browser, which):
+    from _lang import numbers, same_numbers
+
+    sv = _all_text(browser, maps_sv[which])
+    en = _all_text(browser, maps[which])
+    only_sv, only_en = same_numbers(sv, en)
+    assert not only_sv and not only_en, (only_sv, only_en)
+    assert len(numbers(sv, "sv")) > 50
+    # thousands are grouped the Swedish way (no-break space) and the English way (comma)
+    assert re.search(r"\d\u00a0\d{3}", sv) and re.search(r"\d,\d{3}", en)
+
+
+def test_map_language_from_the_environment(scene, monkeypatch):
+    monkeypatch.setenv("TRYGGKARTA_LANG", "en")
+    assert '<html lang="en">' in map_html(make_map(cameras=scene["cameras"], tiles=None))
+    monkeypatch.delenv("TRYGGKARTA_LANG")
+    page = map_html(make_map(cameras=scene["cameras"], tiles=None))
+    assert '<html lang="sv">' in page and "Befintliga kameror (8)" in page
+
+
+def test_dori_levels_in_swedish(scene):
+    names = [s["name"] for s in layer_specs(make_map(coverage=scene["coverage"], lang="sv"))]
+    assert names == ["Täckning: synligt", "Täckning: upptäcka", "Täckning: observera",
+                     "Täckning: känna igen", "Täckning: identifiera"][:len(names)]
+    assert "Täckning: observera" in names

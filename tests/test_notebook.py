@@ -36,3 +36,11 @@ def test_walkthrough_runs_without_errors(tmp_path, monkeypatch):
     assert "period: 2024-11-01 to 2026-10-31" in text
     assert "map_public.html" in text
     assert list(tmp_path.rglob("map_public.html"))
+    # the Folium map is displayed inline, self-contained (no CDN link in the frame)
+    shown = [o["data"]["text/html"] for o in outputs
+             if o.output_type == "execute_result" and "text/html" in o.get("data", {})]
+    maps = [h for h in shown if "tryggkarta.addLayer" in h]
+    assert maps, "the walkthrough does not display the map"
+    assert "<iframe" in maps[-1] and "srcdoc=" in maps[-1]
+    assert "&lt;script src=" not in maps[-1] and "Sergels torg (egen anteckning)" in maps[-1]
+    assert 'lang=&quot;sv&quot;' in maps[-1]
