@@ -125,6 +125,8 @@ __all__ = [
     "layer_specs",
     "map_meta",
     "join_by_id",
+    "source_line",
+    "LAYER_KINDS",
     "vendor_assets",
     "DocumentFigure",
     "DataLayer",
@@ -234,6 +236,28 @@ _VALUE_WORDS: Final[dict[str, dict[str, str]]] = {
                   "municipality": N_("municipality"), "county": N_("county")},
     "level": dict(LEVEL_NAMES),
 }
+
+
+#: What each input of a map is, for the list of sources.
+LAYER_KINDS: Final[dict[str, str]] = {
+    "incidents": N_("incidents"), "sites": N_("candidate sites"),
+    "cameras": N_("existing cameras"), "buildings": N_("buildings"), "areas": N_("areas"),
+    "sensitive": N_("sensitive places"), "coverage": N_("coverage"),
+    "density": N_("density"), "selected": N_("selected sites"),
+    "scores": N_("site scores"), "area_stats": N_("area statistics"),
+}
+
+
+def source_line(kind: str, source: str, *, lang: str | None = None) -> str:
+    """One line of a map's sources: what the layer is (in the language) and its file.
+
+    Examples
+    --------
+    >>> source_line("incidents", "brott.geojson", lang="sv")
+    'händelser: brott.geojson'
+    """
+    t = translations(resolve_lang(lang)).gettext
+    return f"{t(LAYER_KINDS[kind]) if kind in LAYER_KINDS else kind}: {source}"
 
 
 class _Lang:

@@ -1,5 +1,7 @@
 """A tiny Chrome DevTools Protocol client (standard library only) for the map tests.
 
+The executable and its flags come from :mod:`geo.chromium` (the one Chromium driver).
+
 Starts the system Chromium headless, offline, with a fresh profile and
 ``--remote-debugging-port=0``, connects to its page target over a minimal
 WebSocket client (RFC 6455: text frames, masking, fragmentation, ping) and sends
@@ -24,16 +26,17 @@ from typing import Any
 
 __all__ = ["Browser", "find_chromium"]
 
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--hide-scrollbars", "--mute-audio")
+from geo.chromium import CHROMIUM_FLAGS as FLAGS
+from geo.chromium import find_chromium as _find
+from geo.errors import AnalysisError
 
 
 def find_chromium() -> str | None:
-    for cand in (os.environ.get("TRYGGKARTA_CHROMIUM"), "chromium", "chromium-browser"):
-        if cand and (found := shutil.which(cand)):
-            return found
-    return None
+    """The executable :mod:`geo.chromium` would use, or ``None`` without one."""
+    try:
+        return _find()
+    except AnalysisError:
+        return None
 
 
 class _WebSocket:

@@ -467,6 +467,13 @@ def test_map_and_area_report_exports(gclient, tmp_path):
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith("text/html")
     assert "Testkarta" in r.text and "K1" in r.text
+    assert '<html lang="sv">' in r.text and "Befintliga kameror (" in r.text  # Swedish default
+    en = gclient.get("/exports/map", headers=R, params={"cameras": "kameror", "lang": "en",
+                                                        "tiles": False})
+    assert en.status_code == 200 and '<html lang="en">' in en.text
+    assert "Existing cameras (" in en.text and "Befintliga" not in en.text
+    assert gclient.get("/exports/map", headers=R,
+                       params={"cameras": "kameror", "lang": "de"}).status_code == 422
     pub = gclient.get("/exports/map", headers=R, params={
         "incidents": "brott", "public": True, "tiles": False})
     assert pub.status_code == 200

@@ -457,7 +457,7 @@ def test_cli_map_and_print(tmp_path, density_csv):
     html = out.read_text("utf-8")
     assert "Täthet (KDE, rutor om 50 m)" in html and "tile.openstreetmap" not in html
     assert '<html lang="sv">' in html  # Swedish by default
-    assert "incidents: incidents.geojson" in html
+    assert "händelser: incidents.geojson" in html
     std, colours = _variance((tmp_path / "m.png").read_bytes())
     assert std > 20 and colours > 100
     assert (tmp_path / "m.pdf").read_bytes()[:5] == b"%PDF-"
@@ -639,3 +639,25 @@ def test_dori_levels_in_swedish(scene):
     assert names == ["Täckning: synligt", "Täckning: upptäcka", "Täckning: observera",
                      "Täckning: känna igen", "Täckning: identifiera"][:len(names)]
     assert "Täckning: observera" in names
+
+
+def test_cli_map_language(tmp_path, monkeypatch, capsys):
+    cams = str(DEMO / "cameras.geojson")
+    out = tmp_path / "m.html"
+    monkeypatch.delenv("TRYGGKARTA_LANG", raising=False)
+    assert run_app(app, ["map", "--cameras", cams, "--no-tiles", "--out", str(out)]) == 0
+    assert '<html lang="sv">' in out.read_text("utf-8")
+    assert run_app(app, ["map", "--cameras", cams, "--no-tiles", "--lang", "en",
+                         "--out", str(out)]) == 0
+    html = out.read_text("utf-8")
+    assert '<html lang="en">' in html and "existing cameras: cameras.geojson" in html
+    monkeypatch.setenv("TRYGGKARTA_LANG", "en")
+    assert run_app(app, ["map", "--cameras", cams, "--no-tiles", "--out", str(out)]) == 0
+    assert '<html lang="en">' in out.read_text("utf-8")
+    assert run_app(app, ["map", "--cameras", cams, "--no-tiles", "--lang", "sv",
+                         "--out", str(out)]) == 0
+    assert '<html lang="sv">' in out.read_text("utf-8")  # --lang wins
+    out.unlink()
+    code = run_app(app, ["map", "--cameras", cams, "--lang", "de", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code != 0 and "--lang" in err and "'de'" in err and not out.exists()

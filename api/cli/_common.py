@@ -90,6 +90,14 @@ CrsOpt = Annotated[str | None, typer.Option(
     "GeoPackage, GeoParquet and shapefiles carry their own).")]
 
 
+#: ``--lang`` of every command that writes a document (report, maps, lägesbild, ...):
+#: resolved by :func:`geo.documents.resolve_lang` (else ``TRYGGKARTA_LANG``, else sv).
+LangOpt = Annotated[str | None, typer.Option(
+    "--lang", metavar="sv|en", show_default=False,
+    help="Language of the document: sv (default, or TRYGGKARTA_LANG) or en. Machine "
+    "tables do not change.")]
+
+
 def csv_crs(arg: str | None, crs: str | None) -> str | None:
     """``crs`` for a CSV input, ``None`` for any other file (contract: CSV ``x``,``y``
     plus ``--crs``; files without a CRS are WGS84)."""

@@ -7,16 +7,22 @@ what the HTML shows.
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, overload
 
 import typer
 
-from api.cli._common import SKIP_INVALID_HELP, CrsOpt, console, csv_crs, load_input, output_path
+from api.cli._common import (
+    SKIP_INVALID_HELP,
+    CrsOpt,
+    LangOpt,
+    console,
+    csv_crs,
+    load_input,
+    output_path,
+)
+from geo import chromium as _chromium
+from geo.chromium import CHROMIUM_FLAGS, find_chromium
 from geo.errors import AnalysisError, InputError
 
 if TYPE_CHECKING:
@@ -28,38 +34,9 @@ __all__ = ["app", "map_cmd", "print_map_cmd", "print_map", "find_chromium", "dem
 
 app = typer.Typer()
 
-#: Flags for a headless, offline, throwaway Chromium.
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--hide-scrollbars",
-    "--mute-audio",
-)
 #: Page size of PNGs (CSS pixels) and of PDFs (A4 landscape at 96 dpi).
-PNG_SIZE = (1400, 1000)
-PDF_SIZE = (1123, 794)
-
-
-def find_chromium(explicit: str | None = None) -> str:
-    """The Chromium executable: ``explicit``, ``$TRYGGKARTA_CHROMIUM`` or on ``PATH``.
-
-    Raises
-    ------
-    AnalysisError
-        When none is found (install the Debian package ``chromium``).
-    """
-    for cand in (explicit, os.environ.get("TRYGGKARTA_CHROMIUM"), "chromium",
-                 "chromium-browser", "google-chrome"):
-        if cand and (found := shutil.which(cand)):
-            return found
-    raise AnalysisError("Chromium is needed to print maps and was not found: install the "
-                        "Debian package 'chromium' or set TRYGGKARTA_CHROMIUM")
+PNG_SIZE = _chromium.PNG_SIZE
+PDF_SIZE = _chromium.PDF_LANDSCAPE_SIZE
 
 
 def print_map(
@@ -71,7 +48,7 @@ def print_map(
     chromium: str | None = None,
     timeout_s: float = 120.0,
 ) -> list[Path]:
-    """Render an HTML map to PNG and/or PDF with headless Chromium.
+    """Render an HTML map to PNG and/or PDF with headless Chromium (:mod:`geo.chromium`).
 
     Parameters
     ----------
@@ -84,42 +61,23 @@ def print_map(
         Virtual time Chromium gives the page before capturing (ms), so Leaflet has
         drawn every layer.
     chromium : str, optional
-        The executable (default: :func:`find_chromium`).
+        The executable (default: :func:`geo.chromium.find_chromium`).
 
     Returns
     -------
     list of Path
         The files written.
     """
-    from geo.io import atomic_path
-
-    exe = find_chromium(chromium)
-    src = Path(html).resolve()
+    src = Path(html)
     if not src.is_file():
         raise InputError.single(str(html), "no such file")
     written = []
-    jobs = [(p, kind) for p, kind in ((png, "png"), (pdf, "pdf")) if p is not None]
-    for target, kind in jobs:
-        target = Path(target)
-        w, h = PNG_SIZE if kind == "png" else PDF_SIZE
-        with tempfile.TemporaryDirectory(prefix="tryggkarta-chromium-") as profile, \
-                atomic_path(target) as tmp:
-            flag = (f"--screenshot={tmp}" if kind == "png"
-                    else f"--print-to-pdf={tmp}")
-            cmd = [exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
-                   f"--window-size={w},{h}", f"--virtual-time-budget={budget_ms}",
-                   "--no-pdf-header-footer", flag, src.as_uri()]
-            try:
-                proc = subprocess.run(cmd, capture_output=True, text=True,
-                                      timeout=timeout_s, check=False)
-            except subprocess.TimeoutExpired as exc:
-                raise AnalysisError(f"Chromium did not finish {target} within "
-                                    f"{timeout_s:g} s") from exc
-            if not tmp.exists() or tmp.stat().st_size == 0:
-                tail = (proc.stderr or "").strip().splitlines()[-3:]
-                raise AnalysisError(f"Chromium could not render {target} (exit "
-                                    f"{proc.returncode}): {' | '.join(tail)}")
-        written.append(target)
+    if png is not None:
+        written.append(_chromium.html_to_png(src, png, size=PNG_SIZE, budget_ms=budget_ms,
+                                             chromium=chromium, timeout_s=timeout_s))
+    if pdf is not None:
+        written.append(_chromium.html_to_pdf(src, pdf, size=PDF_SIZE, budget_ms=budget_ms,
+                                             chromium=chromium, timeout_s=timeout_s))
     return written
 
 
@@ -236,12 +194,16 @@ def map_cmd(
         show_default=False)] = None,
     skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help=SKIP_INVALID_HELP)] = False,
     crs: CrsOpt = None,
+    lang: LangOpt = None,
 ) -> None:
     """Draw the given layers on one self-contained HTML map (works offline)."""
     import geopandas as gpd
     import pandas as pd
 
-    from geo.maps import OSM_TILES, join_by_id, write_map
+    from geo.documents import resolve_lang
+    from geo.maps import OSM_TILES, join_by_id, source_line, write_map
+
+    lang = resolve_lang(lang)
 
     target = output_path(out, (".html", ".htm"))
     for extra, suffix in ((png, ".png"), (pdf, ".pdf")):
@@ -279,10 +241,11 @@ def map_cmd(
     sel = _table(selected) if selected else None
     if sel is not None and isinstance(sel, gpd.GeoDataFrame):
         sel = pd.DataFrame(sel.drop(columns=sel.geometry.name))
-    sources = source or [f"{k}: {Path(v).name}" for k, v in given.items() if v]
+    sources = source or [source_line(k, Path(v).name, lang=lang) for k, v in given.items()
+                         if v]
     write_map(target, **layers, coverage=_coverage(coverage), density=dens, selected=sel,
               public=public, title=title, sources=sources,
-              tiles=OSM_TILES if tiles else None)
+              tiles=OSM_TILES if tiles else None, lang=lang)
     console.print(f"wrote {target}" + (" (public)" if public else ""), highlight=False)
     if png or pdf:
         for p in print_map(target, png=png, pdf=pdf):
@@ -345,6 +308,7 @@ def demo(layers: dict[str, gpd.GeoDataFrame], out: Path) -> list[str]:
     parts wrote them. Writes ``map.html``, ``map_public.html`` and, when Chromium is
     installed, ``map.png``.
     """
+    from geo.documents import gettext, resolve_lang
     from geo.maps import join_by_id, write_map
 
     lines: list[str] = []
@@ -365,12 +329,15 @@ def demo(layers: dict[str, gpd.GeoDataFrame], out: Path) -> list[str]:
         if osm.is_file():
             kw["buildings"] = load_input(str(osm), "buildings")
     kw["coverage"] = _demo_coverage(out, kw["selected"])
-    sources = ["Buildings, sensitive places: © OpenStreetMap contributors (ODbL)",
-               "incidents, sites, cameras, areas: synthetic demo data (data/make_demo.py)"]
-    review = write_map(out / "map.html", **kw, title="tryggkarta demo: central Stockholm",
-                       sources=sources)
-    public = write_map(out / "map_public.html", **kw, public=True,
-                       title="tryggkarta demo: central Stockholm (public)", sources=sources)
+    lang = resolve_lang(None)
+    sources = [gettext("Buildings, sensitive places: © OpenStreetMap contributors (ODbL)",
+                       lang=lang),
+               gettext("incidents, sites, cameras, areas: synthetic demo data "
+                       "(data/make_demo.py)", lang=lang)]
+    review = write_map(out / "map.html", **kw, sources=sources, lang=lang,
+                       title=gettext("tryggkarta demo: central Stockholm", lang=lang))
+    public = write_map(out / "map_public.html", **kw, public=True, sources=sources, lang=lang,
+                       title=gettext("tryggkarta demo: central Stockholm (public)", lang=lang))
     drawn = [k for k, v in kw.items() if v is not None]
     lines.append(f"maps of {', '.join(drawn)} -> {review.name}, {public.name} (public: "
                  "incidents only as 100 m cell counts)")

@@ -31,9 +31,12 @@ def check_map_layers(names: dict[str, str | None], *, coverage: bool = False) ->
 def map_html(layers: dict[str, gpd.GeoDataFrame], *,
              coverage: gpd.GeoDataFrame | None = None, public: bool = False,
              title: str = "tryggkarta", sources: list[str] | None = None,
-             tiles: bool = True) -> str:
-    """The HTML page of a map of ``layers`` (kind -> frame) and coverage polygons."""
+             tiles: bool = True, lang: str | None = None) -> str:
+    """The self-contained HTML page of a map of ``layers`` (kind -> frame) and coverage
+    polygons, in ``lang`` (``sv`` by default)."""
     from geo.maps import OSM_TILES, make_map
+    from geo.maps import map_html as page
 
-    return make_map(**layers, coverage=coverage, public=public, title=title,
-                    sources=sources or [], tiles=OSM_TILES if tiles else None)
+    return page(make_map(**layers, coverage=coverage, public=public, title=title,
+                         sources=sources or [], tiles=OSM_TILES if tiles else None,
+                         lang=lang))

@@ -7,7 +7,7 @@ position (incidents only as counts in cells of at least 100 m, counts under 3 le
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -36,6 +36,11 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/exports", tags=["exports"])
 
+#: ``lang`` of every document route: Swedish by default (``TRYGGKARTA_LANG``), English.
+LangQ = Annotated[Literal["sv", "en"] | None, Query(description=(
+    "Language of the document: sv (default, or the server's TRYGGKARTA_LANG) or en. "
+    "Machine tables do not change."))]
+
 HTML: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/html": {"example": "<!DOCTYPE html><html>...</html>"}}}}
 
@@ -62,6 +67,7 @@ async def map_export(
     = "tryggkarta",
     tiles: Annotated[bool, Query(description=(
         "OpenStreetMap base map (needs network when viewed)."))] = True,
+    lang: LangQ = None,
 ) -> Response:
     """``tryggkarta map``: every layer, Leaflet code and styles inside one HTML file.
 
@@ -69,24 +75,29 @@ async def map_export(
     """
     layers = {"incidents": incidents, "sites": sites, "cameras": cameras,
               "buildings": buildings, "areas": areas, "sensitive": sensitive}
-    audit(request, "export.map", params={**layers, "coverage": coverage, "public": public})
+    audit(request, "export.map", params={**layers, "coverage": coverage, "public": public,
+                                          "lang": lang})
     service.check_map_layers(layers, coverage=coverage)
-    data, used = await runtime.run(_map, runtime, layers, coverage, public, title, tiles)
+    data, used = await runtime.run(_map, runtime, layers, coverage, public, title, tiles, lang)
     audit(request, "export.map", datasets=used)
     return answer(data, "html", filename="map_public" if public else "map")
 
 
 def _map(rt: Runtime, names: dict[str, str | None], coverage: bool, public: bool, title: str,
-         tiles: bool) -> tuple[bytes, dict[str, int]]:
+         tiles: bool, lang: str | None) -> tuple[bytes, dict[str, int]]:
     from api.service.common import LEVELS
 
     loaded = {kind: rt.load(name, kind) for kind, name in names.items() if name}
     cov = None
     if coverage:
         cov = coverage_of(rt, loaded["cameras"], loaded.get("buildings"), LEVELS)
-    sources = [f"{kind}: db:{d.info.name} v{d.info.version}" for kind, d in loaded.items()]
+    from geo.maps import source_line
+
+    sources = [source_line(kind, f"db:{d.info.name} v{d.info.version}", lang=lang)
+               for kind, d in loaded.items()]
     text = service.map_html({k: d.frame for k, d in loaded.items()}, coverage=cov,
-                            public=public, title=title, sources=sources, tiles=tiles)
+                            public=public, title=title, sources=sources, tiles=tiles,
+                            lang=lang)
     return text.encode("utf-8"), {d.info.name: d.info.version for d in loaded.values()}
 
 
