@@ -667,10 +667,12 @@ def test_public_map_only_cells_of_100_m_with_three_or_more(capsys, tmp_path):
     for x, y in pts:                       # no input coordinate of an incident anywhere
         for text in _coordinate_strings(x, y):
             assert text not in page, text
-    doc = json.loads(re.search(r'"layers":(\[.*?\])\}</script>', page).group(1))
+    # each layer's data as the page hands it to its Folium FeatureGroup
+    doc = [json.loads(m) for m in re.findall(r"tryggkarta\.addLayer\(\w+, \w+, (\{.*\})\);",
+                                             page)]
     cells = [lay for lay in doc if lay["key"] == "incident_cells"]
     assert len(cells) == 1 and cells[0]["cell"] >= 100
-    assert [(r[0], r[1], r[-1]) for r in cells[0]["rows"]] == [(6740, 65800, 5)]
+    assert [(r[0], r[1], int(r[-1])) for r in cells[0]["rows"]] == [(6740, 65800, 5)]
     assert not any(lay.get("cluster") for lay in doc)       # no incident drawn as a point
 
 
