@@ -126,7 +126,6 @@ __all__ = [
     "map_meta",
     "join_by_id",
     "source_line",
-    "LAYER_KINDS",
     "vendor_assets",
     "DocumentFigure",
     "DataLayer",
@@ -239,7 +238,7 @@ _VALUE_WORDS: Final[dict[str, dict[str, str]]] = {
 
 
 #: What each input of a map is, for the list of sources.
-LAYER_KINDS: Final[dict[str, str]] = {
+_KIND_NAMES: Final[dict[str, str]] = {
     "incidents": N_("incidents"), "sites": N_("candidate sites"),
     "cameras": N_("existing cameras"), "buildings": N_("buildings"), "areas": N_("areas"),
     "sensitive": N_("sensitive places"), "coverage": N_("coverage"),
@@ -257,7 +256,7 @@ def source_line(kind: str, source: str, *, lang: str | None = None) -> str:
     'händelser: brott.geojson'
     """
     t = translations(resolve_lang(lang)).gettext
-    return f"{t(LAYER_KINDS[kind]) if kind in LAYER_KINDS else kind}: {source}"
+    return f"{t(_KIND_NAMES[kind]) if kind in _KIND_NAMES else kind}: {source}"
 
 
 class _Lang:
