@@ -27,6 +27,7 @@ from api.http.errors import install_handlers
 from api.http.middleware import AuditTrail, BodyLimit, WriteGate
 from api.http.routes import ROUTERS
 from api.http.security import TokenTable
+from api.http.web import install_web
 from api.settings import Settings, get_settings
 from api.storage import open_store
 from geo import __version__
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for router in ROUTERS:
         application.include_router(router)
+    install_web(application)  # the web interface at / (docs/web.md)
 
     max_bytes = int(settings.max_upload_mb * 1_000_000)
     application.add_middleware(BodyLimit, max_bytes=max_bytes)

@@ -25,6 +25,14 @@ __all__ = ["WriteGate", "BodyLimit", "AuditTrail", "UNAUDITED_PATHS"]
 #: Paths that are neither protected nor logged.
 UNAUDITED_PATHS = frozenset({"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect",
                              "/redoc"})
+#: The web interface's page and the prefix of its static files (no data, no token; GET
+#: only, so they are left out of the audit log; a write to them still meets the gate).
+WEB_PAGE, STATIC_PREFIX = "/", "/static/"
+
+
+def _unaudited(path: str | None) -> bool:
+    return path is not None and (path in UNAUDITED_PATHS or path == WEB_PAGE
+                                 or path.startswith(STATIC_PREFIX))
 
 
 class _TooLarge(Exception):
@@ -159,7 +167,7 @@ class AuditTrail:
         self.log = log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("path") in UNAUDITED_PATHS:
+        if scope["type"] != "http" or _unaudited(scope.get("path")):
             await self.app(scope, receive, send)
             return
         state = scope.setdefault("state", {})

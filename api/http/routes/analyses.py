@@ -224,7 +224,7 @@ def _density(rt: Runtime, incidents: str, params: density_service.DensityParams,
                                                "radius_m": 27.8, "area_m2": 612.4},
              "geometry": {"type": "Polygon", "coordinates": []}}]}},
         "text/csv": {"example": "camera_id,level,radius_m,area_m2\nK1,observe,27.8,612.4\n"},
-    }}},
+        "application/geopackage+sqlite3": {}}}},
 )
 async def coverage(
     request: Request,
@@ -236,14 +236,15 @@ async def coverage(
         description="Comma-separated levels among identify, recognize, observe, detect, "
         "visible.", examples=["observe,detect"], max_length=200)]
     = "identify,recognize,observe,detect,visible",
-    format: Annotated[Literal["geojson", "csv"] | None, Query(
-        description="geojson (WGS84 polygons) or csv (no geometry).")] = None,
+    format: Annotated[Literal["geojson", "csv", "gpkg"] | None, Query(
+        description="geojson (WGS84 polygons), csv (no geometry) or gpkg (EPSG:3006 "
+        "polygons).")] = None,
 ) -> Response:
     """``tryggkarta coverage``: field-of-view sector ∩ DORI disc ∩ visibility per level.
 
     Cached per version of the cameras and buildings datasets.
     """
-    fmt = negotiate(request, format, ("geojson", "csv"))
+    fmt = negotiate(request, format, ("geojson", "csv", "gpkg"))
     audit(request, "analysis.coverage", params={"cameras": cameras, "buildings": buildings,
                                                 "levels": levels, "format": fmt})
     lv = tuple(parse_levels(levels))
@@ -336,7 +337,7 @@ def _select_sites(rt: Runtime, names: dict[str, str | None], params: camera_serv
         "text/csv": {"example": "id,rank,score,covered_incidents,covered_weight,"
                      "marginal_weight,privacy_penalty,visible_area_m2\n"
                      "S3,1,100.0,41,57.5,57.5,1.2,2210.0\n"},
-        "application/geo+json": {}}}},
+        "application/geo+json": {}, "application/geopackage+sqlite3": {}}}},
 )
 async def score_sites(
     request: Request,
@@ -353,8 +354,9 @@ async def score_sites(
     severity: SeverityQ = "default",
     half_life_days: HalfLifeQ = 0.0,
     as_of: AsOfQ = None,
-    format: Annotated[Literal["csv", "geojson"] | None, Query(
-        description="csv (x, y EPSG:3006) or geojson (site points, WGS84).")] = None,
+    format: Annotated[Literal["csv", "geojson", "gpkg"] | None, Query(
+        description="csv (x, y EPSG:3006), geojson (site points, WGS84) or gpkg (site "
+        "points, EPSG:3006).")] = None,
 ) -> Response:
     """``tryggkarta score-sites``: rows best first (``rank`` 1 = best, ``score`` 0-100).
 
@@ -362,7 +364,7 @@ async def score_sites(
     ``point``/``street`` incidents count; the headers ``X-Incidents-Used`` and
     ``X-Incidents-Left-Out`` say how many.
     """
-    fmt = negotiate(request, format, ("csv", "geojson"))
+    fmt = negotiate(request, format, ("csv", "geojson", "gpkg"))
     names = {"incidents": incidents, "sites": sites, "buildings": buildings,
              "cameras": cameras, "sensitive": sensitive}
     audit(request, "analysis.score-sites", params={
@@ -453,7 +455,7 @@ RingQ = Annotated[float, Query(ge=1, le=100_000, description=(
         "text/csv": {"example": "id,name,area_km2,incidents,incidents_per_km2,"
                      "weighted_density,night_share,score,rank\n"
                      "A1,Hötorget,0.08,212,2650.0,3100.2,0.41,100.0,1\n"},
-        "application/geo+json": {}}}},
+        "application/geo+json": {}, "application/geopackage+sqlite3": {}}}},
 )
 async def score_areas(
     request: Request,
@@ -465,8 +467,9 @@ async def score_areas(
     half_life_days: HalfLifeQ = 0.0,
     as_of: AsOfQ = None,
     ring_m: RingQ = 500.0,
-    format: Annotated[Literal["csv", "geojson"] | None, Query(
-        description="csv or geojson (area polygons, WGS84).")] = None,
+    format: Annotated[Literal["csv", "geojson", "gpkg"] | None, Query(
+        description="csv, geojson (area polygons, WGS84) or gpkg (area polygons, "
+        "EPSG:3006).")] = None,
 ) -> Response:
     """``tryggkarta score-areas``: one row per area, best first.
 
@@ -474,7 +477,7 @@ async def score_areas(
     ``incidents_per_km2``, ``weighted_density``, ``night_share``, ``score`` (0-100),
     ``rank``, the ring comparison and counts per category and month.
     """
-    fmt = negotiate(request, format, ("csv", "geojson"))
+    fmt = negotiate(request, format, ("csv", "geojson", "gpkg"))
     audit(request, "analysis.score-areas", params={
         "incidents": incidents, "areas": areas, "severity": severity,
         "half_life_days": half_life_days, "as_of": as_of, "ring_m": ring_m, "format": fmt})
@@ -504,7 +507,7 @@ def _score_areas(rt: Runtime, incidents: str, areas: str, params: areas_service.
             {"type": "Feature", "properties": {"id": "P1", "area_km2": 0.21,
                                                "incidents": 310, "share": 0.12},
              "geometry": {"type": "Polygon", "coordinates": []}}]}},
-        "text/csv": {}}}},
+        "text/csv": {}, "application/geopackage+sqlite3": {}}}},
 )
 async def propose_areas(
     request: Request,
@@ -520,8 +523,9 @@ async def propose_areas(
     severity: SeverityQ = "default",
     half_life_days: HalfLifeQ = 0.0,
     as_of: AsOfQ = None,
-    format: Annotated[Literal["geojson", "csv"] | None, Query(
-        description="geojson (WGS84 polygons) or csv (no geometry).")] = None,
+    format: Annotated[Literal["geojson", "csv", "gpkg"] | None, Query(
+        description="geojson (WGS84 polygons), csv (no geometry) or gpkg (EPSG:3006 "
+        "polygons).")] = None,
 ) -> Response:
     """``tryggkarta propose-areas`` (without ``--streets``: street layers are CLI-only).
 
@@ -529,7 +533,7 @@ async def propose_areas(
     ``point``/``street`` incidents count (headers ``X-Incidents-Used``,
     ``X-Incidents-Left-Out``).
     """
-    fmt = negotiate(request, format, ("geojson", "csv"))
+    fmt = negotiate(request, format, ("geojson", "csv", "gpkg"))
     audit(request, "analysis.propose-areas", params={
         "incidents": incidents, "max_area_km2": max_area_km2, "cell_m": cell_m,
         "bandwidth_m": bandwidth_m, "severity": severity, "half_life_days": half_life_days,
