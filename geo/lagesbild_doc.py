@@ -53,6 +53,7 @@ __all__ = [
     "monthly_table",
     "workbook_bytes",
     "render_lagesbild",
+    "check_out_dir",
     "write_lagesbild",
 ]
 
@@ -407,6 +408,22 @@ def render_lagesbild(result: LagesbildResult, *, lang: str | None = None, title:
     return render("lagesbild/lagesbild.html", lang=code, **ctx)
 
 
+def check_out_dir(out_dir: str | Path) -> Path:
+    """The output folder, refused when it is a file or its parent does not exist.
+
+    Raises
+    ------
+    InputError
+        Naming the folder.
+    """
+    target = Path(out_dir)
+    if target.exists() and not target.is_dir():
+        raise InputError.single(str(target), "--out must be a folder, and this is a file")
+    if not target.parent.exists():
+        raise InputError.single(str(target), f"no such folder: {target.parent}")
+    return target
+
+
 def write_lagesbild(result: LagesbildResult, out_dir: str | Path, *, lang: str | None = None,
                     title: str = "", sources: Sequence[str] = (), pdf: bool | None = None,
                     generated: dt.date | None = None) -> dict[str, Path]:
@@ -429,11 +446,7 @@ def write_lagesbild(result: LagesbildResult, out_dir: str | Path, *, lang: str |
     """
     from geo import chromium
 
-    target = Path(out_dir)
-    if target.exists() and not target.is_dir():
-        raise InputError.single(str(target), "--out must be a folder, and this is a file")
-    if not target.parent.exists():
-        raise InputError.single(str(target), f"no such folder: {target.parent}")
+    target = check_out_dir(out_dir)
     html = render_lagesbild(result, lang=lang, title=title, sources=sources,
                             generated=generated)
     counts = _csv_bytes(counts_table(result))

@@ -51,6 +51,8 @@ COMMANDS: Final[dict[str, tuple[str, str]]] = {
                     "(self-contained, public-safe HTML)."),
     "evaluate": ("api.cli.evaluation", "Before and after: incidents in treated areas or "
                  "camera views, their rings and a control (RES, WDQ; optional report)."),
+    "lagesbild": ("api.cli.lagesbild", "Write the lägesbild of a period (lag 2023:196): "
+                  "document, PDF, CSV tables and workbook."),
     "map": ("api.cli.maps", "Draw the given layers on one self-contained HTML map (works "
             "offline)."),
     "print-map": ("api.cli.maps", "Render an HTML map to PNG and/or PDF with headless "

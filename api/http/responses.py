@@ -19,7 +19,7 @@ from fastapi.responses import Response
 
 __all__ = ["MEDIA_TYPES", "Format", "negotiate", "file_bytes", "frame_bytes", "answer"]
 
-Format = Literal["geojson", "csv", "gpkg", "tif", "html", "json"]
+Format = Literal["geojson", "csv", "gpkg", "tif", "html", "json", "pdf", "xlsx", "zip"]
 
 #: Media type and file suffix per format.
 MEDIA_TYPES: Final[dict[str, tuple[str, str]]] = {
@@ -29,6 +29,9 @@ MEDIA_TYPES: Final[dict[str, tuple[str, str]]] = {
     "tif": ("image/tiff", ".tif"),
     "html": ("text/html; charset=utf-8", ".html"),
     "json": ("application/json", ".json"),
+    "pdf": ("application/pdf", ".pdf"),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", ".xlsx"),
+    "zip": ("application/zip", ".zip"),
 }
 _ACCEPT: Final = (
     ("text/csv", "csv"),

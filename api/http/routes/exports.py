@@ -31,6 +31,7 @@ from api.http.routes.analyses import (
 )
 from api.service import areas as areas_service
 from api.service import exports as service
+from api.service import lagesbild as lagesbild_service
 
 __all__ = ["router"]
 
@@ -150,3 +151,74 @@ def _area_report(rt: Runtime, incidents: str, areas: str, area: str, buildings: 
     text = areas_service.area_report(inc.frame, ar.frame, area, params,
                                      buildings=_frame(bld), sources=sources)
     return text.encode("utf-8"), used
+
+
+#: ``format`` of ``/exports/lagesbild`` -> the answer's media type.
+_LAGESBILD_MEDIA: dict[str, str] = {"html": "html", "pdf": "pdf", "counts": "csv",
+                                    "monthly": "csv", "xlsx": "xlsx", "zip": "zip"}
+
+
+@router.get("/lagesbild", summary="The lägesbild of a period (lag 2023:196)",
+            response_class=Response, responses={**ANALYSIS_ERRORS, **HTML})
+async def lagesbild(
+    request: Request,
+    runtime: RuntimeDep,
+    user: CurrentUser,
+    incidents: Annotated[str, _name("Stored incidents dataset (any precision).", "brott")],
+    period: Annotated[str, Query(min_length=1, max_length=20, description=(
+        "The period's last month, YYYY-MM (local time)."), examples=["2026-11"])],
+    areas: Annotated[str | None, _name("Stored areas dataset (districts).", "omraden")] = None,
+    months: Annotated[int, Query(description="Calendar months in the period (1-12).")] = 1,
+    public: Annotated[bool, Query(description=(
+        "The public variant: disclosure-controlled counts (cell key method on the 100 m "
+        "grid), no incident position."))] = False,
+    lang: Annotated[Literal["sv", "en"] | None, Query(description=(
+        "Language of the document (default TRYGGKARTA_LANG or sv)."))] = None,
+    groups: Annotated[Literal["default", "none"], Query(description=(
+        "Grouping of categories: the default group of events that create insecurity in "
+        "public places, or none. Custom groupings: the CLI's --groups FILE.csv."))]
+    = "default",
+    title: Annotated[str, Query(max_length=200, description=(
+        "Printed after 'Lägesbild <period>', e.g. the municipality."))] = "",
+    format: Annotated[Literal["html", "pdf", "counts", "monthly", "xlsx", "zip"], Query(
+        description="Which file: the document (html, pdf), lagesbild_counts.csv (counts), "
+        "lagesbild_monthly.csv (monthly), the workbook (xlsx), or all in a zip.")]
+    = "html",
+) -> Response:
+    """``tryggkarta lagesbild``: the same figures and files, of stored datasets.
+
+    The period is the ``months`` calendar months ending with ``period`` (local time),
+    compared with the months before and the same months a year earlier (two-sided exact
+    binomial test); area figures count point and street incidents, the whole layer's
+    every incident.
+    """
+    audit(request, "export.lagesbild", params=dict(
+        incidents=incidents, areas=areas, period=period, months=months, public=public,
+        lang=lang, groups=groups, format=format))
+    params = lagesbild_service.LagesbildParams(
+        period=period, months=months, public=public, lang=lang, title=title,
+        groups=None if groups == "default" else groups)
+    data, used = await runtime.run(_lagesbild, runtime, incidents, areas, params, format)
+    audit(request, "export.lagesbild", datasets=used)
+    name = {"counts": "lagesbild_counts", "monthly": "lagesbild_monthly"}.get(format,
+                                                                             "lagesbild")
+    return answer(data, _LAGESBILD_MEDIA[format], filename=name)
+
+
+def _lagesbild(rt: Runtime, incidents: str, areas: str | None,
+               params: lagesbild_service.LagesbildParams, kind: str
+               ) -> tuple[bytes, dict[str, int]]:
+    from api.settings import sdc_secret
+
+    inc = rt.load(incidents, "incidents")
+    ar = _optional(rt, areas, "areas")
+    sources = [f"db:{incidents} v{inc.info.version}"]
+    used = {incidents: inc.info.version}
+    if ar is not None and areas:
+        sources.append(f"db:{areas} v{ar.info.version}")
+        used[areas] = ar.info.version
+    secret = sdc_secret(rt.settings) if params.public else None
+    result = lagesbild_service.lagesbild(inc.frame, _frame(ar), params, secret=secret,
+                                         source=f"db:{incidents}",
+                                         areas_source=f"db:{areas}")
+    return lagesbild_service.lagesbild_file(result, params, kind, sources=sources), used
