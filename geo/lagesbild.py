@@ -650,9 +650,12 @@ class LagesbildResult:
     observations : list of Observation
     groups : GroupTable
     categories : list of str
-        The categories in the 24 months, most frequent in the period first.
+        The categories in the 24 months, most frequent in the period first (public
+        mode: only those with a published figure of the whole layer above 0, so that
+        a row's presence does not reveal an incident).
     data_range : (Timestamp, Timestamp) or None
-        The layer's first and last incident time (UTC).
+        The layer's first and last incident time (UTC); None in public mode (they are
+        the times of single incidents).
     """
 
     period: Period
@@ -867,6 +870,17 @@ def lagesbild(
     order = sorted(range(n_cat), key=lambda i: (-table["count"][0, 1 + n_grp + i],
                                                 -table["previous"][0, 1 + n_grp + i],
                                                 cat_names[i].casefold()))
+    prec_keep = list(range(len(prec_names)))
+    if protector is not None:
+        # a row's presence must not tell that an incident of its kind exists: public
+        # documents list a category (precision) only when a published figure of the
+        # whole layer for it is not 0
+        def shown(j: int) -> bool:
+            return bool(any(table[w][0, j] > 0 for w in table) or monthly[0, j].any())
+
+        order = [i for i in order if shown(1 + n_grp + i)]
+        prec_keep = [k for k in prec_keep
+                     if any(prec_table[w][k] > 0 for w in prec_table) or prec_monthly[k].any()]
     level_rows: list[tuple[str, str, int]] = [("all", ALL, 0)]
     level_rows += [("group", g, 1 + j) for j, g in enumerate(group_names)]
     level_rows += [("category", cat_names[i], 1 + n_grp + i) for i in order]
@@ -885,7 +899,8 @@ def lagesbild(
             monthly_rows += [(area_ids[a], area_names[a], lv, cat, lab, int(v))
                              for lab, v in zip(month_labels, monthly[a, j], strict=True)]
         if a == 0:
-            for k, pname in enumerate(prec_names):
+            for k in prec_keep:
+                pname = prec_names[k]
                 counts_rows.append(_count_row(ALL, ALL, "precision", pname,
                                               prec_table["count"][k],
                                               prec_table["previous"][k],
@@ -912,6 +927,9 @@ def lagesbild(
                                  None if keys is None else np.nonzero(precise)[0],
                                  area_frame, public=protector is not None)
 
+    if protector is not None:
+        # the first and last incident times are exact figures of single incidents
+        data_range = None
     obs = _observations(counts, cells, period, data_range, area_frame, map_note)
     result = LagesbildResult(
         period=period, public=protector is not None, counts=counts, monthly=monthly_frame,

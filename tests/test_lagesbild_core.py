@@ -439,3 +439,27 @@ def test_bad_survey(tmp_path: Path, text, reason):
 def test_group_table_normalises():
     g = GroupTable({"Stöld / inbrott": "egendom"})
     assert g.group_of("stöld/inbrott") == "egendom"
+
+
+def test_public_lists_no_category_whose_published_figures_are_all_zero():
+    from geo.disclosure import KEY_RANGE, record_keys
+    from geo.lagesbild import DisclosureProtector
+
+    secret = b"0123456789abcdef"
+    # an id whose record key bin is below 176: one incident alone publishes 0
+    rare = next(f"R{i}" for i in range(100)
+                if record_keys([f"id:R{i}"], secret=secret)[0] * KEY_RANGE < 176)
+    rows = ([("2026-11-05T12:00Z", "Stöld", X0 + 10, Y0 + 10, "point", f"S{i}")
+             for i in range(10)]
+            + [("2026-11-06T12:00Z", "Mord", X0 + 10, Y0 + 10, "municipality", rare)])
+    exact = lagesbild(_inc(rows), period=parse_period("2026-11"), groups=NO_GROUPS)
+    assert "Mord" in exact.categories
+    assert "municipality" in set(exact.counts["category"])
+    pub = lagesbild(_inc(rows), period=parse_period("2026-11"), groups=NO_GROUPS,
+                    protector=DisclosureProtector(secret))
+    assert "Mord" not in pub.categories and "Stöld" in pub.categories
+    assert not (pub.counts["category"] == "Mord").any()
+    assert not (pub.monthly["category"] == "Mord").any()
+    assert "municipality" not in set(pub.counts["category"])
+    assert pub.data_range is None and exact.data_range is not None
+    assert not any(o.kind == "incomplete" for o in pub.observations)
