@@ -216,11 +216,11 @@
     const up = uploadSchema();
     state.kinds = up && up.properties && up.properties.kind ? resolve(up.properties.kind).enum || [] : [];
     if (!state.kinds.length) state.kinds = Object.keys(M.kinds);
-    $("app").hidden = false;
     await loadDatasets();
     if (who.role === "planner") buildUpload();
     buildAnalyses();
     buildDocuments();
+    $("app").hidden = false;      // shown once every part is built
     $("main").focus();
   }
 
