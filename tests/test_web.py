@@ -292,3 +292,50 @@ def test_a_long_analysis_shows_progress_and_the_page_stays_usable(page, server):
     assert page.get_by_test_id("result-table").locator("tbody tr").count() == 7  # weekdays
     assert page.locator("#progress").is_hidden()
     assert "Klar" in page.locator("#run-status").inner_text()
+
+
+def test_emerging_hot_spots_on_the_map_with_the_swedish_legend(page, server, tmp_path):
+    """Six identical months on 15 × 15 cells of 100 m: a busy 3 × 3 district (persistent
+    hot) and an empty 7 × 7 hole (persistent cold) in a busy background."""
+    import numpy as np
+
+    from geo.trends import pattern_label
+
+    x0, y0, n = 674_000.0, 6_580_000.0, 15
+    ix, iy = np.meshgrid(np.arange(n), np.arange(n))
+    counts = 6 + (7 * ix + 3 * iy) % 5
+    counts[2:5, 2:5] += 40
+    counts[8:15, 8:15] = 0
+    rows = []
+    for month in range(1, 7):
+        for j, i in zip(*np.nonzero(counts), strict=True):
+            rows += [f"{x0 + 100 * i + 50},{y0 + 100 * j + 50},2024-{month:02d}-15T12:00,Rån"] \
+                * int(counts[j, i])
+    f = tmp_path / "scen.csv"
+    f.write_text("x,y,time,category\n" + "\n".join(rows) + "\n")
+    head = {"Authorization": f"Bearer {PLANNER}"}
+    r = page.request.post(server + "/datasets", headers=head, multipart={
+        "kind": "incidents", "name": "scen", "crs": "EPSG:3006",
+        "file": {"name": f.name, "mimeType": "text/csv", "buffer": f.read_bytes()}})
+    assert r.status == 201, r.text()
+    sign_in(page, PLANNER)
+    page.get_by_test_id("analysis").select_option("/analyses/emerging-hotspots")
+    page.locator("#opt-incidents").select_option("scen")
+    page.locator("#opt-extent").fill(f"{x0},{y0},{x0 + 100 * n},{y0 + 100 * n}")
+    page.get_by_test_id("run").click()
+    table = page.get_by_test_id("result-table")
+    table.locator("tbody tr").first.wait_for(timeout=60_000)
+    assert table.locator("tbody tr").count() == n * n
+    legend = page.locator("#map-legend li").all_inner_texts()
+    labels = [t.rsplit(" (", 1)[0] for t in legend]
+    assert pattern_label("persistent_hot") == "Ihållande het zon"   # geo.trends' table
+    assert "Ihållande het zon" in labels and "Ihållande kall zon" in labels
+    assert labels[-1] == "Inget mönster"                    # legend in PATTERNS order
+    # the map draws every cell with a pattern (not the "none" ones), in the legend's colours
+    patterns = table.locator("tbody tr").evaluate_all(
+        "rs => rs.map(r => r.children[2].textContent)")
+    shown = sum(p != "none" for p in patterns)
+    cells = page.get_by_test_id("result-map").locator("path.leaflet-interactive")
+    assert cells.count() == shown > 0
+    fills = set(cells.evaluate_all("ps => ps.map(p => p.getAttribute('fill'))"))
+    assert fills <= {"#ef3b2c", "#4292c6"}     # persistent hot red, persistent cold blue

@@ -157,7 +157,7 @@ def emerging_hotspots_cmd(
     extent: ExtentOpt = None,
     hotspot_distance: HotspotDistOpt = None,
     time_window: Annotated[int, typer.Option(
-        "--time-window", metavar="K", min=1,
+        "--time-window", metavar="K",
         help="Months in the Gi* neighbourhood, the slice included (space-time cube as in "
         "ArcGIS); 1 = spatial only.")] = 1,
     since: SinceOpt = None,

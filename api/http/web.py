@@ -88,7 +88,16 @@ def render_page(lang: str) -> str:
     # the messages go into a JSON <script> block: keep "</" out of it
     blob = json.dumps(messages, ensure_ascii=False).replace("</", "<\\/")
     return _env().get_template("web/index.html").render(
-        lang=lang, t=messages[lang], static=STATIC_PREFIX, messages_json=Markup(blob))
+        lang=lang, t=messages[lang], static=STATIC_PREFIX, messages_json=Markup(blob),
+        legends_json=Markup(json.dumps(_legends(lang), ensure_ascii=False).replace("</", "<\\/")))
+
+
+def _legends(lang: str) -> dict[str, list[dict[str, str]]]:
+    """Colours and labels of the result columns that have a legend (by column name)."""
+    from geo.trends import PATTERN_LEGEND
+
+    return {"pattern": [{"value": s.pattern, "label": s.label(lang), "colour": s.colour}
+                        for s in PATTERN_LEGEND]}
 
 
 @page_router.get("/", response_class=HTMLResponse)

@@ -578,7 +578,7 @@ async def emerging_hotspots(
     hotspot_distance_m: Annotated[float | None, Query(
         gt=0, le=100_000, description="Gi* distance band (m); default 3 cells.")] = None,
     time_window: Annotated[int, Query(
-        ge=1, le=1200, description="Months in the Gi* neighbourhood, the slice included "
+        description="Months in the Gi* neighbourhood, the slice included "
         "(space-time cube as in ArcGIS); 1 = spatial only.")] = 1,
     since: SinceQ = None,
     until: UntilQ = None,

@@ -11,6 +11,9 @@
   const ALL = JSON.parse(document.getElementById("messages").textContent);
   const LANG = document.documentElement.lang === "en" ? "en" : "sv";
   const M = ALL[LANG];
+  const LEGENDS = JSON.parse(document.getElementById("legends").textContent);
+  const MAX_ROWS = 2000;            // rows drawn in the table (all are sorted and downloaded)
+  const MAX_SVG = 2000;             // more features than this are drawn on a canvas
   const TOKEN_KEY = "tryggkarta.token";
   const state = { token: null, role: null, spec: null, kinds: [], datasets: [],
                   result: null, map: null, running: null };
@@ -501,7 +504,9 @@
     const res = state.result;
     const body = $("result-table").querySelector("tbody");
     body.textContent = "";
-    for (const row of res.rows) {
+    $("result-more").textContent = res.rows.length > MAX_ROWS
+      ? tr("rows_shown", { shown: numberText(MAX_ROWS), n: numberText(res.rows.length) }) : "";
+    for (const row of res.rows.slice(0, MAX_ROWS)) {
       body.append(el("tr", {}, ...res.cols.map((c) => {
         const v = row[c];
         const isNum = typeof v === "number";
@@ -569,12 +574,24 @@
       box.append(el("p", { text: tr("no_geometry") }));
       return;
     }
-    const map = L.map(box, { keyboard: true, attributionControl: false });
+    // a column with a legend (e.g. the emerging hot spot pattern) colours the features
+    const legendCol = Object.keys(LEGENDS).find((c) => features.some((f) => f.properties && c in f.properties));
+    const legend = legendCol ? LEGENDS[legendCol] : null;
+    const colourOf = {};
+    if (legend) {
+      for (const e of legend) colourOf[e.value] = e.colour;
+      features = features.filter((f) => f.properties[legendCol] !== "none");
+    }
+    showLegend(legend, legendCol, features);
+    const fill = (f) => (legend ? colourOf[f.properties[legendCol]] || "#d9d9d9" : "#ffbf47");
+    const map = L.map(box, { keyboard: true, attributionControl: false,
+                             preferCanvas: features.length > MAX_SVG });
     state.map = map;
     const layer = L.geoJSON({ type: "FeatureCollection", features: features }, {
       pointToLayer: (f, ll) => L.circleMarker(ll, { radius: 6, color: "#004b87", weight: 2,
-                                                      fillColor: "#ffbf47", fillOpacity: 0.9 }),
-      style: () => ({ color: "#004b87", weight: 2, fillColor: "#ffbf47", fillOpacity: 0.35 }),
+                                                      fillColor: fill(f), fillOpacity: 0.9 }),
+      style: (f) => (legend ? { color: fill(f), weight: 1, fillColor: fill(f), fillOpacity: 0.75 }
+        : { color: "#004b87", weight: 2, fillColor: "#ffbf47", fillOpacity: 0.35 }),
       onEachFeature: (f, lyr) => {
         const p = f.properties || {};
         const name = p.id !== undefined ? String(p.id) : p.name !== undefined ? String(p.name) : "";
@@ -588,6 +605,23 @@
     const b = layer.getBounds();
     if (b.isValid()) map.fitBounds(b, { padding: [20, 20], maxZoom: 17 });
     else map.setView([59.33, 18.06], 12);
+  }
+
+  /* The legend beside the map: one row per value present, with its colour and label. */
+  function showLegend(legend, col, features) {
+    const box = $("map-legend");
+    box.textContent = "";
+    if (!legend) return;
+    const present = new Set(state.result.rows.map((r) => r[col]));
+    const list = el("ul", { class: "legend" });
+    for (const e of legend) {
+      if (!present.has(e.value)) continue;
+      const n = state.result.rows.filter((r) => r[col] === e.value).length;
+      list.append(el("li", {}, el("span", { class: "swatch", style: "background:" + e.colour,
+                                            "aria-hidden": "true" }),
+                     el("span", { text: e.label + " (" + numberText(n) + ")" })));
+    }
+    box.append(el("h3", { text: tr("legend") }), list);
   }
 
   async function download(fmt) {
