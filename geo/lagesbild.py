@@ -472,40 +472,9 @@ class CountProtector(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class DisclosureProtector:
-    """Public mode through :mod:`geo.disclosure`: the cell key method on the 100 m grid.
-
-    Parameters
-    ----------
-    secret : bytes
-        The deployment's secret (``api.settings.sdc_secret``).
-
-    Examples
-    --------
-    >>> p = DisclosureProtector(b"0123456789abcdef")
-    >>> p.protect(np.array([0, 1, 10]), np.array([0.0, 0.0, 0.5])).tolist()
-    [0, 0, 10]
-    >>> [v.tolist() for v in p.assign_points(np.array([674012.0]), np.array([6580099.0]))]
-    [[674050.0], [6580050.0]]
-    """
-
-    secret: bytes
-
-    def record_keys(self, incidents: pd.DataFrame) -> np.ndarray:
-        """:func:`geo.disclosure.incident_record_keys` as an array."""
-        return disclosure.incident_record_keys(incidents, secret=self.secret).to_numpy()
-
-    def protect(self, counts: np.ndarray, key_sums: np.ndarray) -> np.ndarray:
-        """:func:`geo.disclosure.perturb` with the cell key = key sum modulo 1."""
-        units = np.rint(np.asarray(key_sums, float) * disclosure.KEY_RANGE).astype(np.int64)
-        keys = (units % disclosure.KEY_RANGE).astype(float) / disclosure.KEY_RANGE
-        return disclosure.perturb(np.asarray(counts, np.int64), keys)
-
-    def assign_points(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The centre of each point's national 100 m grid cell."""
-        c = disclosure.grid_centres(np.column_stack([x, y]))
-        return c[:, 0], c[:, 1]
+#: Public mode through :mod:`geo.disclosure` (the cell key method on the 100 m grid):
+#: ``DisclosureProtector(secret)`` is :class:`geo.disclosure.CellKeyProtector`.
+DisclosureProtector = disclosure.CellKeyProtector
 
 
 class _Tally:
