@@ -186,6 +186,10 @@ def make_grid(
     --------
     >>> make_grid((0, 0, 95, 40), cell_m=25)
     Grid(minx=0.0, miny=0.0, cell_m=25.0, nx=4, ny=2)
+    >>> make_grid((0, 0, 1e9, 1e9), cell_m=25)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    geo.errors.AnalysisError: the grid would have about 1.6e+15 cells (1e+06 × 1e+06 km ...
     """
     minx, miny, maxx, maxy = (float(v) for v in extent)
     if not (math.isfinite(cell_m) and cell_m > 0):
@@ -195,6 +199,20 @@ def make_grid(
     if maxx <= minx or maxy <= miny:
         raise AnalysisError(f"the extent {minx:g},{miny:g},{maxx:g},{maxy:g} is empty "
                             "(need minx < maxx and miny < maxy)")
+    # In floats first: a huge extent or a tiny cell must give a message, not an
+    # OverflowError (the width of -1e308..1e308 is inf) or a 300-digit cell count.
+    with np.errstate(over="ignore"):
+        width, height = maxx - minx, maxy - miny
+        fx, fy = width / cell_m, height / cell_m
+    if not (math.isfinite(width) and math.isfinite(height)):
+        raise AnalysisError(f"the extent {minx:g},{miny:g},{maxx:g},{maxy:g} is too large: "
+                            "its width or height is not a finite number of metres")
+    if not (fx <= max_cells and fy <= max_cells and fx * fy <= 2.0 * max_cells):
+        raise AnalysisError(
+            f"the grid would have about {fx * fy:.3g} cells "
+            f"({(maxx - minx) / 1000:.3g} × {(maxy - miny) / 1000:.3g} km at {cell_m:g} m), "
+            f"more than the limit of {max_cells:,}; use a larger --cell or a smaller --extent"
+        )
     nx = max(1, math.ceil((maxx - minx) / cell_m - 1e-9))
     ny = max(1, math.ceil((maxy - miny) / cell_m - 1e-9))
     if nx * ny > max_cells:

@@ -36,7 +36,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from geo.crs import METRIC_CRS, WGS84, parse_crs, to_metric
+from geo.crs import METRIC_CRS, WGS84, check_crs, parse_crs, to_metric
 from geo.errors import CRSError, EmptyLayerError, InputError, Problem
 from geo.layers import LAYER_KINDS, Layer, LayerKind
 from geo.polisen import looks_like_polisen, read_polisen_layer
@@ -177,9 +177,11 @@ def _with_crs(gdf: gpd.GeoDataFrame, source: str, crs: str | None) -> gpd.GeoDat
             )
         return gdf.set_crs(parse_crs(crs, source=source), allow_override=True)
     try:
-        CRS.from_user_input(gdf.crs).to_wkt()
+        own = CRS.from_user_input(gdf.crs)
+        own.to_wkt()
     except Exception as exc:
         raise CRSError(f"{source}: unknown CRS {gdf.crs}") from exc
+    check_crs(own, source=source)
     return gdf
 
 

@@ -428,7 +428,8 @@ def recency_factor(
     ref = dates.max() if as_of is None else _parse_as_of(as_of)
     age = ((ref - dates) / pd.Timedelta(days=1)).to_numpy(dtype=float)
     age = np.where(np.isnan(age), 0.0, np.clip(age, 0.0, None))
-    return np.power(0.5, age / float(half_life_days))
+    with np.errstate(over="ignore"):  # a tiny half-life: age / h is inf, the factor 0
+        return np.power(0.5, age / float(half_life_days))
 
 
 def incident_weights(

@@ -177,12 +177,21 @@ def test_band_mask_clipped_to_the_grid_gives_the_same_sums():
 
 
 def test_cell_far_larger_than_the_bandwidth_is_refused_quickly(capsys, files, tmp_path):
-    # used to loop over millions of lattice refinements before any size check
+    # used to loop over millions of lattice refinements before any size check; now the
+    # service refuses a cell beyond 100 km before reading anything (both interfaces)
     out = tmp_path / "d.csv"
     code, _, err = run(capsys, "density", "--incidents", files["incidents"],
                        "--cell", "1e9", "--out", out)
-    assert code == 1 and "KDE lattice" in err and "bandwidth" in err
+    assert code == 2 and "--cell 1e+09: a number of metres from 0.01 to 100,000" in err
     assert not out.exists()
+    # the geo-level guard stays for direct callers
+    from geo.density import kde_grid, make_grid
+    from geo.errors import AnalysisError
+
+    grid = make_grid((674_000, 6_580_000, 674_000 + 2e9, 6_580_000 + 1e9), cell_m=1e9)
+    with pytest.raises(AnalysisError, match="KDE lattice"):
+        kde_grid(np.array([674_000.0]), np.array([6_580_000.0]), np.ones(1), grid,
+                 bandwidth_m=150.0)
 
 
 def test_incidents_far_outside_the_extent_are_an_error(capsys, files, tmp_path):

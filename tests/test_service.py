@@ -73,6 +73,33 @@ CASES = [
                               "--time-window", "0"],
      ("/analyses/emerging-hotspots", {"incidents": "brott", "time_window": 0}),
      2, 422, "parameter_error", ["time_window"], "a whole number of months ≥ 1"),
+    # issue 16, "no 5xx, whatever the numbers"
+    ("cell-denormal", ["density", "--incidents", "db:brott", "--cell", "1e-320"],
+     ("/analyses/density", {"incidents": "brott", "cell_m": "1e-320"}),
+     2, 422, "parameter_error", ["cell_m"], "a number of metres from 0.01 to 100,000"),
+    ("bandwidth-denormal", ["density", "--incidents", "db:brott", "--bandwidth", "1e-320"],
+     ("/analyses/density", {"incidents": "brott", "bandwidth_m": "1e-320"}),
+     2, 422, "parameter_error", ["bandwidth_m"], "a number of metres from 0.01 to 100,000"),
+    ("bandwidth-huge", ["density", "--incidents", "db:brott", "--bandwidth", "1e300"],
+     ("/analyses/density", {"incidents": "brott", "bandwidth_m": "1e300"}),
+     2, 422, "parameter_error", ["bandwidth_m"], "a number of metres from 0.01 to 100,000"),
+    ("emerging-cell-denormal", ["emerging-hotspots", "--incidents", "db:brott", "--cell",
+                                "1e-320"],
+     ("/analyses/emerging-hotspots", {"incidents": "brott", "cell_m": "1e-320"}),
+     2, 422, "parameter_error", ["cell_m"], "a number of metres from 0.01 to 100,000"),
+    ("extent-whole-float-range", ["density", "--incidents", "db:brott",
+                                  "--extent=-1e308,-1e308,1e308,1e308"],
+     ("/analyses/density", {"incidents": "brott", "extent": "-1e308,-1e308,1e308,1e308"}),
+     2, 422, "parameter_error", ["extent"], "wider or higher than 2,000 km"),
+    ("emerging-extent-whole-float-range", ["emerging-hotspots", "--incidents", "db:brott",
+                                           "--extent=-1e308,-1e308,1e308,1e308"],
+     ("/analyses/emerging-hotspots", {"incidents": "brott",
+                                      "extent": "-1e308,-1e308,1e308,1e308"}),
+     2, 422, "parameter_error", ["extent"], "wider or higher than 2,000 km"),
+    ("extent-in-lon-lat", ["density", "--incidents", "db:brott", "--extent",
+                           "18.0,59.3,18.1,59.4"],
+     ("/analyses/density", {"incidents": "brott", "extent": "18.0,59.3,18.1,59.4"}),
+     2, 422, "parameter_error", ["extent"], "outside Sweden: EPSG:3006 metres expected"),
     ("as-of-no-date", ["density", "--incidents", "db:brott", "--as-of", "2025-02-30"],
      ("/analyses/density", {"incidents": "brott", "as_of": "2025-02-30"}),
      2, 422, "parameter_error", ["as_of"], "not a date"),
@@ -199,12 +226,14 @@ def test_parameter_names_are_spelled_per_interface():
 
 
 def test_layer_kinds_repeated_for_light_parsing_agree_with_geo():
-    from api.service.common import LEVELS
+    from api.service.common import LEVELS, SWEDEN_3006_BOUNDS
     from geo.camera import LEVELS as GEO_LEVELS
+    from geo.crs import SWEDEN_3006_BOUNDS as GEO_BOUNDS
     from geo.layers import LAYER_KINDS as GEO_KINDS
 
     assert tuple(LAYER_KINDS) == tuple(GEO_KINDS)
     assert tuple(LEVELS) == tuple(GEO_LEVELS)
+    assert tuple(SWEDEN_3006_BOUNDS) == tuple(GEO_BOUNDS)
 
 
 def test_every_error_class_has_one_exit_code_and_one_status():

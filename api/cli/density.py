@@ -28,8 +28,9 @@ app = typer.Typer()
 IncidentsOpt = Annotated[
     str, typer.Option("--incidents", metavar="FILE", help="Incidents (file or db:NAME).")
 ]
-CellOpt = Annotated[float, typer.Option("--cell", min=0.01, metavar="M",
-                                        help="Cell side in metres.")]
+# Ranges are checked by the service (api.service.common.check_metres), for both interfaces
+CellOpt = Annotated[float, typer.Option("--cell", metavar="M",
+                                        help="Cell side in metres (0.01 to 100,000).")]
 ExtentOpt = Annotated[
     str | None,
     typer.Option("--extent", metavar="MINX,MINY,MAXX,MAXY",
@@ -103,8 +104,9 @@ def density(
                                      help="Output: .csv (cell centres), .geojson (cell "
                                      "polygons, WGS84) or .tif (EPSG:3006, 5 bands).")],
     cell: CellOpt = 25.0,
-    bandwidth: Annotated[float, typer.Option("--bandwidth", min=0.01, metavar="M",
-                                             help="KDE bandwidth (Gaussian σ) in metres.")]
+    bandwidth: Annotated[float, typer.Option("--bandwidth", metavar="M",
+                                             help="KDE bandwidth (Gaussian σ) in metres "
+                                             "(0.01 to 100,000).")]
     = 150.0,
     extent: ExtentOpt = None,
     hotspot_distance: HotspotDistOpt = None,

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from api.service.common import WeightOptions, incident_weights
+from api.service.common import WeightOptions, check_metres, incident_weights
 from api.service.density import plan_extent
 from api.service.errors import ParameterError
 
@@ -50,8 +50,10 @@ class ProposeParams:
     weights: WeightOptions = field(default_factory=WeightOptions)
 
     def __post_init__(self) -> None:
-        for name in ("max_area_km2", "cell_m", "bandwidth_m", "street_buffer_m"):
+        for name in ("max_area_km2", "street_buffer_m"):
             _positive(name, getattr(self, name))
+        check_metres("cell_m", self.cell_m, low=1.0)
+        check_metres("bandwidth_m", self.bandwidth_m, low=1.0)
         if self.min_incidents < 1:
             raise ParameterError("min_incidents", "at least 1", value=self.min_incidents)
 

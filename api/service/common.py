@@ -22,6 +22,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Extent",
+    "MIN_CELL_M",
+    "MAX_LENGTH_M",
+    "MAX_EXTENT_M",
+    "SWEDEN_3006_BOUNDS",
+    "check_metres",
     "parse_extent",
     "parse_levels",
     "parse_level",
@@ -39,10 +44,42 @@ Extent = tuple[float, float, float, float]
 #: The levels of the camera model, in order (as :data:`geo.camera.LEVELS`, which is
 #: not imported here so that parsing options stays light).
 LEVELS = ("identify", "recognize", "observe", "detect", "visible")
+#: Sweden's box in EPSG:3006 (as :data:`geo.crs.SWEDEN_3006_BOUNDS`, not imported here).
+SWEDEN_3006_BOUNDS = (180_000.0, 6_100_000.0, 1_110_000.0, 7_740_000.0)
+
+#: The smallest grid cell and KDE bandwidth (metres) a density analysis accepts.
+MIN_CELL_M = 0.01
+#: The largest cell, bandwidth or distance band (metres).
+MAX_LENGTH_M = 100_000.0
+#: The widest and highest extent (metres); Sweden's box is about 930 × 1,640 km.
+MAX_EXTENT_M = 2_000_000.0
+
+
+def check_metres(name: str, value: object, *, low: float = MIN_CELL_M,
+                 high: float = MAX_LENGTH_M) -> float:
+    """A length in metres between ``low`` and ``high`` (both included).
+
+    Examples
+    --------
+    >>> check_metres("cell_m", 25)
+    25.0
+    >>> check_metres("cell_m", 1e-300)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    api.service.errors.ParameterError: cell_m 1e-300: a number of metres from 0.01 to ...
+    """
+    if (isinstance(value, int | float) and not isinstance(value, bool)
+            and math.isfinite(value) and low <= value <= high):
+        return float(value)
+    raise ParameterError(name, f"a number of metres from {low:,g} to {high:,g} expected",
+                         value=value)
 
 
 def parse_extent(text: str | None) -> Extent | None:
     """``"minx,miny,maxx,maxy"`` (EPSG:3006 metres) as four finite floats, or None.
+
+    The extent must overlap Sweden (:data:`SWEDEN_3006_BOUNDS`) and be at most
+    :data:`MAX_EXTENT_M` wide and high.
 
     Examples
     --------
@@ -52,6 +89,10 @@ def parse_extent(text: str | None) -> Extent | None:
     Traceback (most recent call last):
     ...
     api.service.errors.ParameterError: extent '1,2,3': four numbers minx,miny,maxx,maxy ...
+    >>> parse_extent("18.0,59.3,18.1,59.4")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    api.service.errors.ParameterError: extent '18.0,59.3,18.1,59.4': outside Sweden: ...
     """
     if text is None or not text.strip():
         return None
@@ -64,6 +105,14 @@ def parse_extent(text: str | None) -> Extent | None:
                              "(EPSG:3006 metres)", value=text)
     if not (vals[0] < vals[2] and vals[1] < vals[3]):
         raise ParameterError("extent", "need minx < maxx and miny < maxy", value=text)
+    x0, y0, x1, y1 = SWEDEN_3006_BOUNDS
+    if vals[2] < x0 or vals[0] > x1 or vals[3] < y0 or vals[1] > y1:
+        raise ParameterError("extent", f"outside Sweden: EPSG:3006 metres expected (Sweden "
+                             f"lies within x {x0:,.0f}–{x1:,.0f}, y {y0:,.0f}–{y1:,.0f})",
+                             value=text)
+    if not (vals[2] - vals[0] <= MAX_EXTENT_M and vals[3] - vals[1] <= MAX_EXTENT_M):
+        raise ParameterError("extent", f"wider or higher than {MAX_EXTENT_M / 1000:,.0f} km",
+                             value=text)
     return vals  # type: ignore[return-value]
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from api.service.common import Extent, WeightOptions, incident_weights
+from api.service.common import Extent, WeightOptions, check_metres, incident_weights
 from api.service.errors import ParameterError
 from geo.errors import InputError
 
@@ -40,8 +40,8 @@ class DensityParams:
     weights: WeightOptions = field(default_factory=WeightOptions)
 
     def __post_init__(self) -> None:
-        _positive("cell_m", self.cell_m)
-        _positive("bandwidth_m", self.bandwidth_m)
+        check_metres("cell_m", self.cell_m)
+        check_metres("bandwidth_m", self.bandwidth_m)
         if self.hotspot_distance_m is not None:
             _positive("hotspot_distance_m", self.hotspot_distance_m)
 
@@ -57,7 +57,7 @@ class EmergingParams:
     time_window: int = 1
 
     def __post_init__(self) -> None:
-        _positive("cell_m", self.cell_m)
+        check_metres("cell_m", self.cell_m)
         if self.hotspot_distance_m is not None:
             _positive("hotspot_distance_m", self.hotspot_distance_m)
         tw = self.time_window

@@ -149,9 +149,10 @@ async def density(
     runtime: RuntimeDep,
     user: CurrentUser,
     incidents: IncidentsQ,
-    cell_m: Annotated[float, Query(gt=0, le=100_000, description="Cell side (m).")] = 25.0,
-    bandwidth_m: Annotated[float, Query(gt=0, le=100_000,
-                                        description="KDE bandwidth h (m).")] = 150.0,
+    # ranges checked by the service (check_metres), alike for the CLI
+    cell_m: Annotated[float, Query(description="Cell side (m), 0.01 to 100,000.")] = 25.0,
+    bandwidth_m: Annotated[float, Query(
+        description="KDE bandwidth h (m), 0.01 to 100,000.")] = 150.0,
     extent: Annotated[str | None, Query(
         description="minx,miny,maxx,maxy in EPSG:3006 m; default incidents' bounds grown "
         "by 3 × bandwidth.", examples=["673000,6579000,676000,6582000"])] = None,
@@ -571,7 +572,7 @@ async def emerging_hotspots(
     runtime: RuntimeDep,
     user: CurrentUser,
     incidents: IncidentsQ,
-    cell_m: Annotated[float, Query(gt=0, le=100_000, description="Cell side (m).")] = 100.0,
+    cell_m: Annotated[float, Query(description="Cell side (m), 0.01 to 100,000.")] = 100.0,
     extent: Annotated[str | None, Query(
         description="minx,miny,maxx,maxy in EPSG:3006 m; default incidents' bounds grown "
         "by 3 cells.")] = None,
