@@ -9,8 +9,9 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from geo.errors import InputError, Problem
@@ -44,6 +45,24 @@ class Settings(BaseSettings):
         The deployment's disclosure-control secret (at least 16 bytes) from which every
         incident's record key is made (see ``docs/disclosure.md``); when unset, a key
         file ``sdc_secret.key`` is made in ``data_dir`` on first use (mode 0600).
+    max_rows : int
+        Most features one upload may hold (default 2,000,000); counted from the file's
+        metadata where it has one, before it is read.
+    max_unpacked_mb : float or None
+        Most megabytes a gzip upload may unpack to (default 10 × ``max_upload_mb``);
+        unpacking is streamed and stops there.
+    worker_processes : int
+        Worker processes per server process that run reads, validation, writes and
+        analyses, each killed at ``request_timeout_s`` (default 2).
+    trusted_proxies : str
+        Comma-separated addresses or networks (``10.0.0.5,10.1.0.0/16``) of reverse
+        proxies whose ``X-Forwarded-For`` is believed; from anyone else it is ignored
+        (default: none).
+    audit_entry_max_bytes : int
+        Largest audit entry (default 4096 bytes); longer parameter values are cut.
+    audit_flood_window_s : float
+        Requests refused for want of a valid token are counted per client and written
+        as one summary entry per this many seconds (default 60), not one entry each.
 
     Examples
     --------
@@ -60,8 +79,22 @@ class Settings(BaseSettings):
     max_upload_mb: float = 50.0
     request_timeout_s: float = 60.0
     sdc_secret: SecretStr | None = None
+    max_rows: Annotated[int, Field(ge=1)] = 2_000_000
+    max_unpacked_mb: Annotated[float | None, Field(gt=0)] = None
+    worker_processes: Annotated[int, Field(ge=1, le=64)] = 2
+    trusted_proxies: str = ""
+    audit_entry_max_bytes: Annotated[int, Field(ge=512)] = 4096
+    audit_flood_window_s: Annotated[float, Field(gt=0)] = 60.0
 
-    @field_validator("database_url", "tokens_file", "sdc_secret", mode="before")
+    @property
+    def max_unpacked_bytes(self) -> int:
+        """``max_unpacked_mb`` in bytes (default 10 × the upload limit)."""
+        mb = self.max_unpacked_mb if self.max_unpacked_mb is not None else (
+            10 * self.max_upload_mb)
+        return int(mb * 1_000_000)
+
+    @field_validator("database_url", "tokens_file", "sdc_secret", "max_unpacked_mb",
+                     mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip():

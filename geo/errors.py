@@ -95,6 +95,10 @@ class InputError(TryggkartaError):
     def __str__(self) -> str:
         return self._message()
 
+    def __reduce__(self) -> tuple[type[InputError], tuple[list[Problem], str | None]]:
+        # pickled whole (a worker process sends it back): problems and summary
+        return (type(self), (self.problems, self.summary))
+
 
 class CRSError(TryggkartaError):
     """A layer's CRS is unknown, missing where required, or not the metric CRS."""

@@ -53,19 +53,24 @@ def load(
     crs: Annotated[
         str | None, typer.Option(help="CRS of x/y columns in a CSV, e.g. EPSG:3006.")
     ] = None,
+    replace: Annotated[bool, typer.Option(
+        "--replace", help="Allow NAME to change kind (a dataset of another kind is "
+        "replaced).")] = False,
 ) -> None:
     """Validate a layer and store it as dataset NAME, all or nothing.
 
     A reload of an existing NAME stores a new version; the old one stays readable
     until the new one is complete, and stays as it was when the load fails.
     """
+    from api.service.data import check_replace
     from api.storage import open_store, validate_name
 
     check_kind(kind)
     validate_name(name)
-    frame = load_input(file, kind, skip_invalid=skip_invalid, crs=crs)  # type: ignore[arg-type]
     store = open_store()
-    info = store_layer(store, name, kind, frame, source=file)
+    check_replace(store, name, kind, replace=replace)  # before the file is read
+    frame = load_input(file, kind, skip_invalid=skip_invalid, crs=crs)  # type: ignore[arg-type]
+    info = store_layer(store, name, kind, frame, source=file, replace=replace)
     console.print(
         f"stored db:{info.name} version {info.version}: {info.n_features} {info.kind} "
         f"({store.describe()})",

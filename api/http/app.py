@@ -72,8 +72,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.info("%d API tokens in %s", n, settings.tokens_file)
     except Exception as exc:  # noqa: BLE001 - logged; requests are refused (fail closed)
         log.error("%s", exc)
+    audit_log = AuditLog(settings.data_dir)
     runtime = Runtime(settings=settings, store=open_store(settings), tokens=tokens,
-                      audit=AuditLog(settings.data_dir))
+                      audit=audit_log)
 
     application = FastAPI(
         title="tryggkarta",
@@ -104,7 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     max_bytes = int(settings.max_upload_mb * 1_000_000)
     application.add_middleware(BodyLimit, max_bytes=max_bytes)
     application.add_middleware(WriteGate, tokens=tokens)  # no body read for a refused write
-    application.add_middleware(AuditTrail, log=runtime.audit)  # outermost: sees all answers
+    application.add_middleware(AuditTrail, log=audit_log)  # outermost: sees all answers
     return application
 
 

@@ -2,7 +2,9 @@
 
 Routes declare them with the aliases ``SettingsDep``, ``StoreDep``, ``CurrentUser``,
 ``PlannerUser`` and ``RuntimeDep``; everything lives in one :class:`Runtime` on
-``app.state.runtime``, built by :func:`api.http.app.create_app`.
+``app.state.runtime``, built by :func:`api.http.app.create_app`. A :class:`Context`
+(settings, store, caches) is what a job needs; each worker process has its own
+(:mod:`api.http.workers`), and the :class:`Runtime` is the server's.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
 
@@ -23,10 +25,12 @@ from api.http.audit import AuditLog
 from api.http.cache import ResultCache, fingerprint
 from api.http.errors import RequestTooSlow
 from api.http.security import READ_METHODS, Principal, TokenTable
+from api.http.workers import TimeLimit, WorkerPool, shared_pool
 from api.settings import Settings
 from api.storage import DatasetInfo, Store
 
 __all__ = [
+    "Context",
     "Runtime",
     "Dataset",
     "SettingsDep",
@@ -51,13 +55,11 @@ class Dataset:
 
 
 @dataclass
-class Runtime:
-    """The state of one app: settings, store, tokens, audit log and result cache."""
+class Context:
+    """Settings, store and caches: what loading datasets and running a job needs."""
 
     settings: Settings
     store: Store
-    tokens: TokenTable
-    audit: AuditLog
     cache: ResultCache = field(default_factory=ResultCache)
     _upgraded: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -90,8 +92,68 @@ class Runtime:
         self.cache.put(("dataset", fingerprint(info)), frame)
         return Dataset(frame.copy(), info)
 
+
+@dataclass
+class Runtime(Context):
+    """The state of one app: a :class:`Context` plus tokens, audit log and workers."""
+
+    tokens: TokenTable = field(default_factory=lambda: TokenTable(None))
+    audit: AuditLog | None = None
+    pool: WorkerPool | None = None
+
+    def _too_slow(self) -> RequestTooSlow:
+        return RequestTooSlow(
+            f"the request did not finish within {self.settings.request_timeout_s:g} s "
+            "(TRYGGKARTA_REQUEST_TIMEOUT_S): use smaller inputs, a larger cell or a "
+            "smaller extent, or run it with the tryggkarta command line")
+
+    async def run_job(self, job: Callable[..., T], *args: Any) -> T:
+        """Run ``job(ctx, *args)`` in a worker process, killed at ``request_timeout_s``.
+
+        Raises
+        ------
+        RequestTooSlow
+            When the time is up: the worker is killed, so the work really stops.
+        """
+        pool = self.pool or shared_pool(self.settings.worker_processes)
+        limit = self.settings.request_timeout_s
+        try:
+            result: T = await anyio.to_thread.run_sync(
+                functools.partial(pool.run, self.settings, job, *args, timeout_s=limit))
+        except TimeLimit:
+            raise self._too_slow() from None
+        return result
+
+    async def run_cached(self, job: Callable[..., T], datasets: Sequence[str | None],
+                         *args: Any) -> T:
+        """:meth:`run_job`, its answer cached here per version of every dataset named.
+
+        The key is the job, the current version of each of ``datasets`` (a missing one
+        is a 404 before any work) and the arguments; a reload is a new version, so an
+        old answer is never served for new data. Every worker shares this cache.
+        """
+        store = self.ready_store()
+
+        def key() -> Hashable:
+            from api.storage import validate_name
+
+            versions = tuple(fingerprint(store.info(validate_name(n))) if n else None
+                             for n in datasets)
+            return (job.__module__, job.__qualname__, versions, _frozen(args))
+
+        k = await self.run(key)
+        hit = self.cache.peek(k)
+        if hit is not None:
+            return hit  # type: ignore[no-any-return]
+        result = await self.run_job(job, *args)
+        self.cache.put(k, result)
+        return result
+
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run ``fn`` in a worker thread, at most ``request_timeout_s`` seconds.
+        """Run a light ``fn`` in a thread, at most ``request_timeout_s`` seconds.
+
+        For catalogue look-ups and copying a request body; anything that reads,
+        validates, writes or computes a layer is a job (:meth:`run_job`).
 
         Raises
         ------
@@ -105,11 +167,16 @@ class Runtime:
             return await asyncio.wait_for(
                 anyio.to_thread.run_sync(call, abandon_on_cancel=True), timeout=limit)
         except TimeoutError:
-            raise RequestTooSlow(
-                f"the request did not finish within {limit:g} s "
-                "(TRYGGKARTA_REQUEST_TIMEOUT_S): use smaller inputs, a larger cell or a "
-                "smaller extent, or run it with the tryggkarta command line"
-            ) from None
+            raise self._too_slow() from None
+
+
+def _frozen(obj: Any) -> Hashable:
+    """A hashable form of job arguments (dicts and lists become sorted tuples)."""
+    if isinstance(obj, dict):
+        return tuple(sorted((k, _frozen(v)) for k, v in obj.items()))
+    if isinstance(obj, list | tuple):
+        return tuple(_frozen(v) for v in obj)
+    return obj  # type: ignore[no-any-return]
 
 
 def _runtime(request: Request) -> Runtime:
@@ -182,11 +249,17 @@ PlannerUser = Annotated[Principal, Depends(require_planner)]
 
 
 def audit(request: Request, action: str, *, datasets: dict[str, int] | None = None,
-          params: dict[str, Any] | None = None) -> None:
-    """Tell the audit log what this request does (see :mod:`api.http.audit`)."""
+          params: dict[str, Any] | None = None, stored: bool | None = None) -> None:
+    """Tell the audit log what this request does (see :mod:`api.http.audit`).
+
+    ``stored`` says whether a write request stored anything (an upload refused at its
+    time limit says ``False``).
+    """
     entry = request.state.audit if hasattr(request.state, "audit") else {}
     entry = dict(entry or {})
     entry["action"] = action
+    if stored is not None:
+        entry["stored"] = stored
     if datasets:
         entry["datasets"] = {**entry.get("datasets", {}), **datasets}
     if params is not None:

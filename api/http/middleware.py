@@ -200,6 +200,8 @@ class AuditTrail:
                 "client": client[0] if client else None,
                 "error": state.get("audit_error"),
             }
+            if "stored" in details:
+                entry["stored"] = details["stored"]
             try:
                 self.log.record(entry)
             except OSError:  # pragma: no cover - a full disk must not hide the answer

@@ -115,7 +115,11 @@ def parse_tokens(text: str, *, source: str = "tokens file") -> list[tuple[bytes,
 
 
 class TokenTable:
-    """The tokens of a file, re-read whenever the file's size or mtime changes.
+    """The tokens of a file, re-parsed whenever the file's content changes.
+
+    The file is read on every lookup (it is small) and compared by content (a SHA-256
+    of its bytes), not by size or time: a token revoked by an edit that keeps the size
+    and the modification time is refused at once.
 
     Without a file (``path`` None) no token is valid: every protected route answers 401.
     A file that becomes unreadable or broken also makes every token invalid (fail
@@ -134,7 +138,7 @@ class TokenTable:
     def __init__(self, path: Path | None) -> None:
         self.path = path
         self._lock = threading.Lock()
-        self._stamp: tuple[int, int] | None = None
+        self._stamp: bytes | None = None
         self._entries: list[tuple[bytes, Principal]] = []
 
     def check(self) -> int:
@@ -156,11 +160,10 @@ class TokenTable:
             return []
         with self._lock:
             try:
-                st = self.path.stat()
-                stamp = (st.st_mtime_ns, st.st_size)
+                raw = self.path.read_bytes()
+                stamp = hashlib.sha256(raw).digest()
                 if stamp != self._stamp:
-                    self._entries = parse_tokens(self.path.read_text(encoding="utf-8"),
-                                                 source=str(self.path))
+                    self._entries = parse_tokens(raw.decode("utf-8"), source=str(self.path))
                     self._stamp = stamp
             except (OSError, TokenFileError, UnicodeDecodeError) as exc:
                 log.error("tokens file unusable, every token refused: %s", exc)

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     from api.storage import DatasetInfo, Store
 
-__all__ = ["LAYER_KINDS", "check_kind", "store_layer", "describe"]
+__all__ = ["LAYER_KINDS", "check_kind", "check_replace", "store_layer", "describe"]
 
 #: The layer kinds (as :data:`geo.layers.LAYER_KINDS`, repeated so that parsing options
 #: stays light; ``tests/test_service.py`` checks they agree).
@@ -40,13 +40,39 @@ def check_kind(kind: str) -> str:
     return kind
 
 
-def store_layer(store: Store, name: str, kind: str, frame: gpd.GeoDataFrame, *,
-                source: str | None) -> DatasetInfo:
-    """Store a validated layer as dataset ``name`` (all or nothing, a new version)."""
-    from api.storage import validate_name
+def check_replace(store: Store, name: str, kind: str, *, replace: bool = False) -> None:
+    """A dataset of another kind is only replaced when asked to (``replace``).
 
+    Storing a new version of the same kind needs nothing; storing cameras under the
+    name of an incidents layer would silently change what every ``db:NAME`` user
+    reads, so it is refused unless ``replace`` is given.
+    """
+    from api.storage import validate_name
+    from geo.errors import InputError, NotFoundError
+
+    try:
+        old = store.info(validate_name(name))
+    except NotFoundError:
+        return
+    if old.kind != kind and not replace:
+        raise InputError.single(
+            f"db:{name}", f"already holds {old.kind} (version {old.version}); storing {kind} "
+            "under this name replaces it: give --replace (command line) or replace=true "
+            "(API) to do so, or choose another name")
+
+
+def store_layer(store: Store, name: str, kind: str, frame: gpd.GeoDataFrame, *,
+                source: str | None, replace: bool = False) -> DatasetInfo:
+    """Store a validated layer as dataset ``name`` (all or nothing, a new version).
+
+    Raises
+    ------
+    InputError
+        A bad name, or a dataset of another kind under ``name`` without ``replace``.
+    """
     check_kind(kind)
-    return store.put(validate_name(name), kind, frame, source=source)
+    check_replace(store, name, kind, replace=replace)
+    return store.put(name, kind, frame, source=source)
 
 
 def describe(frame: gpd.GeoDataFrame, kind: str) -> list[str]:

@@ -92,6 +92,17 @@ class ParameterError(TryggkartaError):
     def __str__(self) -> str:
         return self.render()
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # pickled whole (a worker process sends it back)
+        given = self.value is not _NO
+        return (_rebuild, (type(self), self.param, self.reason, given,
+                           self.value if given else None))
+
+
+def _rebuild(cls: type[ParameterError], param: str, reason: str, given: bool,
+             value: object) -> ParameterError:
+    return cls(param, reason, value=value) if given else cls(param, reason)
+
 
 class UnmetParameterError(ParameterError, AnalysisError):
     """A well-formed parameter that these inputs cannot meet (e.g. a budget below every

@@ -47,4 +47,6 @@ def open_store(settings: Settings | None = None) -> Store:
         return PostGISStore(settings.database_url)
     from api.storage.gpkg import GeoPackageStore
 
-    return GeoPackageStore(settings.data_dir)
+    store = GeoPackageStore(settings.data_dir)
+    store.recover()  # the temporary files of a killed load go at the next start
+    return store

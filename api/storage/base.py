@@ -32,6 +32,8 @@ __all__ = [
 ]
 
 #: What a dataset name may look like: letters, digits, ``_ . -``; at most 63 characters.
+#: (``$`` as JSON Schema and pydantic read it, the end of the text; Python's ``re`` lets
+#: ``$`` match before a final newline, so :func:`validate_name` uses ``fullmatch``.)
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}$")
 
 
@@ -97,10 +99,19 @@ def validate_name(name: str) -> str:
     Traceback (most recent call last):
     ...
     geo.errors.InputError: db:../etc: invalid dataset name: use 1-63 letters, digits, ...
+
+    The whole name must match (a trailing newline is refused, where ``$`` would let it
+    through):
+
+    >>> validate_name("brott\\n")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    geo.errors.InputError: db:'brott\\n': invalid dataset name: ...
     """
-    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
+        shown = name if isinstance(name, str) and name.isprintable() else repr(name)
         raise InputError.single(
-            f"db:{name}",
+            f"db:{shown}",
             "invalid dataset name: use 1-63 letters, digits, '_', '.' or '-', "
             "not starting with '.' or '-'",
         )

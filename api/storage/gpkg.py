@@ -11,6 +11,12 @@ Layout::
 then replaces ``catalogue.json`` atomically (write + fsync + ``os.replace``). A crash at
 any point leaves either the old catalogue (and a stray file that ``upgrade`` removes) or
 the new one; never a half-written dataset that a reader can see.
+
+While a put writes its temporary file it holds a lock on a sidecar
+``.tmp-HEX.lock``; a process killed in the middle leaves the lock free, and the next
+start (:meth:`GeoPackageStore.recover`, called by :func:`api.storage.open_store` and by
+``upgrade``) removes its files, however young. Files and folders are not
+world-readable: folders 0750, files 0640 (personal data lives here).
 """
 
 from __future__ import annotations
@@ -52,6 +58,9 @@ __all__ = ["GeoPackageStore", "CATALOGUE_FORMAT"]
 CATALOGUE_FORMAT = 1
 _TMP_PREFIX = ".tmp-"
 _STALE_TMP_S = 3600.0
+#: Modes of the store's folders and files (no access for others).
+DIR_MODE = 0o750
+FILE_MODE = 0o640
 
 
 def _fsync_dir(path: Path) -> None:
@@ -106,14 +115,60 @@ class GeoPackageStore(Store):
 
     def _ensure_dirs(self) -> None:
         try:
-            self.datasets_dir.mkdir(parents=True, exist_ok=True)
+            self.datasets_dir.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+            for d in (self.data_dir, self.datasets_dir):
+                if d.stat().st_mode & 0o7027:
+                    os.chmod(d, DIR_MODE)
         except OSError as exc:
             raise StorageError(f"{self.data_dir}: cannot create the data folder: {exc}") from exc
 
     @contextlib.contextmanager
+    def _temp_lock(self, hexname: str) -> Iterator[None]:
+        """Hold the sidecar lock of one put's temporary files (see the module text)."""
+        path = self.datasets_dir / f"{_TMP_PREFIX}{hexname}.lock"
+        while True:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+            if fcntl is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            try:  # recover() may have removed the file between open and lock: again
+                if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                    break
+            except FileNotFoundError:
+                pass
+            os.close(fd)
+        try:
+            yield
+        finally:
+            path.unlink(missing_ok=True)
+            os.close(fd)
+
+    def recover(self) -> None:
+        """Remove the temporary files of puts that were killed (their lock is free)."""
+        if fcntl is None or not self.datasets_dir.is_dir():
+            return
+        for lock in self.datasets_dir.glob(f"{_TMP_PREFIX}*.lock"):
+            hexname = lock.name[len(_TMP_PREFIX):-len(".lock")]
+            try:
+                fd = os.open(lock, os.O_RDWR)
+            except OSError:
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:  # a put is writing
+                os.close(fd)
+                continue
+            try:
+                for path in self.datasets_dir.glob(f"{_TMP_PREFIX}{hexname}.gpkg*"):
+                    path.unlink(missing_ok=True)
+                lock.unlink(missing_ok=True)
+            finally:
+                os.close(fd)
+
+    @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         self._ensure_dirs()
-        with open(self.lock_path, "a+") as fh:
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+        with open(fd, "a+") as fh:
             if fcntl is not None:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
             try:
@@ -141,7 +196,8 @@ class GeoPackageStore(Store):
     def _write_catalogue(self, cat: dict[str, Any]) -> None:
         tmp = self.data_dir / f"{_TMP_PREFIX}catalogue-{uuid.uuid4().hex}.json"
         try:
-            with open(tmp, "w", encoding="utf-8") as fh:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+            with open(fd, "w", encoding="utf-8") as fh:
                 json.dump(cat, fh, ensure_ascii=False, indent=1, sort_keys=True)
                 fh.flush()
                 os.fsync(fh.fileno())
@@ -210,10 +266,17 @@ class GeoPackageStore(Store):
         validate_kind(kind, name=name)
         enc = encode(frame, source=f"db:{name}")
         self._ensure_dirs()
-        tmp = self.datasets_dir / f"{_TMP_PREFIX}{uuid.uuid4().hex}.gpkg"
+        hexname = uuid.uuid4().hex
+        with self._temp_lock(hexname):
+            return self._put(name, kind, enc, source,
+                             self.datasets_dir / f"{_TMP_PREFIX}{hexname}.gpkg")
+
+    def _put(self, name: str, kind: str, enc: Encoded, source: str | None,
+             tmp: Path) -> DatasetInfo:
         try:
             try:
                 self._write_file(tmp, name, enc)
+                os.chmod(tmp, FILE_MODE)
                 _fsync_file(tmp)
             except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError,
                     pyogrio.errors.FieldError, pyogrio.errors.GeometryError,
@@ -303,9 +366,10 @@ class GeoPackageStore(Store):
     def upgrade(self) -> None:
         """Create the folder and catalogue, and remove files no catalogue entry names.
 
-        Temporary files of a put that may still be running (younger than an hour)
-        are left alone.
+        Temporary files of a put that may still be running are left alone: those with a
+        held lock (:meth:`recover`), and, without a lock, those younger than an hour.
         """
+        self.recover()
         with self._locked():
             cat = self._read_catalogue()
             cat["format"] = CATALOGUE_FORMAT
@@ -314,6 +378,8 @@ class GeoPackageStore(Store):
             now = time.time()
             for path in self.datasets_dir.iterdir():
                 if path.name in live:
+                    continue
+                if path.name.startswith(_TMP_PREFIX) and path.suffix == ".lock":
                     continue
                 if path.name.startswith(_TMP_PREFIX):
                     with contextlib.suppress(OSError):

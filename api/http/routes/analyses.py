@@ -13,17 +13,15 @@ and parameters (:class:`~api.http.cache.ResultCache`).
 
 from __future__ import annotations
 
-import json
-import math
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from api.http.cache import fingerprint
-from api.http.deps import CurrentUser, Dataset, Runtime, RuntimeDep, audit
-from api.http.responses import answer, file_bytes, frame_bytes, negotiate
+from api.http import jobs
+from api.http.deps import CurrentUser, RuntimeDep, audit
+from api.http.responses import answer, negotiate
 from api.http.routes.datasets import ERRORS
 from api.service import areas as areas_service
 from api.service import cameras as camera_service
@@ -31,54 +29,22 @@ from api.service import density as density_service
 from api.service.common import (
     Filters,
     WeightOptions,
-    filter_incidents,
     parse_extent,
     parse_levels,
-    precision_counts,
 )
 from api.storage import NAME_PATTERN
 
 if TYPE_CHECKING:
-    import geopandas as gpd
 
-    from geo.scoring import SiteCoverage
+    pass
 
-__all__ = ["router", "API_MAX_CELLS", "API_MAX_TREND_CELLS", "API_MAX_CAMERAS",
-           "weight_options", "coverage_of"]
-
-#: Largest density grid (cells) one API request may ask for; the CLI allows more.
-API_MAX_CELLS: Final = 1_000_000
-#: Largest emerging-hot-spot grid (cells; each has one Gi* per month).
-API_MAX_TREND_CELLS: Final = 200_000
-#: Most cameras + candidate sites one API request may use; the CLI allows more.
-API_MAX_CAMERAS: Final = 2_000
-
+__all__ = ["router", "weight_options"]
 
 def weight_options(severity: str, half_life_days: float, as_of: str | None) -> WeightOptions:
     """The weights of the query (``severity`` ``default`` is the built-in table)."""
     return WeightOptions(severity=None if severity == "default" else severity,
                          half_life_days=half_life_days, as_of=as_of)
 
-
-def _optional(rt: Runtime, name: str | None, kind: str) -> Dataset | None:
-    return rt.load(name, kind) if name else None
-
-
-def _frame(ds: Dataset | None) -> gpd.GeoDataFrame | None:
-    return ds.frame if ds is not None else None
-
-
-def _versions(**datasets: tuple[str | None, Dataset | None]) -> dict[str, int]:
-    return {name: ds.info.version for name, ds in datasets.values() if name and ds}
-
-
-def coverage_of(rt: Runtime, cams: Dataset, bld: Dataset | None,
-                levels: tuple[str, ...]) -> gpd.GeoDataFrame:
-    """Coverage polygons of stored cameras, cached per dataset versions and levels."""
-    key = ("coverage", fingerprint(cams.info), fingerprint(bld.info if bld else None), levels)
-    return rt.cache.get_or_compute(key, lambda: camera_service.coverage(
-        cams.frame, _frame(bld), levels=list(levels), source=f"db:{cams.info.name}",
-        workers=1, max_cameras=API_MAX_CAMERAS))
 
 router = APIRouter(prefix="/analyses", tags=["analyses"])
 
@@ -123,10 +89,6 @@ ANALYSIS_ERRORS[422] = {"description": "Bad parameters or inputs, a grid or came
 
 def _used(request: Request, action: str, used: dict[str, int]) -> None:
     audit(request, action, datasets=used)
-
-
-def _incident_counts(sc: SiteCoverage) -> dict[str, int]:
-    return {"used": int(len(sc.weights)), "left_out_imprecise": int(sc.left_out)}
 
 
 def _counts(counts: dict[str, int]) -> dict[str, str]:
@@ -187,32 +149,13 @@ async def density(
         cell_m=cell_m, bandwidth_m=bandwidth_m, extent=parse_extent(extent),
         hotspot_distance_m=hotspot_distance_m,
         weights=weight_options(severity, half_life_days, as_of))
-    data, used, notes = await runtime.run(_density, runtime, incidents, params, filters, fmt)
+    data, used, notes = await runtime.run_cached(jobs.density, [incidents],
+            incidents, params, filters, fmt)
     _used(request, "analysis.density", used)
     return answer(data, fmt, filename=f"density_{incidents}", headers={
         "X-Incidents-Used": str(notes["used"]),
         "X-Incidents-Left-Out": str(notes["left_out_imprecise"]),
         "X-Hot-Cells": str(notes["hot_cells"])})
-
-
-def _density(rt: Runtime, incidents: str, params: density_service.DensityParams,
-             filters: Filters, fmt: str) -> tuple[bytes, dict[str, int], dict[str, int]]:
-    from geo.density import write_density
-
-    ds = rt.load(incidents, "incidents")
-    source = f"db:{incidents}"
-
-    def run() -> tuple[bytes, dict[str, int]]:
-        frame = filter_incidents(ds.frame, filters, source=source)
-        result = density_service.density(frame, params, source=source,
-                                         max_cells=API_MAX_CELLS)
-        data = file_bytes(lambda p: write_density(result, p), fmt)
-        return data, {"used": result.used, "left_out_imprecise": result.left_out_imprecise,
-                      "hot_cells": result.hot_cells}
-
-    data, notes = rt.cache.get_or_compute(("density", fingerprint(ds.info), params, filters,
-                                           fmt), run)
-    return data, {incidents: ds.info.version}, notes
 
 
 @router.get(
@@ -249,85 +192,10 @@ async def coverage(
     audit(request, "analysis.coverage", params={"cameras": cameras, "buildings": buildings,
                                                 "levels": levels, "format": fmt})
     lv = tuple(parse_levels(levels))
-    data, used = await runtime.run(_coverage, runtime, cameras, buildings, lv, fmt)
+    data, used = await runtime.run_cached(jobs.coverage, [cameras, buildings],
+            cameras, buildings, lv, fmt)
     _used(request, "analysis.coverage", used)
     return answer(data, fmt, filename=f"coverage_{cameras}")
-
-
-def _coverage(rt: Runtime, cameras_name: str, buildings: str | None,
-              levels: tuple[str, ...], fmt: str) -> tuple[bytes, dict[str, int]]:
-    cams = rt.load(cameras_name, "cameras")
-    bld = _optional(rt, buildings, "buildings")
-    cov = coverage_of(rt, cams, bld, levels)
-    data = rt.cache.get_or_compute(("coverage-bytes", fingerprint(cams.info),
-                                    fingerprint(bld.info if bld else None), levels, fmt),
-                                   lambda: frame_bytes(cov, fmt))
-    return data, _versions(cameras=(cameras_name, cams), buildings=(buildings, bld))
-
-
-def _site_coverage(rt: Runtime, names: dict[str, str | None], params: camera_service.SiteParams
-                   ) -> tuple[SiteCoverage, Dataset, dict[str, int], tuple[Any, ...]]:
-    """The site coverage of stored layers, cached per dataset versions and parameters."""
-    loaded = {kind: _optional(rt, names.get(kind), kind)
-              for kind in ("incidents", "sites", "buildings", "cameras", "sensitive")}
-    inc, sts = loaded["incidents"], loaded["sites"]
-    assert inc is not None and sts is not None
-    key = ("site_coverage", *(fingerprint(d.info) if d else None for d in loaded.values()),
-           params)
-
-    def run() -> SiteCoverage:
-        layers = camera_service.SiteLayers(
-            inc.frame, sts.frame, buildings=_frame(loaded["buildings"]),
-            cameras=_frame(loaded["cameras"]), sensitive=_frame(loaded["sensitive"]),
-            sources={k: f"db:{n}" for k, n in names.items() if n})
-        return camera_service.site_coverage(layers, params, workers=1, max_cameras=API_MAX_CAMERAS)
-
-    used = _versions(**{k: (names.get(k), d) for k, d in loaded.items()})
-    return rt.cache.get_or_compute(key, run), sts, used, key
-
-
-def _score_sites(rt: Runtime, names: dict[str, str | None], params: camera_service.SiteParams,
-                 privacy_weight: float, fmt: str
-                 ) -> tuple[bytes, dict[str, int], dict[str, int]]:
-    sc, sts, used, key = _site_coverage(rt, names, params)
-    data = rt.cache.get_or_compute(
-        ("score-sites", key, float(privacy_weight), fmt),
-        lambda: frame_bytes(camera_service.score_sites(sc, sts.frame,
-                                                       privacy_weight=privacy_weight), fmt))
-    return data, used, _incident_counts(sc)
-
-
-def _select_sites(rt: Runtime, names: dict[str, str | None], params: camera_service.SiteParams,
-                  select: camera_service.SelectParams, fmt: str
-                  ) -> tuple[bytes, dict[str, int], dict[str, int]]:
-    sc, _, used, key = _site_coverage(rt, names, params)
-
-    def finite(v: float) -> float | None:
-        return float(v) if math.isfinite(v) else None
-
-    def run() -> bytes:
-        sel = camera_service.select_sites(sc, select, sites_source=f"db:{names['sites']}")
-        if fmt == "csv":
-            return frame_bytes(sel.table, "csv")
-        counts = _incident_counts(sc)
-        return json.dumps({
-            "sites": json.loads(sel.table.to_json(orient="records")),
-            "method": sel.method,
-            "optimal": bool(sel.optimal),
-            "objective": finite(sel.objective),
-            "new_weight": finite(sel.new_weight),
-            "existing_weight": finite(sel.existing_weight),
-            "total_weight": finite(sel.total_weight),
-            "privacy_penalty": finite(sel.privacy_penalty),
-            "upper_bound": finite(sel.upper_bound),
-            "gap": finite(sel.gap),
-            "notes": list(sc.notes) + list(sel.notes),
-            "incidents_used": counts["used"],
-            "incidents_left_out": counts["left_out_imprecise"],
-        }).encode()
-
-    return (rt.cache.get_or_compute(("select-sites", key, select, fmt), run), used,
-            _incident_counts(sc))
 
 
 @router.get(
@@ -373,8 +241,8 @@ async def score_sites(
         "as_of": as_of, "privacy_weight": privacy_weight, "format": fmt})
     params = camera_service.SiteParams(level=level,
                                 weights=weight_options(severity, half_life_days, as_of))
-    data, used, counts = await runtime.run(_score_sites, runtime, names, params,
-                                           privacy_weight, fmt)
+    data, used, counts = await runtime.run_cached(jobs.score_sites, list(names.values()),
+            names, params, privacy_weight, fmt)
     _used(request, "analysis.score-sites", used)
     return answer(data, fmt, filename=f"score_sites_{sites}", headers=_counts(counts))
 
@@ -438,7 +306,8 @@ async def select_sites(
                                   privacy_weight=privacy_weight, time_limit_s=time_limit_s)
     params = camera_service.SiteParams(level=level,
                                 weights=weight_options(severity, half_life_days, as_of))
-    data, used, counts = await runtime.run(_select_sites, runtime, names, params, select, fmt)
+    data, used, counts = await runtime.run_cached(jobs.select_sites, list(names.values()),
+            names, params, select, fmt)
     _used(request, "analysis.select-sites", used)
     return answer(data, fmt, filename=f"select_sites_{sites}", headers=_counts(counts))
 
@@ -484,19 +353,10 @@ async def score_areas(
         "half_life_days": half_life_days, "as_of": as_of, "ring_m": ring_m, "format": fmt})
     params = areas_service.AreaParams(ring_m=ring_m, weights=weight_options(
         severity, half_life_days, as_of))
-    data, used = await runtime.run(_score_areas, runtime, incidents, areas, params, fmt)
+    data, used = await runtime.run_cached(jobs.score_areas, [incidents, areas],
+            incidents, areas, params, fmt)
     _used(request, "analysis.score-areas", used)
     return answer(data, fmt, filename=f"score_areas_{areas}")
-
-
-def _score_areas(rt: Runtime, incidents: str, areas: str, params: areas_service.AreaParams,
-                 fmt: str) -> tuple[bytes, dict[str, int]]:
-    inc, ar = rt.load(incidents, "incidents"), rt.load(areas, "areas")
-    key = ("score-areas", fingerprint(inc.info), fingerprint(ar.info), params, fmt)
-    data = rt.cache.get_or_compute(key, lambda: frame_bytes(areas_service.score_areas(
-        inc.frame, ar.frame, params, source=f"db:{incidents}", areas_source=f"db:{areas}"),
-        fmt))
-    return data, {incidents: inc.info.version, areas: ar.info.version}
 
 
 @router.get(
@@ -542,18 +402,10 @@ async def propose_areas(
     params = areas_service.ProposeParams(
         max_area_km2=max_area_km2, cell_m=cell_m, bandwidth_m=bandwidth_m,
         weights=weight_options(severity, half_life_days, as_of))
-    data, used, counts = await runtime.run(_propose_areas, runtime, incidents, params, fmt)
+    data, used, counts = await runtime.run_cached(jobs.propose_areas, [incidents],
+            incidents, params, fmt)
     _used(request, "analysis.propose-areas", used)
     return answer(data, fmt, filename=f"proposed_areas_{incidents}", headers=_counts(counts))
-
-
-def _propose_areas(rt: Runtime, incidents: str, params: areas_service.ProposeParams,
-                   fmt: str) -> tuple[bytes, dict[str, int], dict[str, int]]:
-    inc = rt.load(incidents, "incidents")
-    key = ("propose-areas", fingerprint(inc.info), params, fmt)
-    data = rt.cache.get_or_compute(key, lambda: frame_bytes(areas_service.propose_areas(
-        inc.frame, params, source=f"db:{incidents}", max_cells=API_MAX_CELLS), fmt))
-    return data, {incidents: inc.info.version}, precision_counts(inc.frame)
 
 
 @router.get(
@@ -607,26 +459,11 @@ async def emerging_hotspots(
     params = density_service.EmergingParams(cell_m=cell_m, extent=parse_extent(extent),
                                             hotspot_distance_m=hotspot_distance_m,
                                             time_window=time_window)
-    data, used, counts = await runtime.run(_emerging, runtime, incidents, params, filters, fmt)
+    data, used, counts = await runtime.run_cached(jobs.emerging_hotspots, [incidents],
+            incidents, params, filters, fmt)
     _used(request, "analysis.emerging-hotspots", used)
     return answer(data, fmt, filename=f"emerging_hotspots_{incidents}",
                   headers=_counts(counts))
-
-
-def _emerging(rt: Runtime, incidents: str, params: density_service.EmergingParams,
-              filters: Filters, fmt: str) -> tuple[bytes, dict[str, int], dict[str, int]]:
-    ds = rt.load(incidents, "incidents")
-    source = f"db:{incidents}"
-    frame = filter_incidents(ds.frame, filters, source=source)
-
-    def run() -> bytes:
-        res = density_service.emerging_hotspots(frame, params, source=source,
-                                                max_cells=API_MAX_TREND_CELLS)
-        return frame_bytes(res.frame() if fmt == "csv" else res.layer(), fmt)
-
-    data = rt.cache.get_or_compute(("emerging", fingerprint(ds.info), params, filters, fmt),
-                                   run)
-    return data, {incidents: ds.info.version}, precision_counts(frame)
 
 
 @router.get(
@@ -665,18 +502,8 @@ async def when(
         **asdict(filters)})
     weights = weight_options(severity, half_life_days, as_of) if weighted else None
     density_service.check_area_pair(areas is not None, area)
-    data, used = await runtime.run(_when, runtime, incidents, areas, area, weights, filters)
+    data, used = await runtime.run_job(jobs.when, incidents, areas, area, weights, filters)
     _used(request, "analysis.when", used)
     return answer(data, "csv", filename=f"when_{incidents}")
 
 
-def _when(rt: Runtime, incidents: str, areas: str | None, area: str | None,
-          weights: WeightOptions | None, filters: Filters) -> tuple[bytes, dict[str, int]]:
-    ds = rt.load(incidents, "incidents")
-    source = f"db:{incidents}"
-    polys = _optional(rt, areas, "areas")
-    table = density_service.when(filter_incidents(ds.frame, filters, source=source),
-                                 areas=_frame(polys), area=area, areas_source=f"db:{areas}",
-                                 weights=weights)
-    return frame_bytes(table, "csv"), _versions(incidents=(incidents, ds),
-                                                areas=(areas, polys))

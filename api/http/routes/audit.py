@@ -42,5 +42,6 @@ async def read_audit(
         "Only entries at or after this time (ISO 8601)."))] = None,
 ) -> list[dict[str, Any]]:
     """Entries of the audit log (``TRYGGKARTA_DATA_DIR/audit.jsonl``), newest first."""
+    assert runtime.audit is not None
     return await runtime.run(runtime.audit.read, limit=limit, user=who, action=action,
                              dataset=dataset, since=since)

@@ -7,6 +7,7 @@ new version and the old one stays readable until the new one is complete.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import tempfile
@@ -17,11 +18,13 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi import Path as PathParam
 from fastapi.responses import Response
 
+from api.http import jobs
 from api.http.cache import fingerprint
 from api.http.deps import CurrentUser, RuntimeDep, audit
+from api.http.errors import RequestTooSlow
 from api.http.responses import answer, frame_bytes, negotiate
-from api.storage import NAME_PATTERN
-from geo.errors import CRSError, InputError, Problem
+from api.storage import NAME_PATTERN, DatasetInfo, Store
+from geo.errors import InputError, NotFoundError
 from geo.layers import LAYER_KINDS
 
 __all__ = ["router", "NameParam"]
@@ -62,28 +65,6 @@ def _upload_name(filename: str | None) -> str:
     return safe[-120:]
 
 
-def _renamed(exc: Exception, tmp: str, shown: str) -> Exception:
-    """The same error naming the uploaded file instead of the temporary path."""
-    if isinstance(exc, InputError):
-        problems = [Problem(p.source.replace(tmp, shown), p.index,
-                            p.reason.replace(tmp, shown)) for p in exc.problems]
-        summary = exc.summary.replace(tmp, shown) if exc.summary else None
-        return type(exc)(problems, summary=summary)
-    if isinstance(exc, CRSError):
-        return CRSError(str(exc).replace(tmp, shown))
-    return exc
-
-
-def _read_upload(path: Path, kind: str, crs: str | None, skip_invalid: bool,
-                 shown: str) -> Any:
-    from geo.io import read_layer
-
-    try:
-        return read_layer(path, kind, crs=crs, skip_invalid=skip_invalid)  # type: ignore[arg-type]
-    except (InputError, CRSError) as exc:
-        raise _renamed(exc, str(path), shown) from None
-
-
 @router.post(
     "",
     status_code=201,
@@ -109,33 +90,78 @@ async def upload_dataset(
     skip_invalid: Annotated[bool, Form(description=(
         "Leave out invalid features (listed in the answer) instead of refusing the file."
     ))] = False,
+    replace: Annotated[bool, Form(description=(
+        "Allow the name to change kind: a dataset of another kind under this name is "
+        "replaced (without it, that is refused)."))] = False,
 ) -> dict[str, Any]:
     """Validate an uploaded file as a layer of ``kind`` and store it as dataset ``name``.
 
     The file is checked as a whole with the same rules and messages as
     ``tryggkarta load``; a bad file answers 422 listing every problem (file, feature
     index, reason) and nothing is stored. Uploading an existing name stores a new
-    version (the cache of results computed from the old one is dropped).
+    version (the cache of results computed from the old one is dropped); storing
+    another kind under it needs ``replace``. Reading, validating and storing run in a
+    worker process ended at the request's time limit (so a 422 for the time limit has
+    stored nothing); at most ``TRYGGKARTA_MAX_ROWS`` features, and a gzip file unpacks
+    to at most ``TRYGGKARTA_MAX_UNPACKED_MB``.
     """
+    from api.storage import validate_name
+
     shown = _upload_name(file.filename)
     audit(request, "dataset.upload", params={"kind": kind, "name": name, "file": shown,
-                                             "crs": crs, "skip_invalid": skip_invalid})
+                                             "crs": crs, "skip_invalid": skip_invalid,
+                                             "replace": replace})
+    form = await request.form()
+    if len(form.getlist("file")) != 1:
+        raise InputError.single("file", f"{len(form.getlist('file'))} file parts in one "
+                                "upload: send exactly one layer per request")
+    validate_name(name)
+    store = runtime.ready_store()
+    before = await runtime.run(_version, store, name)
     tmpdir = tempfile.mkdtemp(prefix="tryggkarta-upload-")
     try:
         path = Path(tmpdir) / shown
         with open(path, "wb") as out:
             await runtime.run(shutil.copyfileobj, file.file, out, 1 << 20)
-        layer = await runtime.run(_read_upload, path, kind, crs, skip_invalid, shown)
-        store = runtime.ready_store()
-        info = await runtime.run(store.put, name, kind, layer.frame, source=shown)
+        os.chmod(tmpdir, 0o700)
+        try:
+            got = await runtime.run_job(jobs.upload, str(path), kind, name, crs,
+                                        skip_invalid, shown, replace)
+        except RequestTooSlow:
+            # the worker was killed: a put that had committed is reported as stored,
+            # one that had not left nothing (its temporary files go at once)
+            await runtime.run(_recover, store)
+            info = await runtime.run(_info, store, name)
+            if info is None or (before is not None and info.version == before):
+                audit(request, "dataset.upload", stored=False)
+                raise
+            got = {"info": info, "skipped": []}
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
+    info = got["info"]
     runtime.cache.purge(name)
-    audit(request, "dataset.upload", datasets={info.name: info.version})
-    skipped = [{"source": p.source.replace(str(path), shown), "index": p.index,
-                "reason": p.reason} for p in layer.skipped]
+    audit(request, "dataset.upload", datasets={info.name: info.version}, stored=True)
+    skipped = got["skipped"]
     return {"dataset": info.to_dict(), "skipped": len({p["index"] for p in skipped}),
             "problems": skipped[:1000], "uploaded_by": user.label}
+
+
+def _info(store: Store, name: str) -> DatasetInfo | None:
+    try:
+        return store.info(name)
+    except NotFoundError:
+        return None
+
+
+def _version(store: Store, name: str) -> int | None:
+    info = _info(store, name)
+    return info.version if info else None
+
+
+def _recover(store: Store) -> None:
+    recover = getattr(store, "recover", None)
+    if recover is not None:
+        recover()
 
 
 @router.get("", summary="List the stored datasets",

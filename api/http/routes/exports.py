@@ -12,7 +12,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from api.http.deps import CurrentUser, Runtime, RuntimeDep, audit
+from api.http import jobs
+from api.http.deps import CurrentUser, RuntimeDep, audit
 from api.http.responses import answer
 from api.http.routes.analyses import (
     ANALYSIS_ERRORS,
@@ -23,10 +24,7 @@ from api.http.routes.analyses import (
     RingQ,
     SensitiveQ,
     SeverityQ,
-    _frame,
     _name,
-    _optional,
-    coverage_of,
     weight_options,
 )
 from api.service import areas as areas_service
@@ -79,27 +77,9 @@ async def map_export(
     audit(request, "export.map", params={**layers, "coverage": coverage, "public": public,
                                           "lang": lang})
     service.check_map_layers(layers, coverage=coverage)
-    data, used = await runtime.run(_map, runtime, layers, coverage, public, title, tiles, lang)
+    data, used = await runtime.run_job(jobs.map_html, layers, coverage, public, title, tiles, lang)
     audit(request, "export.map", datasets=used)
     return answer(data, "html", filename="map_public" if public else "map")
-
-
-def _map(rt: Runtime, names: dict[str, str | None], coverage: bool, public: bool, title: str,
-         tiles: bool, lang: str | None) -> tuple[bytes, dict[str, int]]:
-    from api.service.common import LEVELS
-
-    loaded = {kind: rt.load(name, kind) for kind, name in names.items() if name}
-    cov = None
-    if coverage:
-        cov = coverage_of(rt, loaded["cameras"], loaded.get("buildings"), LEVELS)
-    from geo.maps import source_line
-
-    sources = [source_line(kind, f"db:{d.info.name} v{d.info.version}", lang=lang)
-               for kind, d in loaded.items()]
-    text = service.map_html({k: d.frame for k, d in loaded.items()}, coverage=cov,
-                            public=public, title=title, sources=sources, tiles=tiles,
-                            lang=lang)
-    return text.encode("utf-8"), {d.info.name: d.info.version for d in loaded.values()}
 
 
 @router.get("/area-report", summary="The permit evidence report for one area (HTML)",
@@ -132,25 +112,10 @@ async def area_report(
     params = areas_service.ReportParams(ring_m=ring_m, hours_share=hours_share,
                                         weights=weight_options(severity, half_life_days,
                                                                as_of))
-    data, used = await runtime.run(_area_report, runtime, incidents, areas, area, buildings,
+    data, used = await runtime.run_job(jobs.area_report, incidents, areas, area, buildings,
                                    params)
     audit(request, "export.area-report", datasets=used)
     return answer(data, "html", filename=f"area_report_{area}")
-
-
-def _area_report(rt: Runtime, incidents: str, areas: str, area: str, buildings: str | None,
-                 params: areas_service.ReportParams) -> tuple[bytes, dict[str, int]]:
-    inc, ar = rt.load(incidents, "incidents"), rt.load(areas, "areas")
-    bld = _optional(rt, buildings, "buildings")
-    sources = {"incidents": f"db:{incidents} v{inc.info.version}",
-               "areas": f"db:{areas} v{ar.info.version}"}
-    used = {incidents: inc.info.version, areas: ar.info.version}
-    if bld is not None and buildings:
-        sources["buildings"] = f"db:{buildings} v{bld.info.version}"
-        used[buildings] = bld.info.version
-    text = areas_service.area_report(inc.frame, ar.frame, area, params,
-                                     buildings=_frame(bld), sources=sources)
-    return text.encode("utf-8"), used
 
 
 #: ``format`` of ``/exports/lagesbild`` -> the answer's media type.
@@ -198,27 +163,10 @@ async def lagesbild(
     params = lagesbild_service.LagesbildParams(
         period=period, months=months, public=public, lang=lang, title=title,
         groups=None if groups == "default" else groups)
-    data, used = await runtime.run(_lagesbild, runtime, incidents, areas, params, format)
+    data, used = await runtime.run_job(jobs.lagesbild, incidents, areas, params, format)
     audit(request, "export.lagesbild", datasets=used)
     name = {"counts": "lagesbild_counts", "monthly": "lagesbild_monthly"}.get(format,
                                                                              "lagesbild")
     return answer(data, _LAGESBILD_MEDIA[format], filename=name)
 
 
-def _lagesbild(rt: Runtime, incidents: str, areas: str | None,
-               params: lagesbild_service.LagesbildParams, kind: str
-               ) -> tuple[bytes, dict[str, int]]:
-    from api.settings import sdc_secret
-
-    inc = rt.load(incidents, "incidents")
-    ar = _optional(rt, areas, "areas")
-    sources = [f"db:{incidents} v{inc.info.version}"]
-    used = {incidents: inc.info.version}
-    if ar is not None and areas:
-        sources.append(f"db:{areas} v{ar.info.version}")
-        used[areas] = ar.info.version
-    secret = sdc_secret(rt.settings) if params.public else None
-    result = lagesbild_service.lagesbild(inc.frame, _frame(ar), params, secret=secret,
-                                         source=f"db:{incidents}",
-                                         areas_source=f"db:{areas}")
-    return lagesbild_service.lagesbild_file(result, params, kind, sources=sources), used
