@@ -42,12 +42,13 @@ def unpack_gzip(path: Path, *, max_bytes: int, shown: str) -> Path:
     >>> import gzip, tempfile, pathlib
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "e.jsonl.gz"
     >>> _ = p.write_bytes(gzip.compress(b"x" * 5000))
-    >>> unpack_gzip(p, max_bytes=10_000, shown="e.jsonl.gz").name
+    >>> unpack_gzip(p, max_bytes=10_000, shown="e.jsonl.gz").name  # replaces the .gz
     'e.jsonl'
+    >>> _ = p.write_bytes(gzip.compress(b"x" * 5000))
     >>> unpack_gzip(p, max_bytes=4_000, shown="e.jsonl.gz")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    geo.errors.InputError: e.jsonl.gz: unpacks to more than 0.004 MB (...)
+    geo.errors.InputError: e.jsonl.gz: unpacks to more than 0.004 MB ...
     """
     with open(path, "rb") as fh:
         if fh.read(2) != GZIP_MAGIC:
@@ -117,7 +118,7 @@ def check_rows(path: Path, *, max_rows: int, shown: str, n: int | None = None) -
     >>> check_rows(Path("x.csv"), max_rows=10, shown="x.csv", n=11)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    geo.errors.InputError: x.csv: 11 features, more than the limit of 10 (...)
+    geo.errors.InputError: x.csv: 11 features, more than the limit of 10 ...
     """
     n = count_rows(path) if n is None else n
     if n is not None and n > max_rows:
