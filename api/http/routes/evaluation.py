@@ -13,8 +13,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from api.http.cache import fingerprint
-from api.http.deps import CurrentUser, Runtime, RuntimeDep, audit
+from api.http.deps import Context, CurrentUser, RuntimeDep, audit
 from api.http.responses import answer, frame_bytes, negotiate
 from api.http.routes.analyses import ANALYSIS_ERRORS, BuildingsQ, IncidentsQ, LevelQ, _name
 from api.service import evaluation as service
@@ -43,8 +42,9 @@ PublicQ = Annotated[bool, Query(description=(
     "500 m ring."))]
 
 
-def _job(rt: Runtime, names: dict[str, str | None], params: service.EvaluateParams,
+def _job(rt: Context, names: dict[str, str | None], params: service.EvaluateParams,
          what: str, fmt: str, lang: str | None) -> tuple[bytes, dict[str, int]]:
+    """The job run in a worker process (killed at the request's time limit)."""
     from api.settings import sdc_secret
 
     inc = rt.load(names["incidents"] or "", "incidents")
@@ -55,23 +55,16 @@ def _job(rt: Runtime, names: dict[str, str | None], params: service.EvaluatePara
     ctrl = rt.load(names["control"], "areas") if names["control"] else None
     loaded = {"incidents": inc, "treated": tr, "buildings": bld, "control": ctrl}
     used = {d.info.name: d.info.version for d in loaded.values() if d is not None}
-    key = ("evaluate", tuple(fingerprint(d.info) if d else None for d in loaded.values()),
-           params, what, fmt, lang)
-
-    def run() -> bytes:
-        ev = service.evaluate(
-            inc.frame, tr.frame, params, kind=kind,
-            buildings=bld.frame if bld else None, control=ctrl.frame if ctrl else None,
-            secret=sdc_secret(rt.settings) if params.public else None,
-            source=f"db:{info.name}")
-        if what == "report":
-            sources = [f"{k}: db:{d.info.name} v{d.info.version}"
-                       for k, d in loaded.items() if d is not None]
-            return service.report(ev, kind=kind, level=params.level, lang=lang,
-                                  sources=sources).encode("utf-8")
-        return frame_bytes(service.table(ev) if fmt == "geojson" else ev.table, fmt)
-
-    return rt.cache.get_or_compute(key, run), used
+    ev = service.evaluate(
+        inc.frame, tr.frame, params, kind=kind,
+        buildings=bld.frame if bld else None, control=ctrl.frame if ctrl else None,
+        secret=sdc_secret(rt.settings) if params.public else None, source=f"db:{info.name}")
+    if what == "report":
+        sources = [f"{k}: db:{d.info.name} v{d.info.version}"
+                   for k, d in loaded.items() if d is not None]
+        return service.report(ev, kind=kind, level=params.level, lang=lang,
+                              sources=sources).encode("utf-8"), used
+    return frame_bytes(service.table(ev) if fmt == "geojson" else ev.table, fmt), used
 
 
 @router.get(
@@ -115,7 +108,8 @@ async def evaluate(
         "public": public, "format": fmt})
     params = service.EvaluateParams(start=start, months=months, buffer_m=buffer_m,
                                     level=level, public=public)
-    data, used = await runtime.run(_job, runtime, names, params, "table", fmt, None)
+    data, used = await runtime.run_cached(_job, list(names.values()), names, params, "table",
+                                          fmt, None)
     audit(request, "analysis.evaluate", datasets=used)
     return answer(data, fmt, filename=f"evaluate_{treated}")
 
@@ -152,6 +146,7 @@ async def evaluation_report(
         "public": public, "lang": lang})
     params = service.EvaluateParams(start=start, months=months, buffer_m=buffer_m,
                                     level=level, public=public)
-    data, used = await runtime.run(_job, runtime, names, params, "report", "html", lang)
+    data, used = await runtime.run_cached(_job, list(names.values()), names, params, "report",
+                                          "html", lang)
     audit(request, "export.evaluation-report", datasets=used)
     return answer(data, "html", filename=f"evaluation_{treated}")
