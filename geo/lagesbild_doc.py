@@ -374,6 +374,7 @@ def _context(result: LagesbildResult, *, lang: str, title: str, sources: Sequenc
         "bandwidth_m": MAP_BANDWIDTH_M, "series_months": SERIES_MONTHS,
         "method_statement": disclosure.method_statement(lang=lang) if result.public else "",
         "cell_note": disclosure.cell_note(lang=lang) if result.public else "",
+        "appendix_heading": "" if result.public else disclosure.appendix_heading(lang=lang),
         "has_areas": result.areas is not None,
     }
 

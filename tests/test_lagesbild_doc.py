@@ -124,7 +124,8 @@ def test_swedish_by_default_and_no_english_word_left(exact, texts):
     assert not re.search(r"\b(September|November|December)\b", sv)
     for word in ("Lägesbild november 2026", "Sammanfattning", "Var", "Vad", "När",
                  "Jämfört med vad", "Analys", "Otrygghetsskapande händelser på offentlig plats",
-                 "1 december 2026", "måndag", "söndag", "Hela underlaget"):
+                 "1 december 2026", "måndag", "söndag", "Hela underlaget",
+                 "Ej för publicering"):
         assert word in sv, word
     assert "Situation picture November 2026: Exempelkommun" in texts["en"]
     # offline: nothing but the file itself was requested
@@ -277,6 +278,7 @@ def test_public_files_hold_no_incident_coordinate(scene, public, tmp_path: Path)
                           generated=DAY)
     html = out["html"].read_text(encoding="utf-8")
     assert "Offentlig version" in html and "cellnyckelmetoden" in html
+    assert "Ej för publicering" not in html
     blobs = [html, out["counts"].read_text(), out["monthly"].read_text()]
     with zipfile.ZipFile(out["xlsx"]) as z:
         blobs += [z.read(n).decode("utf-8", "replace") for n in z.namelist()]
