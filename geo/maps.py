@@ -226,6 +226,10 @@ _FIELD_LABELS: Final[dict[str, str]] = {
     "purpose": N_("purpose"), "owner": N_("owner"),
     "installed": N_("installed"), "ends": N_("ends"),
     "retention_days": N_("retention (days)"),
+    "pattern": N_("emerging hot-spot pattern"), "hot_slices": N_("hot months"),
+    "cold_slices": N_("cold months"), "slices": N_("months"),
+    "final_z": N_("Gi* z-score, last month"), "trend_z": N_("trend of z (Mann–Kendall Z)"),
+    "trend_p": N_("trend p-value"),
 }
 _GROUP_LABELS: Final[dict[str, str]] = {"category": N_("category"), "month": N_("month")}
 #: Values shown in the language of the map.
@@ -242,7 +246,8 @@ _KIND_NAMES: Final[dict[str, str]] = {
     "incidents": N_("incidents"), "sites": N_("candidate sites"),
     "cameras": N_("existing cameras"), "buildings": N_("buildings"), "areas": N_("areas"),
     "sensitive": N_("sensitive places"), "coverage": N_("coverage"),
-    "density": N_("density"), "selected": N_("selected sites"),
+    "density": N_("density"), "emerging": N_("emerging hot spots"),
+    "selected": N_("selected sites"),
     "scores": N_("site scores"), "area_stats": N_("area statistics"),
 }
 
@@ -790,6 +795,38 @@ def _density_layers(density: pd.DataFrame, t: _Lang) -> list[dict[str, Any]]:
     return layers
 
 
+def _emerging_layer(emerging: pd.DataFrame, t: _Lang) -> dict[str, Any]:
+    """The cells with an emerging hot or cold spot pattern, coloured as
+    :data:`geo.trends.PATTERN_LEGEND` says (its legend in the map's language)."""
+    from geo.trends import PATTERN_LEGEND, PATTERNS
+
+    if "pattern" not in emerging.columns:
+        raise InputError.single("emerging", "an emerging hot spot grid needs the column "
+                                "pattern (the output of 'tryggkarta emerging-hotspots')")
+    d, cell = _density_frame(emerging)
+    pattern = d["pattern"].astype(str).to_numpy()
+    unknown = sorted(set(pattern) - set(PATTERNS))
+    if unknown:
+        raise InputError.single("emerging", f"unknown pattern(s) {', '.join(unknown[:5])} "
+                                f"(known: {', '.join(PATTERNS)})")
+    order = {p: i for i, p in enumerate(PATTERNS)}
+    idx = np.array([order[p] for p in pattern], dtype=int)
+    mask = pattern != "none"
+    shown = d.assign(pattern=[s.label(t.lang) for s in (PATTERN_LEGEND[i] for i in idx)])
+    fields = [f for f in ("pattern", "hot_slices", "cold_slices", "slices", "count",
+                          "final_z", "trend_z", "trend_p") if f in shown.columns]
+    x0, y0, rows = _grid_rows(shown, cell, mask, idx, fields, t)
+    present = set(pattern[mask])
+    legend = [{"color": s.colour, "label": s.label(t.lang), "shape": "square"}
+              for s in PATTERN_LEGEND if s.pattern in present]
+    return _layer(
+        "emerging", t(N_("Emerging hot and cold spots (%(n)s cells)"), n=t.n(int(mask.sum()))),
+        show=True, legend=legend, type="grid", x0=x0, y0=y0, cell=cell,
+        palette=[s.colour for s in PATTERN_LEGEND], fields=fields, rows=rows,
+        title=t(N_("Emerging hot-spot cell")), opacity=0.7, centre=True,
+    )
+
+
 _SITE_FROM_INCIDENTS = ("score", "covered_weight", "marginal_weight", "net_value", "rank")
 _SUPPRESSED_COLOUR = "#bdbdbd"
 
@@ -1031,6 +1068,7 @@ def make_map(
     sensitive: gpd.GeoDataFrame | None = None,
     coverage: gpd.GeoDataFrame | None = None,
     density: pd.DataFrame | None = None,
+    emerging: pd.DataFrame | None = None,
     selected: pd.DataFrame | None = None,
     public: bool = False,
     title: str = _DEFAULT_TITLE,
@@ -1055,6 +1093,10 @@ def make_map(
         A density grid: ``x``, ``y`` (cell centres, EPSG:3006) and any of ``count``,
         ``density`` (per km²), ``gi_z``, ``gi_p``, ``hotspot``. Cell size from the
         spacing of the centres (or ``attrs['cell_m']``). Left out of public maps.
+    emerging : DataFrame, optional
+        An emerging hot spot grid (``tryggkarta emerging-hotspots``): ``x``, ``y`` and
+        ``pattern``; the cells with a pattern are drawn in its colour with the legend of
+        :data:`geo.trends.PATTERN_LEGEND`. Left out of public maps.
     selected : DataFrame, optional
         Chosen sites (``order``, ``id``, ...); without geometry, positions come from
         ``sites`` by ``id``.
@@ -1107,7 +1149,8 @@ def make_map(
     has = {k: v is not None and len(v) > 0 for k, v in (
         ("incidents", incidents), ("sites", sites), ("cameras", cameras),
         ("buildings", buildings), ("areas", areas), ("sensitive", sensitive),
-        ("coverage", coverage), ("density", density), ("selected", selected))}
+        ("coverage", coverage), ("density", density), ("emerging", emerging),
+        ("selected", selected))}
     layers: list[dict[str, Any]] = []
     info: list[str] = []
     if has["buildings"]:
@@ -1129,6 +1172,14 @@ def make_map(
             dl = _density_layers(density, t)
             density_drawn = any(la["key"] == "density" for la in dl)
             layers += dl
+    if has["emerging"]:
+        assert emerging is not None
+        if public:
+            info.append(t(N_("Emerging hot-spot cells are left out of this public map: at "
+                             "their cell size they could locate incidents.")))
+        else:
+            layers.append(_emerging_layer(emerging, t))
+            density_drawn = True
     if has["incidents"]:
         assert incidents is not None
         if public:

@@ -458,3 +458,72 @@ def test_api_time_window_and_formats(tmp_path):
     assert len(feats) == N * N and {"pattern", "cold_slices"} <= set(feats[0]["properties"])
     r = client.get("/analyses/emerging-hotspots", headers=head, params={**q, "time_window": 0})
     assert r.status_code == 422
+
+
+# ------------------------------------------------------------------ maps
+
+
+def _town_csv(tmp_path):
+    """The town's emerging hot spot grid, as ``tryggkarta emerging-hotspots`` writes it."""
+    from api.cli import app
+    from api.cli._common import run_app
+
+    inc = incidents_of(_town())
+    f = tmp_path / "town.csv"
+    pd.DataFrame({"x": inc.geometry.x, "y": inc.geometry.y,
+                  "time": inc["time"].dt.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                  "category": "Rån"}).to_csv(f, index=False)
+    out = tmp_path / "emerging.csv"
+    ext = f"{X0},{Y0},{X0 + 100 * 3 * N},{Y0 + 100 * N}"
+    assert run_app(app, ["emerging-hotspots", "--incidents", str(f), "--crs", "EPSG:3006",
+                         "--extent", ext, "--out", str(out)]) == 0
+    return out
+
+
+@pytest.mark.parametrize("lang", ["sv", "en"])
+def test_map_legend_is_the_pattern_table(tmp_path, lang):
+    from geo.maps import layer_specs, make_map
+
+    grid = pd.read_csv(_town_csv(tmp_path))
+    spec = {s["key"]: s for s in layer_specs(make_map(emerging=grid, tiles=None, lang=lang))}
+    layer = spec["emerging"]
+    present = [p for p in PATTERNS if p in set(grid["pattern"]) and p != "none"]
+    assert {"persistent_hot", "new_hot", "persistent_cold"} <= set(present)
+    assert layer["legend"] == [{"color": s.colour, "label": s.label(lang), "shape": "square"}
+                               for s in PATTERN_LEGEND if s.pattern in present]
+    # one cell per row with a pattern, coloured by its place in PATTERNS
+    assert len(layer["rows"]) == (grid["pattern"] != "none").sum()
+    assert layer["palette"] == [s.colour for s in PATTERN_LEGEND]
+    colours = sorted(PATTERNS.index(p) for p in grid["pattern"] if p != "none")
+    assert sorted(r[2] for r in layer["rows"]) == colours
+    # the popup shows the pattern by its label in the map's language
+    assert layer["fields"][0] == "pattern"
+    assert {r[3] for r in layer["rows"]} == {pattern_label(p, lang) for p in present}
+    public = {s["key"] for s in layer_specs(make_map(emerging=grid, public=True, tiles=None))}
+    assert "emerging" not in public
+
+
+def test_map_command_draws_the_patterns_in_chromium(tmp_path):
+    from api.cli import app
+    from api.cli._common import run_app
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    grid = _town_csv(tmp_path)
+    html = tmp_path / "karta.html"
+    assert run_app(app, ["map", "--emerging", str(grid), "--no-tiles", "--out", str(html)]) == 0
+    bad = tmp_path / "bad.csv"
+    bad.write_text("x,y,count\n1,2,3\n")
+    assert run_app(app, ["map", "--emerging", str(bad), "--out", str(tmp_path / "b.html")]) == 1
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
+                                    args=["--no-sandbox", "--disable-gpu",
+                                          "--disable-background-networking"])
+        page = browser.new_page()
+        page.route("http*://**", lambda route: route.abort())       # offline
+        page.goto(html.as_uri())
+        page.wait_for_selector(".tk-legend-layer[data-key=emerging]")
+        legend = page.locator(".tk-legend-layer[data-key=emerging]").inner_text()
+        for label in ("Ihållande het zon", "Ny het zon", "Ihållande kall zon"):
+            assert label in legend
+        assert "hot spot" not in legend.lower()
+        browser.close()

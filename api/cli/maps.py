@@ -177,6 +177,9 @@ def map_cmd(
     density: Annotated[str | None, typer.Option(
         metavar="FILE", help="Density grid (CSV from 'density'): density and hot spots.",
         show_default=False)] = None,
+    emerging: Annotated[str | None, typer.Option(
+        metavar="FILE", help="Emerging hot spot grid (CSV from 'emerging-hotspots'): the "
+        "sixteen patterns in their colours.", show_default=False)] = None,
     public: Annotated[bool, typer.Option(
         "--public", help="For public documents: incidents only as counts in 100 m cells "
         "(< 3 left out), no incident position in the file, no density/hot-spot grid.")] = False,
@@ -211,7 +214,8 @@ def map_cmd(
             output_path(extra, (suffix,))
     given = {"incidents": incidents, "sites": sites, "cameras": cameras,
              "buildings": buildings, "areas": areas, "sensitive": sensitive,
-             "coverage": coverage, "density": density, "selected": selected}
+             "coverage": coverage, "density": density, "emerging": emerging,
+             "selected": selected}
     if not any(given.values()):
         raise typer.BadParameter("give at least one layer (--incidents, --sites, ...)")
     if selected is not None and sites is None:
@@ -238,12 +242,21 @@ def map_cmd(
         raise InputError.single(density, "not a density grid: it has none of the columns "
                                 "count, density, gi_z, hotspot (use the output of "
                                 "'tryggkarta density')")
+    if emerging and Path(emerging).suffix.lower() not in (".csv", ".geojson", ".json",
+                                                          ".gpkg", ".parquet"):
+        raise InputError.single(emerging, "the emerging hot spot grid must be a file "
+                                "written by 'tryggkarta emerging-hotspots'")
+    emer = _table(emerging) if emerging else None
+    if emerging and emer is not None and "pattern" not in emer.columns:
+        raise InputError.single(emerging, "not an emerging hot spot grid: it has no column "
+                                "pattern (use the output of 'tryggkarta emerging-hotspots')")
     sel = _table(selected) if selected else None
     if sel is not None and isinstance(sel, gpd.GeoDataFrame):
         sel = pd.DataFrame(sel.drop(columns=sel.geometry.name))
     sources = source or [source_line(k, Path(v).name, lang=lang) for k, v in given.items()
                          if v]
-    write_map(target, **layers, coverage=_coverage(coverage), density=dens, selected=sel,
+    write_map(target, **layers, coverage=_coverage(coverage), density=dens, emerging=emer,
+              selected=sel,
               public=public, title=title, sources=sources,
               tiles=OSM_TILES if tiles else None, lang=lang)
     console.print(f"wrote {target}" + (" (public)" if public else ""), highlight=False)
