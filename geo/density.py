@@ -894,7 +894,8 @@ MAX_GEOJSON_CELLS: Final = 1_000_000
 
 
 def write_density(result: DensityResult, path: str | Path) -> Path:
-    """Write a density result as ``.csv``, ``.geojson`` (cell polygons, WGS84) or ``.tif``.
+    """Write a density result as ``.csv`` (cell centres), a layer of cell polygons
+    (``.geojson`` WGS84, ``.gpkg`` or ``.parquet`` EPSG:3006) or ``.tif``.
 
     The GeoTIFF (EPSG:3006, north up, float32) has five bands: 1 ``count``,
     2 ``density`` (per km²), 3 ``gi_z``, 4 ``gi_p``, 5 ``hotspot`` (1 hot, 0 none,
@@ -909,16 +910,18 @@ def write_density(result: DensityResult, path: str | Path) -> Path:
     frame = result.frame()
     if suffix == ".csv":
         return write_output(frame, target)
-    if suffix in (".geojson", ".json"):
+    if suffix in (".geojson", ".json", ".gpkg", ".parquet", ".geoparquet"):
         if result.grid.size > MAX_GEOJSON_CELLS:
             raise AnalysisError(
-                f"{target}: {result.grid.size:,} cells are too many for GeoJSON polygons "
-                f"(limit {MAX_GEOJSON_CELLS:,}); write .csv or .tif, or use a larger --cell"
+                f"{target}: {result.grid.size:,} cells are too many for a layer of cell "
+                f"polygons (limit {MAX_GEOJSON_CELLS:,}); write .csv or .tif, or use a "
+                "larger --cell"
             )
         gdf = gpd.GeoDataFrame(frame, geometry=_cell_polygons(result.grid).values,
                                crs=METRIC_CRS)
         return write_output(gdf, target)
-    raise AnalysisError(f"{target}: the output must end in .csv, .geojson or .tif")
+    raise AnalysisError(f"{target}: the output must end in .csv, .geojson, .gpkg, "
+                        ".parquet or .tif")
 
 
 def _write_tif(result: DensityResult, tmp: Path) -> None:

@@ -363,6 +363,20 @@ def _to_plain(frame: _FrameT) -> _FrameT:
     return out
 
 
+def _metric_layer(frame: pd.DataFrame, target: Path) -> gpd.GeoDataFrame:
+    """The layer in EPSG:3006 for GeoPackage/GeoParquet (a table without geometry: no)."""
+    try:
+        has_geometry = isinstance(frame, gpd.GeoDataFrame) and frame.geometry is not None
+    except AttributeError:  # a GeoDataFrame without an active geometry column
+        has_geometry = False
+    if not has_geometry:
+        raise ValueError(f"{target}: this table has no geometry; write .csv")
+    assert isinstance(frame, gpd.GeoDataFrame)
+    if frame.crs is not None and CRS.from_user_input(frame.crs) != METRIC_CRS:
+        return frame.to_crs(METRIC_CRS)
+    return frame
+
+
 def write_output(frame: pd.DataFrame, path: str | Path, *,
                  writer: Callable[[Path], None] | None = None) -> Path:
     """Write a table or layer by the path's suffix, atomically.
@@ -404,11 +418,11 @@ def write_output(frame: pd.DataFrame, path: str | Path, *,
         elif suffix == ".gpkg":
             # the layer is named after the target (the temporary name has dots in it)
             layer_name = re.sub(r"[^0-9A-Za-z_]", "_", target.stem) or "layer"
-            _to_plain(cast(gpd.GeoDataFrame, frame)).to_file(tmp, driver="GPKG",
-                                                             engine="pyogrio",
-                                                             layer=layer_name)
+            _to_plain(_metric_layer(frame, target)).to_file(tmp, driver="GPKG",
+                                                            engine="pyogrio",
+                                                            layer=layer_name)
         elif suffix in (".parquet", ".geoparquet"):
-            frame.to_parquet(tmp)
+            _metric_layer(frame, target).to_parquet(tmp)
         else:
             raise ValueError(f"cannot write {suffix} files")
     return target

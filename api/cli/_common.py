@@ -33,6 +33,8 @@ __all__ = [
     "message_for",
     "CrsOpt",
     "csv_crs",
+    "LAYER_OUTPUTS",
+    "output_path",
 ]
 
 console = Console(soft_wrap=True)
@@ -223,6 +225,12 @@ def _output_is_input(argv: list[str]) -> str | None:
             if same(val, prev):
                 return f"{opt} {val}: the same file as {prev_opt} {prev}; choose another file"
     return None
+
+
+#: ``--out`` endings of every command whose output is a layer (contract "Commands"):
+#: GeoJSON (WGS84), GeoPackage and GeoParquet (EPSG:3006), or CSV (no geometry; x, y
+#: of points and cells), all written by :func:`geo.io.write_output`.
+LAYER_OUTPUTS: Final = (".geojson", ".json", ".gpkg", ".parquet", ".csv")
 
 
 def output_path(path: str | Path, allowed: tuple[str, ...]) -> Path:

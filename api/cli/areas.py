@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from api.cli._common import (
+    LAYER_OUTPUTS,
     SKIP_INVALID_HELP,
     CrsOpt,
     console,
@@ -90,8 +91,9 @@ def score_areas_cmd(
                                            help="Incidents (points).")],
     areas: Annotated[str, typer.Option("--areas", metavar="FILE",
                                        help="Areas (polygons with id, name).")],
-    out: Annotated[str, typer.Option("--out", metavar="F.csv|F.geojson",
-                                     help="The scores to write.")],
+    out: Annotated[str, typer.Option("--out", metavar="F.geojson|F.gpkg|F.parquet|F.csv",
+                                     help="The scores to write: a layer of the areas "
+                                     "(.geojson WGS84, .gpkg/.parquet EPSG:3006) or .csv.")],
     severity: SeverityOpt = None,
     half_life_days: HalfLifeOpt = 0.0,
     as_of: AsOfOpt = None,
@@ -109,7 +111,7 @@ def score_areas_cmd(
     """
     from geo.io import write_output
 
-    target = output_path(out, (".csv", ".geojson", ".json"))
+    target = output_path(out, LAYER_OUTPUTS)
     params = service.AreaParams(ring_m=ring_m,
                                 weights=weight_options(severity, half_life_days, as_of))
     inc = load_input(incidents, "incidents", skip_invalid=skip_invalid,
@@ -131,8 +133,9 @@ def score_areas_cmd(
 def propose_areas_cmd(
     incidents: Annotated[str, typer.Option("--incidents", metavar="FILE",
                                            help="Incidents (points).")],
-    out: Annotated[str, typer.Option("--out", metavar="F.geojson",
-                                     help="The candidate areas to write.")],
+    out: Annotated[str, typer.Option("--out", metavar="F.geojson|F.gpkg|F.parquet|F.csv",
+                                     help="The candidate areas to write (.geojson WGS84, "
+                                     ".gpkg/.parquet EPSG:3006, or .csv without geometry).")],
     max_area_km2: Annotated[float, typer.Option(
         "--max-area-km2", min=0.0, metavar="A", help="Largest area of a candidate (km²).",
     )] = DEFAULT_MAX_AREA_KM2,
@@ -160,7 +163,7 @@ def propose_areas_cmd(
     """
     from geo.io import write_output
 
-    target = output_path(out, (".geojson", ".json", ".csv"))
+    target = output_path(out, LAYER_OUTPUTS)
     params = service.ProposeParams(
         max_area_km2=max_area_km2, cell_m=cell, bandwidth_m=bandwidth,
         street_buffer_m=street_buffer_m, min_incidents=min_incidents,

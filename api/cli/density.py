@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from api.cli._common import SKIP_INVALID_HELP, console, err_console, load_input, output_path
+from api.cli._common import (
+    LAYER_OUTPUTS,
+    SKIP_INVALID_HELP,
+    console,
+    err_console,
+    load_input,
+    output_path,
+)
 from api.cli._weights import AsOfOpt, HalfLifeOpt, SeverityOpt, weight_options
 from api.service import density as service
 from api.service.common import Filters, filter_incidents, parse_extent
@@ -100,9 +107,10 @@ def _report_imprecise(source: str, left_out: int, total: int) -> None:
 @app.command("density")
 def density(
     incidents: IncidentsOpt,
-    out: Annotated[str, typer.Option("--out", metavar="F.csv|F.geojson|F.tif",
-                                     help="Output: .csv (cell centres), .geojson (cell "
-                                     "polygons, WGS84) or .tif (EPSG:3006, 5 bands).")],
+    out: Annotated[str, typer.Option("--out", metavar="F.csv|F.geojson|F.gpkg|F.parquet|F.tif",
+                                     help="Output: .csv (cell centres), cell polygons "
+                                     "(.geojson WGS84, .gpkg/.parquet EPSG:3006) or .tif "
+                                     "(EPSG:3006, 5 bands).")],
     cell: CellOpt = 25.0,
     bandwidth: Annotated[float, typer.Option("--bandwidth", metavar="M",
                                              help="KDE bandwidth (Gaussian σ) in metres "
@@ -127,7 +135,7 @@ def density(
     """
     from geo.density import write_density
 
-    target = output_path(out, (".csv", ".geojson", ".tif", ".tiff"))
+    target = output_path(out, (*LAYER_OUTPUTS, ".tif", ".tiff"))
     params = service.DensityParams(
         cell_m=cell, bandwidth_m=bandwidth, extent=parse_extent(extent),
         hotspot_distance_m=hotspot_distance,
@@ -175,7 +183,7 @@ def emerging_hotspots_cmd(
     hot and cold) and none; rules in docs/density.md."""
     from geo.io import write_output
 
-    target = output_path(out, (".csv", ".geojson", ".gpkg", ".parquet"))
+    target = output_path(out, LAYER_OUTPUTS)
     params = service.EmergingParams(cell_m=cell, extent=parse_extent(extent),
                                     hotspot_distance_m=hotspot_distance,
                                     time_window=time_window)

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from api.cli._common import (
+    LAYER_OUTPUTS,
     SKIP_INVALID_HELP,
     CrsOpt,
     console,
@@ -52,7 +53,7 @@ def evaluate_cmd(
         "Treated areas (polygons with id) or cameras (points with id: the treated area "
         "is the camera's coverage polygon at --level). A feature's own 'start' column "
         "overrides --start."))],
-    out: Annotated[str, typer.Option("--out", metavar="F.csv", help=(
+    out: Annotated[str, typer.Option("--out", metavar="F.geojson|F.gpkg|F.parquet|F.csv", help=(
         "The table to write (.csv; .geojson, .gpkg or .parquet with the treated "
         "polygons)."))],
     start: Annotated[str | None, typer.Option("--start", metavar="DATE", help=(
@@ -92,7 +93,7 @@ def evaluate_cmd(
     """
     from geo.io import atomic_path, write_output
 
-    target = output_path(out, (".csv", ".geojson", ".gpkg", ".parquet"))
+    target = output_path(out, LAYER_OUTPUTS)
     report_path = output_path(report, (".html",)) if report else None
     params = service.EvaluateParams(start=start, months=months, buffer_m=buffer_m,
                                     level=level, public=public)

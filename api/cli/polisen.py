@@ -6,7 +6,13 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from api.cli._common import SKIP_INVALID_HELP, console, err_console, output_path
+from api.cli._common import (
+    LAYER_OUTPUTS,
+    SKIP_INVALID_HELP,
+    console,
+    err_console,
+    output_path,
+)
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -46,7 +52,9 @@ def import_polisen(
         metavar="F.json",
         help="Polisen's events: the API response (a JSON list) or JSON Lines, plain or .gz.",
     ),
-    out: str = typer.Option(..., "--out", help="The incidents GeoJSON to write (WGS84)."),
+    out: str = typer.Option(..., "--out", metavar="F.geojson|F.gpkg|F.parquet|F.csv",
+                            help="The incidents to write: .geojson (WGS84), .gpkg or "
+                            ".parquet (EPSG:3006), or .csv (x, y in EPSG:3006)."),
     skip_invalid: bool = typer.Option(False, "--skip-invalid", help=SKIP_INVALID_HELP),
     keep_latest: bool = typer.Option(
         False,
@@ -63,7 +71,7 @@ def import_polisen(
     from geo.io import write_output
     from geo.polisen import read_polisen_layer
 
-    target = output_path(out, (".geojson", ".json"))
+    target = output_path(out, LAYER_OUTPUTS)
     layer = read_polisen_layer(
         file, skip_invalid=skip_invalid, duplicates="latest" if keep_latest else "error"
     )

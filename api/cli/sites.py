@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from api.cli._common import (
+    LAYER_OUTPUTS,
     SKIP_INVALID_HELP,
     CrsOpt,
     console,
@@ -102,8 +103,9 @@ def _progress(label: str, total: int) -> Iterator[Callable[[int], None] | None]:
 def coverage(
     cameras: Annotated[str, typer.Option("--cameras", metavar="FILE",
                                          help="Cameras (or candidate sites).")],
-    out: Annotated[str, typer.Option("--out", metavar="F.geojson",
-                                     help="Output: .geojson, .gpkg or .csv (no geometry).")],
+    out: Annotated[str, typer.Option("--out", metavar="F.geojson|F.gpkg|F.parquet|F.csv",
+                                     help="Output: .geojson (WGS84), .gpkg or .parquet "
+                                     "(EPSG:3006), or .csv (no geometry).")],
     buildings: BuildingsOpt = None,
     levels: LevelsOpt = ALL_LEVELS,
     dori: DoriOpt = None,
@@ -114,7 +116,7 @@ def coverage(
     """Coverage polygons: one per camera and level (sector ∩ DORI disc ∩ visibility)."""
     from geo.io import write_output
 
-    target = output_path(out, (".geojson", ".json", ".gpkg", ".csv"))
+    target = output_path(out, LAYER_OUTPUTS)
     lv = parse_levels(levels)
     th = parse_dori(dori)
     cams = load_input(cameras, "cameras", skip_invalid=skip_invalid, crs=csv_crs(cameras, crs))
@@ -162,8 +164,9 @@ def _site_inputs(
 def score_sites_cmd(
     incidents: Annotated[str, typer.Option("--incidents", metavar="FILE", help="Incidents.")],
     sites: Annotated[str, typer.Option("--sites", metavar="FILE", help="Candidate sites.")],
-    out: Annotated[str, typer.Option("--out", metavar="F.csv|F.geojson",
-                                     help="Output table (.csv) or points (.geojson).")],
+    out: Annotated[str, typer.Option("--out", metavar="F.geojson|F.gpkg|F.parquet|F.csv",
+                                     help="Output: the sites as points (.geojson WGS84, "
+                                     ".gpkg/.parquet EPSG:3006) or a table (.csv with x, y).")],
     buildings: BuildingsOpt = None,
     cameras: CamerasOpt = None,
     sensitive: SensitiveOpt = None,
@@ -181,7 +184,7 @@ def score_sites_cmd(
     crs: CrsOpt = None,
 ) -> None:
     """Score and rank candidate camera sites (formula: docs/cameras.md)."""
-    target = output_path(out, (".csv", ".geojson", ".json", ".gpkg"))
+    target = output_path(out, LAYER_OUTPUTS)
     sc, sts = _site_inputs(incidents, sites, buildings, cameras, sensitive, level, dori,
                            severity, half_life_days, as_of, skip_invalid, workers, crs)
     from geo.io import write_output
