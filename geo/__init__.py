@@ -24,6 +24,7 @@ One module per family of operations, each with ``__all__``, all re-exported here
 ``evaluation``  before/after evaluation of cameras and areas (RES, WDQ)
 ``lagesbild``   the situation picture: periods, exact comparisons, observations
 ``report``      the permit evidence report (HTML, PDF)
+``camera_docs`` camera register, privacy masks, weighing basis (2018:1200)
 ``privacy``     aggregation for public documents
 ``disclosure``  the cell key method for published counts
 ``maps``        self-contained Leaflet maps
