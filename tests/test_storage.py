@@ -21,9 +21,12 @@ from shapely import LineString, MultiPolygon, Point, Polygon, box
 
 from api.settings import Settings, get_settings
 from api.storage import DatasetInfo, StorageError, Store, open_store
+from api.storage.base import DocumentInfo
 from geo.errors import CRSError, InputError, NotFoundError
 
 BACKENDS = ["gpkg", "postgis"]
+#: Tables of the document archive (not datasets).
+ARCHIVE_TABLES = {"documents", "document_files"}
 UTC_TIMES = ["2024-03-01T21:15:00Z", "2024-03-02T01:30:00Z", "2024-12-31T23:59:59Z"]
 
 
@@ -66,7 +69,7 @@ def _orphans(store: Store) -> set[str]:
                "WHERE table_schema = 'tryggkarta_layers'")}
     names = {r[0] for r in _pg_exec(store, "SELECT name FROM tryggkarta.datasets")}
     # a stray view, or a dataset without its view, counts too
-    return (tables - live - {"datasets", "alembic_version"}) | (views ^ names)
+    return (tables - live - {"datasets", "alembic_version", *ARCHIVE_TABLES}) | (views ^ names)
 
 
 # -- layers as geo.io.read_layer returns them --------------------------------------------
@@ -473,7 +476,10 @@ def test_upgrade_is_idempotent(store: Store) -> None:
     open_store_again.upgrade()
     pd.testing.assert_frame_equal(store.get("k"), cameras(), check_exact=True)
     if store.backend == "postgis":
-        assert _pg_exec(store, "SELECT version_num FROM tryggkarta.alembic_version") == [("0001",)]
+        from api.storage.postgis import HEAD_REVISION
+
+        assert _pg_exec(store, "SELECT version_num FROM tryggkarta.alembic_version") == [
+            (HEAD_REVISION,)]
     else:
         assert json.loads(store.catalogue_path.read_text())["format"] == 1
 
@@ -603,3 +609,93 @@ def test_cli_load_then_read_db_name(
     assert "db:brott: no such dataset" in capsys.readouterr().err
     with pytest.raises(NotFoundError):
         load_input("db:brott", "incidents")
+
+
+# -- the document archive (camera documentation, kept five years) ------------------------------
+
+
+def _keep(store: Store, n: int = 1, **kw: object) -> DocumentInfo:
+    from datetime import date
+
+    args: dict = {"software_version": "0.1.0",
+                  "inputs": {"cameras": {"source": "kameror.geojson", "sha256": "ab" * 32}},
+                  "keep_until": date(2032, 6, 30), "meta": {"cameras": ["K1"], "n": n}}
+    args.update(kw)
+    return store.put_document("camera-docs", {"register.csv": b"id\nK1\n",
+                                              "camera_K1.html": "<p>Å</p>".encode()}, **args)
+
+
+def test_documents_are_kept_listed_and_read_back(store: Store) -> None:
+    import hashlib
+    from datetime import date
+
+    a = _keep(store, 1)
+    b = _keep(store, 2, keep_until=None)
+    assert isinstance(a, DocumentInfo) and a.id != b.id
+    assert a.files == {"register.csv": hashlib.sha256(b"id\nK1\n").hexdigest(),
+                       "camera_K1.html": hashlib.sha256("<p>Å</p>".encode()).hexdigest()}
+    listed = store.list_documents()
+    assert [d.id for d in listed] == [a.id, b.id]  # oldest first
+    assert store.list_documents(kind="camera-docs") == listed
+    assert store.list_documents(kind="evaluation") == []
+    got = store.document(a.id)
+    assert got == a
+    assert got.keep_until == date(2032, 6, 30) and store.document(b.id).keep_until is None
+    assert got.inputs["cameras"]["sha256"] == "ab" * 32
+    assert got.meta == {"cameras": ["K1"], "n": 1}
+    assert got.created.tzinfo is not None and got.software_version == "0.1.0"
+    assert store.document_file(a.id, "camera_K1.html").decode() == "<p>Å</p>"
+    # a second store on the same place sees the same archive
+    again = type(store)(store.url if store.backend == "postgis" else store.data_dir)
+    assert [d.id for d in again.list_documents()] == [a.id, b.id]
+
+
+def test_documents_missing_and_bad_names(store: Store) -> None:
+    a = _keep(store)
+    with pytest.raises(NotFoundError, match="no such document"):
+        store.document("20250101T000000000000Z-00000000")
+    with pytest.raises(NotFoundError, match="no such document"):
+        store.document("../../catalogue")
+    with pytest.raises(NotFoundError, match="no file 'x.csv'"):
+        store.document_file(a.id, "x.csv")
+    with pytest.raises(NotFoundError):
+        store.document_file("nope", "register.csv")
+    for files in ({}, {"../x.csv": b"1"}, {"a b.csv": b"1"}, {"a.csv": "text"}):
+        with pytest.raises(InputError):
+            store.put_document("camera-docs", files, software_version="0", inputs={},
+                               keep_until=None)
+    assert [d.id for d in store.list_documents()] == [a.id]  # nothing half-stored
+
+
+def test_documents_are_never_changed(store: Store) -> None:
+    a = _keep(store)
+    if store.backend == "postgis":
+        import psycopg
+
+        for sql in ("UPDATE tryggkarta.documents SET kind = 'x'",
+                    "DELETE FROM tryggkarta.document_files",
+                    "TRUNCATE tryggkarta.documents CASCADE"):
+            with pytest.raises(psycopg.errors.RaiseException, match="never changed"):
+                _pg_exec(store, sql)
+    else:
+        folder = store.documents_dir / a.id
+        assert not os.access(folder / "register.csv", os.W_OK) or os.geteuid() == 0
+        assert (folder / "register.csv").stat().st_mode & 0o222 == 0
+        assert folder.stat().st_mode & 0o222 == 0
+    store.upgrade()  # an upgrade keeps every document
+    assert store.document_file(a.id, "register.csv") == b"id\nK1\n"
+    assert store.document(a.id) == a
+
+
+def test_gpkg_document_left_by_a_crash_is_not_listed(tmp_path: Path) -> None:
+    from api.storage.gpkg import GeoPackageStore
+
+    store = GeoPackageStore(tmp_path)
+    a = _keep(store)
+    crashed = store.documents_dir / ".tmp-crashed"
+    crashed.mkdir()
+    (crashed / "register.csv").write_bytes(b"half")
+    assert [d.id for d in store.list_documents()] == [a.id]
+    os.utime(crashed, (time.time() - 7200, time.time() - 7200))
+    store.upgrade()
+    assert not crashed.exists() and [d.id for d in store.list_documents()] == [a.id]

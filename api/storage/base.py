@@ -9,10 +9,12 @@ the new version, never a half-written one, and a failed put leaves the old one a
 from __future__ import annotations
 
 import builtins
+import hashlib
 import re
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any, ClassVar
 
 import geopandas as gpd
@@ -22,7 +24,14 @@ from geo.layers import LAYER_KINDS
 
 __all__ = [
     "NAME_PATTERN",
+    "DOCUMENT_ID_PATTERN",
+    "FILE_NAME_PATTERN",
     "DatasetInfo",
+    "DocumentInfo",
+    "new_document_id",
+    "validate_document_id",
+    "validate_document_files",
+    "document_not_found",
     "Store",
     "StorageError",
     "validate_name",
@@ -35,6 +44,12 @@ __all__ = [
 #: (``$`` as JSON Schema and pydantic read it, the end of the text; Python's ``re`` lets
 #: ``$`` match before a final newline, so :func:`validate_name` uses ``fullmatch``.)
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}$")
+
+
+#: Id of a stored document: its UTC time to the microsecond and 8 random hex digits.
+DOCUMENT_ID_PATTERN = re.compile(r"^\d{8}T\d{12}Z-[0-9a-f]{8}$")
+#: File names inside a stored document.
+FILE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
 
 class StorageError(TryggkartaError):
@@ -86,6 +101,127 @@ class DatasetInfo:
             "created": self.created.isoformat(),
             "source": self.source,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentInfo:
+    """What the archive knows about one stored document (e.g. a camera documentation).
+
+    Documents are kept, never changed: every put makes a new one with a new id.
+
+    Attributes
+    ----------
+    id : str
+        ``YYYYMMDDTHHMMSSffffffZ-hex8`` (UTC time of storing, and a random part).
+    kind : str
+        What it is, e.g. ``camera-docs``.
+    created : datetime
+        When it was stored (UTC).
+    software_version : str
+        The tryggkarta version that made it.
+    inputs : dict
+        Role (``cameras``, ``buildings``, ...) → ``{"source": ..., "sha256": ...}``.
+    keep_until : date or None
+        Kept at least until this date; ``None``: open-ended (kept until the
+        surveillance ends, and then five years).
+    meta : dict
+        Anything else worth keeping (options, camera ids, per-camera keep-until).
+    files : dict
+        File name → sha256 of its bytes.
+
+    Examples
+    --------
+    >>> from datetime import timezone
+    >>> d = DocumentInfo("20250101T000000000000Z-0123abcd", "camera-docs",
+    ...                  datetime(2025, 1, 1, tzinfo=timezone.utc), "0.1.0", {}, None, {},
+    ...                  {"register.csv": "ab"})
+    >>> d.to_dict()["keep_until"], d.to_dict()["files"]
+    (None, {'register.csv': 'ab'})
+    """
+
+    id: str
+    kind: str
+    created: datetime
+    software_version: str
+    inputs: dict[str, Any]
+    keep_until: date | None
+    meta: dict[str, Any] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able values (dates in ISO 8601)."""
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "created": self.created.isoformat(),
+            "software_version": self.software_version,
+            "inputs": self.inputs,
+            "keep_until": None if self.keep_until is None else self.keep_until.isoformat(),
+            "meta": self.meta,
+            "files": self.files,
+        }
+
+
+def new_document_id(created: datetime) -> str:
+    """A fresh document id for a UTC time.
+
+    Examples
+    --------
+    >>> from datetime import timezone
+    >>> new_document_id(datetime(2025, 5, 1, 8, 0, tzinfo=timezone.utc))[:23]
+    '20250501T080000000000Z-'
+    """
+    import uuid
+
+    return f"{created:%Y%m%dT%H%M%S%f}Z-{uuid.uuid4().hex[:8]}"
+
+
+def validate_document_id(doc_id: str) -> str:
+    """Return ``doc_id`` if it looks like a document id, else :class:`NotFoundError`.
+
+    Examples
+    --------
+    >>> validate_document_id("../../etc")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    geo.errors.NotFoundError: document ../../etc: no such document
+    """
+    if not isinstance(doc_id, str) or not DOCUMENT_ID_PATTERN.match(doc_id):
+        raise document_not_found(doc_id)
+    return doc_id
+
+
+def document_not_found(doc_id: str, file: str | None = None) -> NotFoundError:
+    """The error for a document (or a file of it) that does not exist."""
+    if file is not None:
+        return NotFoundError(f"document {doc_id}: no file {file!r}")
+    return NotFoundError(f"document {doc_id}: no such document")
+
+
+def validate_document_files(files: Mapping[str, bytes]) -> dict[str, str]:
+    """Check a document's files (names, contents); return name → sha256.
+
+    Raises
+    ------
+    InputError
+        No files, a file name other than letters, digits, ``_ . -`` (at most 128), or
+        a content that is not bytes.
+
+    Examples
+    --------
+    >>> validate_document_files({"a.csv": b"x"})
+    {'a.csv': '2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881'}
+    """
+    if not files:
+        raise InputError.single("document", "a document needs at least one file")
+    out: dict[str, str] = {}
+    for name, content in files.items():
+        if not isinstance(name, str) or not FILE_NAME_PATTERN.match(name):
+            raise InputError.single("document", f"invalid file name {name!r}")
+        if not isinstance(content, (bytes, bytearray)):
+            raise InputError.single("document", f"{name}: the content must be bytes")
+        out[name] = hashlib.sha256(bytes(content)).hexdigest()
+    return out
 
 
 def validate_name(name: str) -> str:
@@ -245,3 +381,40 @@ class Store(ABC):
     @abstractmethod
     def describe(self) -> str:
         """Where the data is, for messages (no passwords)."""
+
+    # -- the document archive (kept, never changed) ------------------------------------
+
+    @abstractmethod
+    def put_document(
+        self,
+        kind: str,
+        files: Mapping[str, bytes],
+        *,
+        software_version: str,
+        inputs: Mapping[str, Any],
+        keep_until: date | None,
+        meta: Mapping[str, Any] | None = None,
+    ) -> DocumentInfo:
+        """Keep a new document (all its files) under a new id, all or nothing.
+
+        Nothing stored is ever overwritten or changed: each call makes a new document.
+
+        Raises
+        ------
+        InputError
+            No files, or an invalid file name.
+        StorageError
+            The backend failed to write (nothing of the document is left).
+        """
+
+    @abstractmethod
+    def list_documents(self, *, kind: str | None = None) -> builtins.list[DocumentInfo]:
+        """Every stored document (of ``kind``), oldest first."""
+
+    @abstractmethod
+    def document(self, doc_id: str) -> DocumentInfo:
+        """One document's entry (:class:`NotFoundError` when there is none)."""
+
+    @abstractmethod
+    def document_file(self, doc_id: str, name: str) -> bytes:
+        """The bytes of one file of a document (:class:`NotFoundError` when missing)."""

@@ -6,6 +6,8 @@ Layout::
         catalogue.json                       which file is each dataset's current version
         catalogue.lock                       serialises writers (flock)
         datasets/NAME.vVERSION.HEX.gpkg      one layer NAME, with an R-tree spatial index
+        documents/ID/document.json           a kept document's entry (read-only)
+        documents/ID/FILE                    its files (read-only)
 
 ``put`` writes a new file under a temporary name, flushes it to disk, renames it, and
 then replaces ``catalogue.json`` atomically (write + fsync + ``os.replace``). A crash at
@@ -27,8 +29,9 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Iterator
-from datetime import UTC, datetime
+import shutil
+from collections.abc import Iterator, Mapping
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -39,10 +42,15 @@ import pyogrio
 from api.storage._codec import Encoded, decode, encode
 from api.storage.base import (
     DatasetInfo,
+    DocumentInfo,
     StorageError,
     Store,
     check_kind,
+    document_not_found,
+    new_document_id,
     not_found,
+    validate_document_files,
+    validate_document_id,
     validate_kind,
     validate_name,
 )
@@ -57,6 +65,7 @@ __all__ = ["GeoPackageStore", "CATALOGUE_FORMAT"]
 #: Version of the catalogue layout; ``upgrade`` migrates older ones.
 CATALOGUE_FORMAT = 1
 _TMP_PREFIX = ".tmp-"
+_DOC_ENTRY = "document.json"
 _STALE_TMP_S = 3600.0
 #: Modes of the store's folders and files (no access for others).
 DIR_MODE = 0o750
@@ -106,6 +115,7 @@ class GeoPackageStore(Store):
         self.datasets_dir = self.data_dir / "datasets"
         self.catalogue_path = self.data_dir / "catalogue.json"
         self.lock_path = self.data_dir / "catalogue.lock"
+        self.documents_dir = self.data_dir / "documents"
 
     def describe(self) -> str:
         """The folder, e.g. ``GeoPackage store in var``."""
@@ -388,3 +398,119 @@ class GeoPackageStore(Store):
                 elif path.suffix == ".gpkg" or path.name.endswith((".gpkg-journal",
                                                                    ".gpkg-wal", ".gpkg-shm")):
                     path.unlink(missing_ok=True)
+            # a document folder left by a crash before its rename (never a kept one)
+            if self.documents_dir.exists():
+                for path in self.documents_dir.iterdir():
+                    with contextlib.suppress(OSError):
+                        if (path.name.startswith(_TMP_PREFIX)
+                                and now - path.stat().st_mtime > _STALE_TMP_S):
+                            for f in path.iterdir():
+                                f.chmod(0o644)
+                            shutil.rmtree(path)
+
+    # -- the document archive -------------------------------------------------------
+
+    def put_document(
+        self,
+        kind: str,
+        files: Mapping[str, bytes],
+        *,
+        software_version: str,
+        inputs: Mapping[str, Any],
+        keep_until: date | None,
+        meta: Mapping[str, Any] | None = None,
+    ) -> DocumentInfo:
+        """Write the files to a temporary folder, then rename it to ``documents/ID``.
+
+        The folder and its files are made read-only; a rename never replaces an
+        existing document (ids are unique, and a rename onto a folder that exists and
+        is not empty fails).
+        """
+        hashes = validate_document_files(files)
+        created = datetime.now(UTC)
+        info = DocumentInfo(new_document_id(created), kind, created, software_version,
+                            json.loads(json.dumps(dict(inputs), default=str)), keep_until,
+                            json.loads(json.dumps(dict(meta or {}), default=str)), hashes)
+        try:
+            self.documents_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(f"{self.documents_dir}: cannot create the folder: {exc}") from exc
+        tmp = self.documents_dir / f"{_TMP_PREFIX}{uuid.uuid4().hex}"
+        final = self.documents_dir / info.id
+        try:
+            tmp.mkdir()
+            for name, content in files.items():
+                with open(tmp / name, "wb") as fh:
+                    fh.write(bytes(content))
+                    fh.flush()
+                    os.fsync(fh.fileno())
+            with open(tmp / _DOC_ENTRY, "w", encoding="utf-8") as fh:
+                json.dump(info.to_dict(), fh, ensure_ascii=False, indent=1, sort_keys=True)
+                fh.flush()
+                os.fsync(fh.fileno())
+            for path in tmp.iterdir():
+                path.chmod(0o444)
+            _fsync_dir(tmp)
+            if final.exists():  # pragma: no cover - ids are unique
+                raise StorageError(f"document {info.id} exists already")
+            os.rename(tmp, final)
+            final.chmod(0o555)
+            _fsync_dir(self.documents_dir)
+        except OSError as exc:
+            raise StorageError(f"{self.documents_dir}: could not keep the document: {exc}"
+                               ) from exc
+        finally:
+            if tmp.exists():
+                for path in tmp.iterdir():
+                    path.chmod(0o644)
+                shutil.rmtree(tmp, ignore_errors=True)
+        return info
+
+    @staticmethod
+    def _document_info(entry: dict[str, Any]) -> DocumentInfo:
+        keep = entry.get("keep_until")
+        return DocumentInfo(
+            id=entry["id"],
+            kind=entry["kind"],
+            created=datetime.fromisoformat(entry["created"]),
+            software_version=entry["software_version"],
+            inputs=entry.get("inputs") or {},
+            keep_until=None if keep is None else date.fromisoformat(keep),
+            meta=entry.get("meta") or {},
+            files=entry.get("files") or {},
+        )
+
+    def document(self, doc_id: str) -> DocumentInfo:
+        """The entry of document ``doc_id``."""
+        validate_document_id(doc_id)
+        path = self.documents_dir / doc_id / _DOC_ENTRY
+        try:
+            entry = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise document_not_found(doc_id) from None
+        except (OSError, json.JSONDecodeError) as exc:
+            raise StorageError(f"{path}: the document entry cannot be read: {exc}") from exc
+        return self._document_info(entry)
+
+    def list_documents(self, *, kind: str | None = None) -> builtins.list[DocumentInfo]:
+        """Every kept document (of ``kind``), oldest first."""
+        if not self.documents_dir.exists():
+            return []
+        out = []
+        for path in sorted(self.documents_dir.iterdir()):
+            if path.name.startswith(_TMP_PREFIX) or not (path / _DOC_ENTRY).exists():
+                continue
+            info = self.document(path.name)
+            if kind is None or info.kind == kind:
+                out.append(info)
+        return sorted(out, key=lambda d: (d.created, d.id))
+
+    def document_file(self, doc_id: str, name: str) -> bytes:
+        """The bytes of file ``name`` of document ``doc_id``."""
+        info = self.document(doc_id)
+        if name not in info.files:
+            raise document_not_found(doc_id, name)
+        try:
+            return (self.documents_dir / doc_id / name).read_bytes()
+        except OSError as exc:
+            raise StorageError(f"document {doc_id}: {name} cannot be read: {exc}") from exc

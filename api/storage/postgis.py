@@ -19,9 +19,9 @@ import builtins
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
@@ -38,10 +38,15 @@ from sqlalchemy.engine import Connection, Engine
 from api.storage._codec import Column, Encoded, column_values, decode, encode
 from api.storage.base import (
     DatasetInfo,
+    DocumentInfo,
     StorageError,
     Store,
     check_kind,
+    document_not_found,
+    new_document_id,
     not_found,
+    validate_document_files,
+    validate_document_id,
     validate_kind,
     validate_name,
 )
@@ -58,7 +63,7 @@ SCHEMA = "tryggkarta"
 #: names: what a planner opens in QGIS (``tryggkarta_layers."brott"``).
 LAYERS_SCHEMA = "tryggkarta_layers"
 #: The Alembic revision this code needs (``tryggkarta db upgrade`` brings a database there).
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 #: Folder of the Alembic environment.
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 SRID = 3006
@@ -75,6 +80,27 @@ _catalogue = sa.Table(
     sa.Column("source", sa.Text),
     sa.Column("table_name", sa.Text, nullable=False),
     sa.Column("schema", postgresql.JSONB, nullable=False),
+)
+
+_documents = sa.Table(
+    "documents",
+    _metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("created", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("software_version", sa.Text, nullable=False),
+    sa.Column("inputs", postgresql.JSONB, nullable=False),
+    sa.Column("keep_until", sa.Date),
+    sa.Column("meta", postgresql.JSONB, nullable=False),
+    sa.Column("files", postgresql.JSONB, nullable=False),
+)
+_document_files = sa.Table(
+    "document_files",
+    _metadata,
+    sa.Column("document_id", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("sha256", sa.Text, nullable=False),
+    sa.Column("content", sa.LargeBinary, nullable=False),
 )
 
 _SQL_TYPES: dict[str, Any] = {
@@ -414,3 +440,80 @@ class PostGISStore(Store):
                 raise not_found(name)
             conn.execute(sa.text(f"DROP VIEW IF EXISTS {LAYERS_SCHEMA}.{_quote(name)}"))
             conn.execute(sa.text(f'DROP TABLE IF EXISTS {SCHEMA}."{table}"'))
+
+    # -- the document archive -------------------------------------------------------
+
+    def put_document(
+        self,
+        kind: str,
+        files: Mapping[str, bytes],
+        *,
+        software_version: str,
+        inputs: Mapping[str, Any],
+        keep_until: date | None,
+        meta: Mapping[str, Any] | None = None,
+    ) -> DocumentInfo:
+        """Insert the document and its files in one transaction (never an update)."""
+        import json
+
+        hashes = validate_document_files(files)
+        created = datetime.now(UTC)
+        info = DocumentInfo(new_document_id(created), kind, created, software_version,
+                            json.loads(json.dumps(dict(inputs), default=str)), keep_until,
+                            json.loads(json.dumps(dict(meta or {}), default=str)), hashes)
+        try:
+            with self._connect(begin=True) as conn:
+                self._check_schema(conn)
+                conn.execute(sa.insert(_documents).values(
+                    id=info.id, kind=info.kind, created=info.created,
+                    software_version=info.software_version, inputs=info.inputs,
+                    keep_until=info.keep_until, meta=info.meta, files=info.files))
+                conn.execute(sa.insert(_document_files), [
+                    {"document_id": info.id, "name": name, "sha256": hashes[name],
+                     "content": bytes(content)} for name, content in files.items()])
+        except sa.exc.DBAPIError as exc:
+            raise StorageError(
+                f"document {info.id}: could not keep it: {str(exc.orig).strip()}") from None
+        return info
+
+    @staticmethod
+    def _document_info(row: Any) -> DocumentInfo:
+        return DocumentInfo(row.id, row.kind, row.created.astimezone(UTC),
+                            row.software_version, dict(row.inputs), row.keep_until,
+                            dict(row.meta), dict(row.files))
+
+    def document(self, doc_id: str) -> DocumentInfo:
+        """The entry of document ``doc_id``."""
+        validate_document_id(doc_id)
+        with self._connect(begin=False) as conn:
+            self._check_schema(conn)
+            row = conn.execute(sa.select(_documents).where(_documents.c.id == doc_id)).first()
+        if row is None:
+            raise document_not_found(doc_id)
+        return self._document_info(row)
+
+    def list_documents(self, *, kind: str | None = None) -> builtins.list[DocumentInfo]:
+        """Every kept document (of ``kind``), oldest first."""
+        query = sa.select(_documents).order_by(_documents.c.created, _documents.c.id)
+        if kind is not None:
+            query = query.where(_documents.c.kind == kind)
+        with self._connect(begin=False) as conn:
+            self._check_schema(conn)
+            rows = conn.execute(query).all()
+        return [self._document_info(r) for r in rows]
+
+    def document_file(self, doc_id: str, name: str) -> bytes:
+        """The bytes of file ``name`` of document ``doc_id``."""
+        validate_document_id(doc_id)
+        with self._connect(begin=False) as conn:
+            self._check_schema(conn)
+            found = conn.execute(sa.select(_documents.c.id).where(
+                _documents.c.id == doc_id)).first()
+            if found is None:
+                raise document_not_found(doc_id)
+            content = conn.execute(sa.select(_document_files.c.content).where(
+                (_document_files.c.document_id == doc_id)
+                & (_document_files.c.name == name))).scalar()
+        if content is None:
+            raise document_not_found(doc_id, name)
+        return bytes(content)
