@@ -27,9 +27,9 @@ import builtins
 import contextlib
 import json
 import os
+import shutil
 import time
 import uuid
-import shutil
 from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
