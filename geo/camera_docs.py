@@ -61,6 +61,7 @@ from geo.areas import TrendResult, excess_test, month_exposure, poisson_trend
 from geo.camera import DORI_LEVELS, LEVELS, DoriThresholds
 from geo.coverage import camera_geometry, coverage, coverage_matrix, sector_polygons
 from geo.crs import METRIC_CRS, require_metric
+from geo.documents import N_, gettext, render
 from geo.errors import AnalysisError, InputError, Problem
 from geo.layers import precise_incidents
 from geo.scoring import privacy_exposure, score_sites, site_coverage
@@ -85,6 +86,11 @@ __all__ = [
     "WeighingBasis",
     "CameraDocs",
     "camera_docs",
+    "KIND_LABELS",
+    "LEVEL_LABELS",
+    "weighing_basis_html",
+    "camera_file_name",
+    "documentation_files",
 ]
 
 #: The visible polygon is grown by this much (metres) before it is overlaid with a
@@ -785,6 +791,7 @@ class WeighingBasis:
     sites: list[dict[str, Any]] | None
     privacy_penalty: float
     map: dict[str, Any] = field(default_factory=dict)
+    has_sensitive: bool = False
 
 
 @dataclass
@@ -1113,6 +1120,7 @@ def camera_docs(
             narrower=narrower[i],
             sites=site_rows[i],
             privacy_penalty=float(penalty[i]),
+            has_sensitive=sensitive is not None,
             map={
                 "camera": shapely.Point(scene.xy[i]),
                 "viewpoint": shapely.Point(scene.viewpoints[i]),
@@ -1140,3 +1148,265 @@ def _plain(v: object) -> object:
     if isinstance(v, float) and math.isnan(v):
         return None
     return v
+
+
+# -- the document -------------------------------------------------------------------------
+
+#: Names of the levels in documents (translated).
+LEVEL_LABELS: Final[Mapping[str, str]] = {
+    "identify": N_("identify"),
+    "recognize": N_("recognize"),
+    "observe": N_("observe"),
+    "detect": N_("detect"),
+    "visible": N_("visible"),
+}
+#: Names of the time-of-day bands in documents (translated).
+BAND_LABELS: Final[Mapping[str, str]] = {
+    "night": N_("night"),
+    "morning": N_("morning"),
+    "day": N_("day"),
+    "evening": N_("evening"),
+}
+#: Names of common sensitive kinds in documents (translated); others are shown as given.
+KIND_LABELS: Final[Mapping[str, str]] = {
+    "school": N_("school"),
+    "preschool": N_("preschool"),
+    "kindergarten": N_("preschool"),
+    "childcare": N_("childcare"),
+    "healthcare": N_("healthcare"),
+    "hospital": N_("hospital"),
+    "clinic": N_("clinic"),
+    "pharmacy": N_("pharmacy"),
+    "worship": N_("place of worship"),
+    "place_of_worship": N_("place of worship"),
+    "church": N_("church"),
+    "mosque": N_("mosque"),
+    "synagogue": N_("synagogue"),
+    "shelter": N_("shelter"),
+    "playground": N_("playground"),
+    "entrance": N_("entrance"),
+    "residential_entrance": N_("residential entrance"),
+    "residential": N_("residential building"),
+    "housing": N_("residential building"),
+}
+#: Names of the inputs in documents (translated).
+ROLE_LABELS: Final[Mapping[str, str]] = {
+    "cameras": N_("cameras"),
+    "buildings": N_("buildings (input)"),
+    "incidents": N_("incidents"),
+    "sensitive": N_("sensitive places (input)"),
+    "sites": N_("candidate sites"),
+}
+#: Columns of the register shown in the document's first table by their own rows.
+_SHOWN: Final = frozenset({
+    "id", "x", "y", "height_m", "azimuth_deg", "fov_deg", "resolution_px", "keep_until",
+    *(f"{lv}_area_m2" for lv in LEVELS), "incidents_in_view", "incidents_in_view_night",
+    "sensitive_in_view", "cost_sek",
+})
+#: Width of the map in the document (SVG user units, about pixels).
+_MAP_WIDTH: Final = 640.0
+
+
+def camera_file_name(camera_id: object) -> str:
+    """``camera_<id>.html``, with every character other than letters, digits, ``_ . -``
+    replaced by ``_`` (so that any id makes a safe file name).
+
+    Examples
+    --------
+    >>> camera_file_name("K1"), camera_file_name("Torget/öst 2")
+    ('camera_K1.html', 'camera_Torget_öst_2.html')
+    """
+    import re
+
+    safe = re.sub(r"[^\w.-]", "_", str(camera_id), flags=re.UNICODE).strip(".") or "_"
+    return f"camera_{safe[:100]}.html"
+
+
+class _Frame:
+    """EPSG:3006 → SVG user units (y down), one scale for both axes."""
+
+    def __init__(self, extent: shapely.Geometry) -> None:
+        x0, y0, x1, y1 = shapely.bounds(extent)
+        w = max(x1 - x0, 1.0)
+        h = max(y1 - y0, 1.0)
+        self.x0, self.y1 = x0, y1
+        self.scale = _MAP_WIDTH / w
+        self.width = _MAP_WIDTH
+        self.height = round(h * self.scale, 1)
+
+    def xy(self, x: float, y: float) -> tuple[float, float]:
+        return round((x - self.x0) * self.scale, 1), round((self.y1 - y) * self.scale, 1)
+
+    def path(self, geom: shapely.Geometry) -> str:
+        """SVG path data of a polygon or line (points become small squares)."""
+        out: list[str] = []
+        for part in shapely.get_parts(geom):
+            t = shapely.get_type_id(part)
+            if t == 0:
+                x, y = self.xy(*shapely.get_coordinates(part)[0])
+                out.append(f"M{x - 3:.1f} {y - 3:.1f}h6v6h-6Z")
+                continue
+            rings = shapely.get_rings(part) if t == 3 else [part]
+            for ring in rings:
+                c = shapely.get_coordinates(ring)
+                if len(c) == 0:
+                    continue
+                pts = [self.xy(x, y) for x, y in c]
+                d = "M" + "L".join(f"{x:.1f} {y:.1f}" for x, y in pts)
+                out.append(d + ("Z" if t == 3 else ""))
+        return "".join(out)
+
+
+def _map_context(m: Mapping[str, Any]) -> dict[str, Any]:
+    frame = _Frame(m["extent"])
+    sens = list(m["sensitive"])
+    pts = [g for g in sens if shapely.get_type_id(g) in (0, 4)]
+    polys = [g for g in sens if shapely.get_type_id(g) not in (0, 4)]
+    span_m = frame.width / frame.scale
+    nice = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000]
+    scale_m = max([v for v in nice if v <= span_m / 4] or [1])
+    cam = frame.xy(*shapely.get_coordinates(m["camera"])[0])
+    return {
+        "width": frame.width,
+        "height": frame.height,
+        "buildings": [frame.path(g) for g in m["buildings"]],
+        "visible": frame.path(m["visible"]),
+        "level": frame.path(m["level"]),
+        "sensitive": [frame.path(g) for g in polys],
+        "points": [frame.path(g) for g in pts],
+        "parts": [frame.path(g) for g in m["parts"]],
+        "masks": [frame.path(g) for g in m["masks"]],
+        "camera": cam,
+        "scale": (12.0, round(frame.height - 12.0, 1), round(12.0 + scale_m * frame.scale, 1)),
+        "scale_m": scale_m,
+    }
+
+
+def weighing_basis_html(
+    basis: WeighingBasis,
+    *,
+    lang: str | None = None,
+    generated: date | None = None,
+    inputs: Sequence[tuple[str, str, str]] = (),
+    software_version: str = "",
+) -> str:
+    """The weighing basis of one camera as a self-contained HTML document.
+
+    Parameters
+    ----------
+    basis : WeighingBasis
+        From :func:`camera_docs`.
+    lang : str, optional
+        ``sv`` (default) or ``en``.
+    generated : date, optional
+        The document's date (default today).
+    inputs : sequence of (role, source, sha256)
+        The inputs and their fingerprints, listed under the sources.
+    software_version : str
+        tryggkarta's version.
+
+    Returns
+    -------
+    str
+        HTML (``<html lang="sv">`` or ``"en"``); no incident position appears in it.
+    """
+    from geo.documents import resolve_lang
+
+    code = resolve_lang(lang)
+
+    def t(msg: str) -> str:
+        return gettext(msg, lang=code)
+
+    cam = basis.camera
+    extra = [(str(k), "" if v is None else str(v)) for k, v in cam.items()
+             if k not in _SHOWN]
+    keep = cam.get("keep_until")
+    levels_by_name = {lv["level"]: lv for lv in basis.levels}
+    title = gettext("Camera documentation: %(id)s", lang=code) % {"id": cam["id"]}
+    return render(
+        "camera_docs/weighing_basis.html",
+        lang=code,
+        title=title,
+        subtitle=gettext("Basis for the municipality's weighing of interests under the "
+                         "camera surveillance law (2018:1200)", lang=code),
+        generated=generated or date.today(),
+        sources=[f"{t(ROLE_LABELS.get(role, role))}: {source}" for role, source, _ in inputs],
+        cam=cam,
+        level=basis.level,
+        level_label={k: t(v) for k, v in LEVEL_LABELS.items()},
+        band_label={k: t(v) for k, v in BAND_LABELS.items()},
+        kind_label={k: t(v) for k, v in KIND_LABELS.items()},
+        bands=[(name, hs[0], (hs[-1] + 1) % 24) for name, hs in TIME_BANDS],
+        extra_columns=extra,
+        keep_until=date.fromisoformat(str(keep)) if keep else None,
+        surveillance=basis.surveillance,
+        privacy=basis.privacy,
+        has_sensitive=basis.camera.get("sensitive_in_view") is not None and basis.has_sensitive,
+        after=basis.after_masks,
+        levels=basis.levels,
+        levels_by_name=levels_by_name,
+        narrower=basis.narrower,
+        sites=basis.sites,
+        penalty=basis.privacy_penalty,
+        map=_map_context(basis.map),
+        inputs=[(t(ROLE_LABELS.get(r, r)), src, h) for r, src, h in inputs],
+        software_version=software_version,
+    )
+
+
+def documentation_files(
+    docs: CameraDocs,
+    *,
+    lang: str | None = None,
+    generated: date | None = None,
+    inputs: Sequence[tuple[str, str, str]] = (),
+    software_version: str = "",
+) -> dict[str, bytes]:
+    """Every file of the documentation, as bytes: what ``camera-docs`` writes to DIR.
+
+    ``register.csv``, ``register.gpkg`` (layer ``register``, the ``visible`` polygons,
+    EPSG:3006), ``masks.csv`` and one ``camera_<id>.html`` per camera
+    (:func:`camera_file_name`; two ids that give the same name get ``_2``, ``_3``, ...).
+
+    Parameters
+    ----------
+    docs : CameraDocs
+    lang, generated, inputs, software_version
+        As for :func:`weighing_basis_html`.
+
+    Returns
+    -------
+    dict
+        File name → bytes, in the order above.
+    """
+    import tempfile
+    from pathlib import Path
+
+    from geo.io import write_output
+
+    out: dict[str, bytes] = {}
+    reg = docs.register.reset_index(drop=True)
+    with tempfile.TemporaryDirectory(prefix="tryggkarta-camdocs-") as tmp:
+        for name, frame in (("register.csv", pd.DataFrame(reg.drop(columns=reg.geometry.name))),
+                            ("register.gpkg", reg), ("masks.csv", docs.masks)):
+            path = Path(tmp) / name
+            if name == "register.gpkg":
+                # the layer is named "register" (not after the temporary file)
+                def gpkg(target: Path, layer: gpd.GeoDataFrame = reg) -> None:
+                    layer.to_file(target, driver="GPKG", engine="pyogrio", layer="register")
+
+                write_output(frame, path, writer=gpkg)
+            else:
+                write_output(frame, path)
+            out[name] = path.read_bytes()
+    used: set[str] = set()
+    for basis in docs.bases:
+        name = camera_file_name(basis.camera["id"])
+        k = 2
+        while name in used:
+            name = camera_file_name(f"{basis.camera['id']}_{k}")
+            k += 1
+        used.add(name)
+        out[name] = weighing_basis_html(basis, lang=lang, generated=generated, inputs=inputs,
+                                        software_version=software_version).encode("utf-8")
+    return out

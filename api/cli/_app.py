@@ -43,6 +43,8 @@ COMMANDS: Final[dict[str, tuple[str, str]]] = {
                     "docs/cameras.md)."),
     "select-sites": ("api.cli.sites", "Choose sites covering the most incident weight "
                      "(existing cameras fixed)."),
+    "camera-docs": ("api.cli.camera_docs", "Camera documentation (2018:1200): register, "
+                    "privacy masks and weighing bases, kept five years (list, show)."),
     "score-areas": ("api.cli.areas", "Score ordningsvakt areas: incidents, density, night "
                     "share, trend, surroundings."),
     "propose-areas": ("api.cli.areas", "Propose compact candidate areas grown from "

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from api.http.routes import analyses, audit, datasets, evaluation, exports
+from api.http.routes import analyses, audit, camera_docs, datasets, evaluation, exports
 
-__all__ = ["analyses", "audit", "datasets", "evaluation", "exports", "ROUTERS"]
+__all__ = ["analyses", "audit", "camera_docs", "datasets", "evaluation", "exports", "ROUTERS"]
 
 #: Every router, in the order they appear in the OpenAPI document.
 ROUTERS = (datasets.router, analyses.router, exports.router, evaluation.router,
-           audit.router)
+           camera_docs.router, audit.router)
