@@ -187,7 +187,7 @@ def test_open_ended_when_a_camera_has_no_end(backend, tmp_path, capsys):
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--level", "watch"], "--level 'watch'"),
+    (["--level", "watch"], "--level watch: use one of"),
     (["--lang", "de"], "--lang"),
 ])
 def test_bad_options_write_and_keep_nothing(backend, tmp_path, capsys, args, message):
@@ -224,8 +224,9 @@ def test_bad_input_is_named_and_nothing_kept(backend, tmp_path, capsys):
     assert run(["camera-docs", "--out", str(out)]) == 2
     assert "--cameras" in capsys.readouterr().err
     assert run(["camera-docs", "--cameras", p["cameras"], "--sites", p["cameras"], "--crs",
-                "EPSG:3006", "--out", str(out)]) == 1
-    assert "--incidents" in capsys.readouterr().err
+                "EPSG:3006", "--out", str(out)]) == 2
+    assert "--sites: candidate sites are compared by the incidents they cover: give " \
+        "--incidents too" in capsys.readouterr().err
     assert run(["camera-docs", "show", "20250101T000000000000Z-00000000"]) == 1
     assert "no such document" in capsys.readouterr().err
     assert not out.exists() and open_store().list_documents() == []
