@@ -16,14 +16,14 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.http.deps import CurrentUser, PlannerUser, RuntimeDep, audit
+from api.http.deps import Context, CurrentUser, PlannerUser, RuntimeDep, audit
 from api.http.routes.datasets import ERRORS, READ_ERRORS
 from api.service import camera_docs as service
 from api.storage import NAME_PATTERN
 from api.storage.base import DOCUMENT_ID_PATTERN, FILE_NAME_PATTERN
 from geo.errors import NotFoundError
 
-__all__ = ["router", "CameraDocsRequest"]
+__all__ = ["router", "CameraDocsRequest", "create_job"]
 
 router = APIRouter(prefix="/camera-docs", tags=["camera documentation"])
 
@@ -65,19 +65,20 @@ class CameraDocsRequest(BaseModel):
         None, description="Language of the documents (default sv, or TRYGGKARTA_LANG).")
 
 
-def _document(runtime: Any, body: CameraDocsRequest) -> tuple[dict[str, Any], dict[str, int]]:
+def create_job(ctx: Context, names: dict[str, str | None],
+               params: service.CameraDocsParams) -> tuple[dict[str, Any], dict[str, int]]:
+    """The job (in a worker process): load the datasets, compute, render and keep."""
     inputs = {}
     used: dict[str, int] = {}
     for role, kind in service.ROLES.items():
-        name = getattr(body, role)
+        name = names.get(role)
         if name is None:
             continue
-        ds = runtime.load(name, kind)
+        ds = ctx.load(name, kind)
         used[name] = ds.info.version
         inputs[role] = service.Input(ds.frame, f"db:{name} (version {ds.info.version})",
                                      service.frame_fingerprint(ds.frame))
-    params = service.CameraDocsParams(level=body.level, lang=body.lang)
-    info, _ = service.make_documentation(inputs, params, store=runtime.ready_store())
+    info, _ = service.make_documentation(inputs, params, store=ctx.ready_store())
     return info.to_dict(), used
 
 
@@ -94,7 +95,10 @@ async def create_camera_docs(
     fingerprints, the software version and the keep-until date. Bad input answers 422
     and nothing is kept. Fetch the files from ``/camera-docs/{id}/files/{name}``."""
     audit(request, "camera_docs.create", params=body.model_dump())
-    info, used = await runtime.run(_document, runtime, body)
+    params = service.CameraDocsParams(level=body.level, lang=body.lang)
+    names = {role: getattr(body, role) for role in service.ROLES}
+    # never cached: every request keeps a new documentation
+    info, used = await runtime.run_job(create_job, names, params)
     audit(request, "camera_docs.create", datasets=used)
     return info
 
