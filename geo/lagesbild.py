@@ -90,7 +90,7 @@ SERIES_MONTHS: Final = 24
 #: Significance level of the comparisons, trends and hot spots.
 ALPHA: Final = 0.05
 #: Values of the ``level`` column of the counts table, in the order rows are listed.
-LEVELS: Final = ("all", "group", "category", "precision")
+LEVELS: Final = ("all", "group", "category", "precision", "weekday_hour", "weekday", "hour")
 #: Cell side of the map grid (m), aligned to multiples of it in EPSG:3006 (the national
 #: 100 m grid, the resolution public statistics use).
 MAP_CELL_M: Final = disclosure.GRID_M
@@ -886,6 +886,7 @@ def lagesbild(
     say("weekday × hour")
     in_period = period.contains(month)
     when = _when(inc[in_period], tally, None if keys is None else np.nonzero(in_period)[0])
+    counts = pd.concat([counts, _when_rows(inc, month, windows, tally)], ignore_index=True)
 
     say("map")
     area_frame = None
@@ -938,6 +939,33 @@ def _when(frame: pd.DataFrame, tally: _Tally, rows: np.ndarray | None) -> pd.Dat
     out.insert(0, "weekday", [*WEEKDAYS, ALL])
     out["total"] = np.concatenate([row_tot, grand])
     return out
+
+
+def _when_rows(frame: pd.DataFrame, month: np.ndarray, windows: Mapping[str, Period],
+               tally: _Tally) -> pd.DataFrame:
+    """Rows of the whole layer per local weekday × hour, weekday and hour, in each of the
+    three periods (the document's weekday × hour table, with its comparisons)."""
+    loc = pd.to_datetime(frame["time"], utc=True).dt.tz_convert(LOCAL_TZ)
+    day = loc.dt.day_of_week.to_numpy(dtype=np.int64)
+    hour = loc.dt.hour.to_numpy(dtype=np.int64)
+    got: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    for name, w in windows.items():
+        sel = w.contains(month)
+        rows = np.nonzero(sel)[0]
+        got[name] = (tally.count(day[sel] * 24 + hour[sel], 7 * 24, rows=rows),
+                     tally.count(day[sel], 7, rows=rows), tally.count(hour[sel], 24, rows=rows))
+    keys = ([("weekday_hour", f"{WEEKDAYS[d]} {h:02d}", 0, d * 24 + h)
+             for d in range(7) for h in range(24)]
+            + [("weekday", WEEKDAYS[d], 1, d) for d in range(7)]
+            + [("hour", f"{h:02d}", 2, h) for h in range(24)])
+    out = []
+    for level, label, fam, i in keys:
+        c, p, ly = (int(got[w][fam][i]) for w in ("count", "previous", "last_year"))
+        out.append({"area_id": ALL, "area_name": ALL, "category": label, "count": c,
+                    "previous": p, "last_year": ly, "p_previous": float(exact_p(c, p)),
+                    "p_last_year": float(exact_p(c, ly)), "level": level,
+                    "trend_change_per_month": math.nan, "trend_p": math.nan})
+    return pd.DataFrame(out)
 
 
 def _map_extent(x: np.ndarray, y: np.ndarray, areas: gpd.GeoDataFrame | None

@@ -150,6 +150,20 @@ def test_counts_across_local_month_edges_and_dst():
     oct_r = lagesbild(inc, period=parse_period("2026-10"), groups=NO_GROUPS)
     sun = oct_r.when.set_index("weekday").loc["sun"]
     assert sun["h02"] == 2 and sun["total"] == 2
+    # the same figures as rows of the counts table, with the comparisons
+    assert _row(oct_r, category="sun 02", level="weekday_hour")["count"] == 2
+    assert _row(oct_r, category="sun", level="weekday")["count"] == 2
+    assert _row(oct_r, category="02", level="hour")["count"] == 2
+    # 31 Oct 23:30 CET is a Saturday; 30 Nov 23:59 a Monday; 1 Nov 00:30 a Sunday
+    assert _row(r, category="sat 23", level="weekday_hour")[["count", "previous"]].tolist() \
+        == [0, 1]
+    assert _row(r, category="mon 23", level="weekday_hour")["count"] == 1
+    assert _row(r, category="sun 00", level="weekday_hour")["count"] == 1
+    wh = r.counts[r.counts["level"] == "weekday_hour"]
+    assert len(wh) == 168 and wh["count"].sum() == _row(r)["count"]
+    assert wh["previous"].sum() == _row(r)["previous"]
+    grid = r.when.set_index("weekday").loc[:, [f"h{h:02d}" for h in range(24)]].iloc[:7]
+    assert wh["count"].tolist() == grid.to_numpy().ravel().tolist()
     monthly = r.monthly[(r.monthly["area_id"] == ALL) & (r.monthly["category"] == ALL)]
     got = dict(zip(monthly["month"], monthly["count"], strict=True))
     assert len(got) == 24 and min(got) == "2024-12" and max(got) == "2026-11"

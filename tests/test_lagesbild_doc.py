@@ -252,6 +252,11 @@ def test_public_counts_are_protected(exact, public):
     assert not np.isin(public.monthly["count"], [1, 2]).any()
     hours = public.when.drop(columns=["weekday"]).to_numpy()
     assert not np.isin(hours, [1, 2]).any()
+    # the table's cells are the counts table's weekday_hour rows: the same published values
+    wh = public.counts[public.counts["level"] == "weekday_hour"]["count"].to_numpy()
+    assert (wh == public.when[[f"h{h:02d}" for h in range(24)]].iloc[:7].to_numpy().ravel()).all()
+    days = public.counts[public.counts["level"] == "weekday"]["count"].to_numpy()
+    assert (days == public.when["total"].iloc[:7].to_numpy()).all()
     assert public.cells["density"].isna().all()
 
 
