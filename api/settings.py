@@ -147,7 +147,8 @@ def sdc_secret(settings: Settings) -> bytes:
     --------
     >>> import tempfile
     >>> d = tempfile.mkdtemp()
-    >>> a = sdc_secret(Settings(data_dir=d)); b = sdc_secret(Settings(data_dir=d))
+    >>> a = sdc_secret(Settings(data_dir=d, sdc_secret=None))
+    >>> b = sdc_secret(Settings(data_dir=d, sdc_secret=None))
     >>> a == b, len(a), oct((Path(d) / SDC_KEY_FILE).stat().st_mode & 0o777)
     (True, 64, '0o600')
     >>> sdc_secret(Settings(data_dir=d, sdc_secret="x" * 16))

@@ -26,7 +26,8 @@ One module per family of operations, each with ``__all__``, all re-exported here
 ``report``      the permit evidence report (HTML, PDF)
 ``camera_docs`` camera register, privacy masks, weighing basis (2018:1200)
 ``privacy``     aggregation for public documents
-``disclosure``  the cell key method for published counts
+``disclosure``  the cell key method for published counts, the 100 m grid rule
+``public``      the protected figures public documents publish
 ``maps``        self-contained Leaflet maps
 ``documents``   templates, language and locale formatting of documents
 ``chromium``    headless Chromium: HTML to PDF and PNG

@@ -844,7 +844,7 @@ def patrol_plan(
     ----------
     cells : DataFrame
         Public cells (``cell_x``, ``cell_y`` lower-left corners, ``cell_size`` or the
-        attr ``cell_m``, ``count``), e.g. from :func:`geo.privacy.public_cells`.
+        attr ``cell_m``, ``count``), e.g. from :func:`geo.public.public_grid_counts`.
     max_stops : int
         The busiest this many cells become stops.
     detour : float

@@ -25,9 +25,11 @@ Perturbation
     perturbation table :data:`PTABLE` by (true count, cell key): the key's bin
     ``floor(256 · key)`` picks the value (:func:`perturb`). The table is fixed and
     public; the secret is what makes the key unknown. Its rows hold, in 256ths, the
-    chance of each published value; every row is unbiased (mean = true count), no row
-    publishes 1 or 2, 0 is published only for true counts 0–3 (and always for 0), and
-    no published value is more than :data:`MAX_PERTURBATION` (3) from the truth.
+    chance of each published value: true counts 0, 1 and 2 always publish 0 (small
+    counts are suppressed, as ONS's own table does below its threshold); from 3 up
+    every row is unbiased (mean = true count), may publish 0 only for 3, and never
+    publishes 1 or 2; no published value is more than :data:`MAX_PERTURBATION` (3) from
+    the truth.
 Totals and derived figures
     A total is a cell of its own (its records' keys, its own perturbation): totals need
     not add up, and so reveal nothing about the cells. Rates, shares and weighted
@@ -47,8 +49,8 @@ Examples
 >>> bool(((keys >= 0) & (keys < 1)).all())
 True
 >>> published = protected_counts(keys, [0, 0, 1], n_cells=3)
->>> [int(v) in (0, 3, 4) for v in published[:2]], int(published[2])
-([True, True], 0)
+>>> published.tolist()  # two records in cell 0, one in cell 1: both suppressed
+[0, 0, 0]
 """
 
 from __future__ import annotations
@@ -96,6 +98,7 @@ __all__ = [
     "in_area",
     "method_statement",
     "cell_note",
+    "public_map_note",
     "not_published",
     "appendix_heading",
     "appendix_note",
@@ -116,12 +119,13 @@ PUBLIC_RING_M: Final = 500.0
 MIN_SECRET_BYTES: Final = 16
 
 #: The perturbation table: true count -> {published value: chance in 256ths}. Counts
-#: from 6 up all use the row of 6 shifted (``n - 3`` .. ``n + 3``). Each row sums to 256
-#: and has mean = true count; see :func:`ptable_row`.
+#: from 6 up all use the row of 6 shifted (``n - 3`` .. ``n + 3``). Each row sums to 256;
+#: 1 and 2 are always published as 0 (suppressed); from 3 up every row has mean = true
+#: count. See :func:`ptable_row`.
 PTABLE: Final[Mapping[int, Mapping[int, int]]] = {
     0: {0: 256},
-    1: {0: 176, 3: 64, 4: 16},
-    2: {0: 100, 3: 120, 4: 28, 5: 8},
+    1: {0: 256},
+    2: {0: 256},
     3: {0: 48, 3: 120, 4: 48, 5: 24, 6: 16},
     4: {3: 80, 4: 112, 5: 48, 6: 16},
     5: {3: 16, 4: 48, 5: 128, 6: 48, 7: 16},
@@ -135,8 +139,8 @@ def ptable_row(n: int) -> dict[int, int]:
 
     Examples
     --------
-    >>> ptable_row(1)
-    {0: 176, 3: 64, 4: 16}
+    >>> ptable_row(1), ptable_row(3)
+    ({0: 256}, {0: 48, 3: 120, 4: 48, 5: 24, 6: 16})
     >>> ptable_row(10)
     {7: 8, 8: 24, 9: 48, 10: 96, 11: 48, 12: 24, 13: 8}
     """
@@ -182,7 +186,7 @@ def ptable_frame(*, max_count: int = 750) -> pd.DataFrame:
     --------
     >>> t = ptable_frame(max_count=7)
     >>> len(t), t.loc[(t.pcv == 1) & (t.ckey == 255), "pvalue"].item()
-    (1792, 3)
+    (1792, -1)
     """
     pcv = np.repeat(np.arange(1, max_count + 1), KEY_RANGE)
     ckey = np.tile(np.arange(KEY_RANGE), max_count)
@@ -201,7 +205,7 @@ def possible_true_values(published: int, *, max_count: int | None = None) -> lis
     Examples
     --------
     >>> possible_true_values(0), possible_true_values(3)
-    ([0, 1, 2, 3], [1, 2, 3, 4, 5, 6])
+    ([0, 1, 2, 3], [3, 4, 5, 6])
     """
     top = (published + MAX_PERTURBATION) if max_count is None else max_count
     return [n for n in range(0, top + 1) if ptable_row(n).get(published, 0) > 0]
@@ -348,8 +352,8 @@ def perturb(counts: ArrayLike, keys: ArrayLike) -> np.ndarray:
 
     Examples
     --------
-    >>> perturb([0, 1, 1, 10], [0.9, 0.0, 0.99, 0.5]).tolist()
-    [0, 0, 4, 10]
+    >>> perturb([0, 2, 3, 3, 10], [0.9, 0.99, 0.0, 0.99, 0.5]).tolist()
+    [0, 0, 0, 6, 10]
     """
     n = np.asarray(counts)
     if n.size and not np.issubdtype(n.dtype, np.integer):
@@ -640,12 +644,13 @@ def method_statement(*, lang: str = "sv") -> str:
             "Röjandeskydd: varje antal i detta dokument är skyddat med cellnyckelmetoden, "
             "den metod statistikmyndigheter använder för flexibla tabeller (ONS, "
             "cell-key-perturbation). Varje händelse har en fast nyckel som härleds ur dess "
-            "id och en hemlig nyckel för installationen; en cells nyckel är summan av dess "
-            "händelsers nycklar modulo 1, och det publicerade talet är det verkliga "
+            "id och en hemlig nyckel för installationen; nyckeln för en tabellruta är "
+            "summan av dess händelsers nycklar modulo 1, och det publicerade talet är "
+            "det verkliga "
             "antalet plus en avvikelse ur en fast, offentlig störningstabell. Samma "
-            "händelser ger därför alltid samma tal. Inget publicerat tal avviker med mer "
-            f"än högst {d} från det verkliga, 1 och 2 publiceras aldrig, och 0 kan betyda "
-            f"0–{d}. Summor är egna skyddade celler och behöver inte gå ihop med "
+            "händelser ger därför alltid samma tal. Varje publicerat tal ligger högst "
+            f"{d} från det verkliga, 1 och 2 publiceras aldrig, och 0 kan betyda "
+            f"0–{d}. Summor är egna skyddade tabellrutor och behöver inte gå ihop med "
             "delarna; andelar, täthet och viktade tal räknas ur skyddade antal. Varje "
             f"händelse räknas i den ruta om {g} m i det nationella rutnätet i SWEREF 99 "
             f"TM (rutkanter vid jämna {g} m) som den ligger i, och ett område omfattar de "
@@ -661,7 +666,7 @@ def method_statement(*, lang: str = "sv") -> str:
         "and a secret of this installation; a cell's key is the sum of its incidents' "
         "keys modulo 1, and the published figure is the true count plus a perturbation "
         "from a fixed, public perturbation table. The same incidents therefore always "
-        f"give the same figure. No published figure is off by more than at most {d}, 1 "
+        f"give the same figure. Every published figure is at most {d} from the truth, 1 "
         f"and 2 are never published, and 0 may stand for 0–{d}. Totals are protected "
         "cells of their own and need not add up; shares, densities and weighted figures "
         f"are computed from protected counts. Every incident is counted in the {g} m "
@@ -688,6 +693,23 @@ def cell_note(*, lang: str = "sv") -> str:
                 f"verkliga; 1 och 2 visas aldrig, 0 kan betyda 0–{d}.")
     return (f"Protected counts (cell key method): each is within {d} of the true count; "
             f"1 and 2 are never shown, 0 may mean 0–{d}.")
+
+
+def public_map_note(*, lang: str = "sv") -> str:
+    """The note every public map carries: no position, and the method statement.
+
+    Examples
+    --------
+    >>> public_map_note(lang="en").startswith("Public map: no incident is drawn as a point")
+    True
+    """
+    if _lang(lang) == "sv":
+        head = ("Offentlig karta: ingen händelse ritas som en punkt och filen innehåller "
+                "ingen händelses position. ")
+    else:
+        head = ("Public map: no incident is drawn as a point and the file holds no "
+                "incident position. ")
+    return head + method_statement(lang=lang)
 
 
 def not_published(*, lang: str = "sv") -> str:

@@ -35,7 +35,7 @@ Layers:
 
 =================== ==============================================================
 incidents           points, clustered (review maps only; see *Public maps*)
-incident cells      public maps: counts in fixed 100 m cells, counts < 3 left out
+incident cells      public maps: protected counts in national 100 m grid cells
 density             KDE per km² of a density grid (cells of at least 5 % of the
                     largest density are drawn), review maps only
 hot spots           Gi* ``hot`` / ``cold`` cells of a density grid, review maps only
@@ -59,23 +59,24 @@ Public maps (``public=True``)
 -----------------------------
 For attachments that become public documents. The page holds no incident position:
 
-* incidents appear only through :func:`geo.privacy.public_cells` (fixed national
-  grid, cells of at least 100 m, cells with fewer than 3 incidents left out); only
-  ``point``/``street`` incidents are counted;
+* incidents appear only as protected counts in the cells of the national 100 m grid
+  (:func:`geo.public.public_grid_counts`: the cell key method of
+  :mod:`geo.disclosure` with the deployment's ``secret``, so the same incidents always
+  publish the same count, no count is 1 or 2 and each is within 3 of the truth; cells
+  published as 0 are not drawn); only ``point``/``street`` incidents are counted;
 * density and hot-spot grids are **dropped**: they are computed at the analysis cell
   size (25 m by default) from exact positions, and a 25 m cell with a count of 1
   locates an incident. Re-aggregating them would only repeat the incident cells, so
   the public map shows those instead and says so;
 * the map's initial view is fitted to what is drawn (never to incident positions);
 * the data period is given in months;
-* a candidate site that covers 1 or 2 incidents shows ``< 3`` and no score or weights
-  (its coverage polygon is small enough to place them), drawn grey; selected sites
-  show their order, cost and cumulative share but no weights;
-* area statistics that count incidents (whole-number columns such as
-  ``incidents`` or per-category and per-month counts) show ``< 3`` for 1 and 2; when
-  that hides just one count of a ``category:``/``month:`` group, the next smallest of
-  the group is hidden too (else the total would give it away); an area with fewer
-  than 3 incidents loses its rates too;
+* candidate sites show no figure computed from incidents (score, rank, covered
+  incidents, covered, marginal and cumulative weights: a coverage polygon of a few
+  hundred m² would place them): those read "not published"; selected sites show their
+  order and cost only;
+* areas show the public figures of :func:`geo.public.public_area_scores` (incidents
+  assigned by grid cell, every count protected, rates from protected counts) when the
+  incidents are given, and no incident figure otherwise;
 * a note on the map says all this.
 
 Examples
@@ -112,11 +113,12 @@ import pandas as pd
 import shapely
 from branca.element import Figure, MacroElement
 
+from geo import disclosure as sdc
 from geo.crs import require_metric, to_wgs84
 from geo.documents import N_, Formatter, formatter, resolve_lang, static_text, translations
 from geo.errors import AnalysisError, InputError
 from geo.layers import LOCAL_TZ, PRECISE
-from geo.privacy import MIN_PUBLIC_CELL_M, MIN_PUBLIC_COUNT, public_cells
+from geo.public import INCIDENT_SITE_COLUMNS, public_area_scores, public_grid_counts
 
 __all__ = [
     "make_map",
@@ -134,7 +136,6 @@ __all__ = [
     "LEVEL_NAMES",
     "SCORE_CLASSES",
     "OSM_TILES",
-    "PUBLIC_NOTE",
     "CRS_NOTE",
 ]
 
@@ -186,11 +187,6 @@ OSM_TILES: dict[str, str] = {
 
 CRS_NOTE = N_("Analyses in SWEREF 99 TM (EPSG:3006), metres; drawn in WGS84 lon/lat "
               "(EPSG:4326) on a Web Mercator map (EPSG:3857).")
-
-PUBLIC_NOTE = N_("Public map: no incident is drawn as a point and the file holds no "
-                 "incident position. Incidents are shown only as counts in fixed "
-                 "%(cell)s m cells; cells with fewer than %(min_count)d incidents are "
-                 "left out.")
 
 _DEFAULT_TITLE = "tryggkarta"
 _COORD_DECIMALS = 6
@@ -683,12 +679,10 @@ def _incident_points(incidents: gpd.GeoDataFrame, t: _Lang, *,
     return layer, int((~precise).sum())
 
 
-def _public_incident_cells(incidents: gpd.GeoDataFrame,
-                           t: _Lang) -> tuple[dict[str, Any], str]:
-    precise = _precise(incidents)
-    used = incidents[precise.to_numpy()]
-    cells = public_cells(used)
-    cell = float(cells.attrs.get("cell_m", MIN_PUBLIC_CELL_M))
+def _public_incident_cells(incidents: gpd.GeoDataFrame, t: _Lang,
+                           secret: bytes) -> tuple[dict[str, Any], str]:
+    cells = public_grid_counts(incidents, secret=secret)
+    cell = float(cells.attrs["cell_m"])
     counts = cells["count"].to_numpy()
     colours = _class(counts, _COUNT_CLASSES)
     palette = [c[1] for c in _COUNT_CLASSES]
@@ -701,13 +695,11 @@ def _public_incident_cells(incidents: gpd.GeoDataFrame,
         fields=["incidents"], rows=rows,
         title=t(N_("Incidents in this %(cell)s m cell"), cell=t.n(cell)), opacity=0.75,
     )
-    note = t(N_("%(n)s incidents in %(cells)s cells with fewer than %(min)d are not shown"),
-             n=t.n(cells.attrs.get("suppressed_incidents", 0)),
-             cells=t.n(cells.attrs.get("suppressed_cells", 0)), min=MIN_PUBLIC_COUNT)
-    left = int((~precise).sum())
+    note = sdc.cell_note(lang=t.lang)
+    left = int(cells.attrs.get("left_out_imprecise", 0))
     if left:
-        note += "; " + t(N_("%(n)s incidents known only by municipality, county or district "
-                            "are not counted"), n=t.n(left))
+        note += " " + t(N_("%(n)s incidents known only by municipality, county or district "
+                           "are not counted"), n=t.n(left))
     return layer, note
 
 
@@ -827,14 +819,6 @@ def _emerging_layer(emerging: pd.DataFrame, t: _Lang) -> dict[str, Any]:
     )
 
 
-_SITE_FROM_INCIDENTS = ("score", "covered_weight", "marginal_weight", "net_value", "rank")
-_SUPPRESSED_COLOUR = "#bdbdbd"
-
-
-def _suppressed_text() -> str:
-    return f"< {MIN_PUBLIC_COUNT}"
-
-
 def _sites_layer(sites: gpd.GeoDataFrame, t: _Lang, *, public: bool = False) -> dict[str, Any]:
     first = ("id", "rank", "score", "covered_incidents", "covered_weight",
              "marginal_weight", "privacy_penalty", "visible_area_m2")
@@ -852,24 +836,16 @@ def _sites_layer(sites: gpd.GeoDataFrame, t: _Lang, *, public: bool = False) -> 
     else:
         colours = ["#41b6c4"] * len(sites)
         legend = [{"color": "#41b6c4", "label": t(N_("candidate site")), "shape": "circle"}]
-    few_any = False
-    if public and "covered_incidents" in sites.columns:
-        # a site seeing 1 or 2 incidents would place them in its small coverage polygon
-        hidden = t(N_("not shown (fewer than %(n)d incidents)"), n=MIN_PUBLIC_COUNT)
-        for i, p in enumerate(props):
-            v = p.get("covered_incidents")
-            if isinstance(v, int) and 0 < v < MIN_PUBLIC_COUNT:
-                p["covered_incidents"] = _suppressed_text()
-                for c in _SITE_FROM_INCIDENTS:
-                    if c in p:
-                        p[c] = hidden
-                colours[i] = _SUPPRESSED_COLOUR
-                few_any = True
-    if few_any:
-        legend.append({"color": _SUPPRESSED_COLOUR,
-                       "label": t(N_("score not shown (fewer than %(n)d incidents)"),
-                                  n=MIN_PUBLIC_COUNT),
-                       "shape": "circle"})
+    if public:
+        # a site's coverage polygon is a few hundred m²: any figure computed from the
+        # incidents in it (count, weight, score, rank) could place them
+        hidden = sdc.not_published(lang=t.lang)
+        for p in props:
+            for c in INCIDENT_SITE_COLUMNS:
+                if c in p:
+                    p[c] = hidden
+        colours = ["#41b6c4"] * len(sites)
+        legend = [{"color": "#41b6c4", "label": t(N_("candidate site")), "shape": "circle"}]
     for p, c in zip(props, colours, strict=True):
         p["_c"] = c
     return _layer("sites", t(N_("Candidate sites (%(n)s)"), n=t.n(len(sites))), show=True,
@@ -902,8 +878,8 @@ def _selected_layer(selected: pd.DataFrame, sites: gpd.GeoDataFrame | None, t: _
         labels = [str(i + 1) for i in range(len(sel))]
     cols = _display_columns(sel, ("order", "id", "marginal_weight", "cumulative_weight",
                                   "cumulative_share", "cost_sek"))
-    if public:  # weights of single sites can stand for one or two incidents
-        cols = [c for c in cols if c not in ("marginal_weight", "cumulative_weight")]
+    if public:  # weights and shares of single sites can stand for a few incidents
+        cols = [c for c in cols if c not in INCIDENT_SITE_COLUMNS]
     props = _records(sel, cols)
     for p, lab in zip(props, labels, strict=True):
         p["_label"] = lab
@@ -972,21 +948,19 @@ def _sensitive_layer(sensitive: gpd.GeoDataFrame, t: _Lang) -> dict[str, Any]:
                   fill_opacity=0.3, title=t(N_("Sensitive place")))
 
 
-_AREA_NOT_COUNTS = {"id", "name", "area_km2", "incidents_per_km2", "weighted_density",
-                    "night_share", "score", "rank", "area_m2"}
-_AREA_RATES = ("incidents_per_km2", "weighted_density", "night_share", "score")
+#: Public figures shown in an area's popup (from :func:`geo.public.public_area_scores`).
+_PUBLIC_AREA_COLUMNS = ("incidents", "incidents_per_km2", "weighted_density", "night_share",
+                        "ring_incidents", "ring_ratio")
 
 
-def _areas_layer(areas: gpd.GeoDataFrame, t: _Lang, *, public: bool) -> dict[str, Any]:
+def _areas_layer(areas: gpd.GeoDataFrame, t: _Lang, *, public: bool,
+                 incidents: gpd.GeoDataFrame | None = None,
+                 secret: bytes | None = None) -> dict[str, Any]:
+    if public:
+        areas = _public_areas(areas, incidents, secret)
     cols = _display_columns(areas, ("id", "name", "rank", "score", "area_km2", "incidents",
                                     "incidents_per_km2", "weighted_density", "night_share"))
     props = _records(areas, cols)
-    if public:
-        counts = [c for c in cols if c not in _AREA_NOT_COUNTS and _is_count(areas[c])]
-        for p in props:
-            _suppress_small_counts(p, counts, hidden=t(N_("not shown")),
-                                   no_rate=t(N_("not shown (fewer than %(n)d incidents)"),
-                                             n=MIN_PUBLIC_COUNT))
     return _layer("areas", t(N_("Areas (%(n)s)"), n=t.n(len(areas))), show=True,
                   legend=[{"color": "#08519c", "label": t(N_("area (popup: statistics)")),
                            "shape": "outline"}],
@@ -994,42 +968,37 @@ def _areas_layer(areas: gpd.GeoDataFrame, t: _Lang, *, public: bool) -> dict[str
                   fill_opacity=0.05, title=t(N_("Area")), label_field="name")
 
 
-def _suppress_small_counts(props: dict[str, Any], counts: Sequence[str], *,
-                           hidden: str = "not shown",
-                           no_rate: str = "not shown (fewer than 3 incidents)") -> None:
-    """Replace counts of 1 and 2 by ``< 3`` in one area's popup, in place.
+def _public_areas(areas: gpd.GeoDataFrame, incidents: gpd.GeoDataFrame | None,
+                  secret: bytes | None) -> gpd.GeoDataFrame:
+    """An areas layer for a public map: incident figures only from geo.public.
 
-    Columns ``group:value`` (``category:Rån``, ``month:2025-05``) add up to
-    ``incidents``, so one hidden count in a group could be worked out from the others:
-    then the next smallest count of that group is hidden too (``hidden``). An area with
-    fewer than 3 incidents also loses its rates (``no_rate``).
+    Every column a score-areas table computed from incidents is dropped (given exact,
+    it would publish exact counts); with the incidents, the protected figures take
+    their place.
 
     Examples
     --------
-    >>> p = {"incidents": 20, "category:a": 2, "category:b": 5, "category:c": 13}
-    >>> _suppress_small_counts(p, list(p))
-    >>> p
-    {'incidents': 20, 'category:a': '< 3', 'category:b': 'not shown', 'category:c': 13}
+    >>> from shapely import box
+    >>> ar = gpd.GeoDataFrame({"id": ["A"], "name": ["Torget"], "incidents": [2],
+    ...                        "category:Rån": [1], "owner": ["kommunen"]},
+    ...                       geometry=[box(0, 0, 1, 1)], crs=3006)
+    >>> list(_public_areas(ar, None, None).columns)
+    ['id', 'name', 'owner', 'geometry']
     """
-    groups: dict[str, int] = {}
-    for c in counts:
-        v = props.get(c)
-        if isinstance(v, int) and not isinstance(v, bool) and 0 < v < MIN_PUBLIC_COUNT:
-            props[c] = _suppressed_text()
-            group = c.split(":", 1)[0] if ":" in c else None
-            if group:
-                groups[group] = groups.get(group, 0) + 1
-            if c == "incidents":
-                for r in _AREA_RATES:
-                    if r in props:
-                        props[r] = no_rate
-    for group, n in groups.items():
-        if n != 1:
-            continue
-        rest = [(props[c], c) for c in counts if c.startswith(group + ":")
-                and isinstance(props.get(c), int) and props[c] > 0]
-        if rest:
-            props[min(rest)[1]] = hidden
+    from geo.public import INCIDENT_AREA_COLUMNS
+
+    drop = [c for c in areas.columns if c in INCIDENT_AREA_COLUMNS
+            or c.startswith(("category:", "month:"))]
+    base = areas.drop(columns=drop)
+    if incidents is None or not len(incidents) or secret is None:
+        return base
+    scores = public_area_scores(incidents, base, secret=secret)
+    keep = [c for c in scores.columns if c in _PUBLIC_AREA_COLUMNS
+            or c.startswith("category:")]
+    out = base.copy()
+    for c in keep:
+        out[c] = scores[c].to_numpy()
+    return out
 
 
 def _is_count(s: pd.Series) -> bool:
@@ -1071,6 +1040,7 @@ def make_map(
     emerging: pd.DataFrame | None = None,
     selected: pd.DataFrame | None = None,
     public: bool = False,
+    secret: bytes | None = None,
     title: str = _DEFAULT_TITLE,
     sources: Iterable[str] = (),
     period: str | None = None,
@@ -1102,6 +1072,8 @@ def make_map(
         ``sites`` by ``id``.
     public : bool
         Make a map for a public document (see the module text).
+    secret : bytes, optional
+        The deployment's disclosure-control secret; a public map of incidents needs it.
     title : str
         Shown on the map and as the page title.
     sources : iterable of str
@@ -1127,7 +1099,8 @@ def make_map(
     CRSError
         A layer not in EPSG:3006.
     AnalysisError
-        Selected sites that are not among ``sites``.
+        Selected sites that are not among ``sites``; a public map of incidents without
+        ``secret``.
 
     Examples
     --------
@@ -1135,13 +1108,19 @@ def make_map(
     >>> inc = gpd.GeoDataFrame({"time": pd.to_datetime(["2025-05-01T22:10Z"] * 3),
     ...                         "category": ["rån"] * 3},
     ...                        geometry=[Point(674_013.3, 6_580_027.7)] * 3, crs=3006)
-    >>> page = map_html(make_map(incidents=inc, public=True, tiles=None, lang="en"))
+    >>> key = b"doctest-secret-0123"
+    >>> page = map_html(make_map(incidents=inc, public=True, secret=key, tiles=None,
+    ...                          lang="en"))
     >>> "674013" in page, "Incidents per 100 m cell" in page
     (False, True)
-    >>> [s["name"] for s in layer_specs(make_map(incidents=inc, public=True, tiles=None))]
+    >>> [s["name"] for s in layer_specs(make_map(incidents=inc, public=True, secret=key,
+    ...                                          tiles=None))]
     ['Händelser per 100 m-ruta']
     """
     t = _Lang(resolve_lang(lang))
+    if public and incidents is not None and len(incidents) and secret is None:
+        raise AnalysisError("a public map of incidents needs the deployment's "
+                            "disclosure-control secret (TRYGGKARTA_SDC_SECRET)")
     for name, frame in (("incidents", incidents), ("sites", sites), ("cameras", cameras),
                         ("buildings", buildings), ("areas", areas),
                         ("sensitive", sensitive), ("coverage", coverage)):
@@ -1183,7 +1162,8 @@ def make_map(
     if has["incidents"]:
         assert incidents is not None
         if public:
-            layer, note = _public_incident_cells(incidents, t)
+            assert secret is not None
+            layer, note = _public_incident_cells(incidents, t, secret)
             layers.append(layer)
             info.append(note)
         else:
@@ -1199,7 +1179,8 @@ def make_map(
             has["sites"] or has["selected"] or density_drawn))
     if has["areas"]:
         assert areas is not None
-        layers.append(_areas_layer(areas, t, public=public))
+        layers.append(_areas_layer(areas, t, public=public, incidents=incidents,
+                                   secret=secret))
     if has["sensitive"]:
         assert sensitive is not None
         layers.append(_sensitive_layer(sensitive, t))
@@ -1228,8 +1209,7 @@ def make_map(
         "sources": [str(s) for s in sources],
         "crs": t(CRS_NOTE),
         "public": bool(public),
-        "public_note": t(PUBLIC_NOTE, cell=t.n(MIN_PUBLIC_CELL_M), min_count=MIN_PUBLIC_COUNT)
-        if public else None,
+        "public_note": sdc.public_map_note(lang=t.lang) if public else None,
         "notes": info,
         "tiles": dict(tiles) if tiles else None,
         "lang": t.lang,

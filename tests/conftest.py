@@ -41,6 +41,20 @@ _hsettings.register_profile("ci", derandomize=True, print_blob=True)
 _hsettings.register_profile("dev", print_blob=True)
 _hsettings.load_profile("ci" if os.environ.get("CI") else "dev")
 
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _sdc_secret() -> Iterator[None]:
+    """A disclosure-control secret for the whole run, so that a public output made by a
+    test never writes a key file into the working folder (tests of the key file unset
+    it with monkeypatch)."""
+    had = "TRYGGKARTA_SDC_SECRET" in os.environ
+    os.environ.setdefault("TRYGGKARTA_SDC_SECRET", "tryggkarta-test-suite-secret")
+    yield
+    if not had:
+        os.environ.pop("TRYGGKARTA_SDC_SECRET", None)
+
+
 _INSTALL_HINT = (
     "install the Debian packages postgresql-15 and postgresql-15-postgis-3 "
     "(apt-get install -y postgresql-15 postgresql-15-postgis-3), or set "

@@ -29,7 +29,7 @@ from geo.density import density_grid, write_density
 from geo.errors import AnalysisError, CRSError
 from geo.io import read_layer
 from geo.maps import _vendor_files, join_by_id, layer_specs, make_map, map_html, map_meta, write_map
-from geo.privacy import public_cells
+from geo.public import public_area_scores, public_grid_counts
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _cdp import Browser, find_chromium  # noqa: E402
@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "data" / "demo"
 OSM = ROOT / "data" / "osm"
 TO_WGS84 = Transformer.from_crs(3006, 4326, always_xy=True)
+SECRET = b"maps-tests-secret-0123"
 SCORE_COLS = ["rank", "score", "covered_incidents", "covered_weight", "marginal_weight",
               "privacy_penalty", "visible_area_m2"]
 
@@ -75,7 +76,7 @@ def maps(scene, tmp_path_factory):
     d = tmp_path_factory.mktemp("maps")
     kw = dict(scene, sources=["demo data"], title="Test map", lang="en")
     review = write_map(d / "map.html", **kw)
-    public = write_map(d / "map_public.html", **kw, public=True)
+    public = write_map(d / "map_public.html", **kw, public=True, secret=SECRET)
     return review, public
 
 
@@ -84,7 +85,7 @@ def maps_sv(scene, tmp_path_factory):
     d = tmp_path_factory.mktemp("maps_sv")
     kw = dict(scene, sources=["demodata"], title="Testkarta", lang="sv")
     review = write_map(d / "map.html", **kw)
-    public = write_map(d / "map_public.html", **kw, public=True)
+    public = write_map(d / "map_public.html", **kw, public=True, secret=SECRET)
     return review, public
 
 
@@ -233,7 +234,7 @@ def test_public_map_holds_no_incident_coordinate(scene, maps):
     # a public map of the incidents (and their density grid): not one position, in
     # degrees or metres, rounded or cut
     alone = map_html(make_map(incidents=scene["incidents"], density=scene["density"],
-                              public=True, lang="en"))
+                              public=True, secret=SECRET, lang="en"))
     assert _leaked(alone, lonlat, xy) == []
     assert '"key":"incidents"' not in alone and '"key":"density"' not in alone
     assert '"key":"hotspots"' not in alone
@@ -243,7 +244,8 @@ def test_public_map_holds_no_incident_coordinate(scene, maps):
     # those matches are the same in a map made without the incidents.
     public = maps[1].read_text("utf-8")
     kw = {k: v for k, v in scene.items() if k not in ("incidents", "density")}
-    without = write_map(maps[1].with_name("without.html"), **kw, public=True, lang="en")
+    without = write_map(maps[1].with_name("without.html"), **kw, public=True, secret=SECRET,
+                        lang="en")
     background = set(_leaked(without.read_text("utf-8"), lonlat, xy))
     assert set(_leaked(public, lonlat, xy)) <= background
     assert len(background) < 0.02 * len(lonlat)
@@ -254,33 +256,40 @@ def _data(**kw):
     return {"layers": layer_specs(m), "meta": map_meta(m)}
 
 
-def test_public_cells_are_the_privacy_aggregation(scene):
-    data = _data(**scene, public=True, lang="en")
+def test_public_cells_are_the_protected_grid_counts(scene):
+    data = _data(**scene, public=True, secret=SECRET, lang="en")
     cells = next(la for la in data["layers"] if la["key"] == "incident_cells")
     inc = scene["incidents"]
-    expected = public_cells(inc[inc["precision"].isin(["point", "street"])])
+    expected = public_grid_counts(inc, secret=SECRET)
     assert cells["cell"] == 100 and cells["x0"] == 0 and cells["y0"] == 0
     got = sorted((r[0] * 100, r[1] * 100, int(r[3].replace(",", ""))) for r in cells["rows"])
     want = sorted(zip(expected["cell_x"], expected["cell_y"], expected["count"], strict=True))
     assert got == [(float(a), float(b), int(c)) for a, b, c in want]
     assert min(int(r[3].replace(",", "")) for r in cells["rows"]) >= 3
-    # the area with 2 incidents shows "< 3" and no rates; 0 and 250 are shown
+    # the areas' given statistics (exact, as score-areas writes them) are not shown:
+    # the popups carry the protected figures of geo.public instead
     areas = {f["properties"]["id"]: f["properties"]
              for f in next(la for la in data["layers"] if la["key"] == "areas")["data"]}
-    assert areas["A2"]["incidents"] == "< 3" and "fewer than 3" in areas["A2"]["night_share"]
-    assert areas["A1"]["incidents"] == "250" and areas["A3"]["incidents"] == "0"
-    # one hidden category count could be worked out from the total: the next is hidden too
-    assert areas["A1"]["category:Rån"] == "< 3" and areas["A1"]["category:Hot"] == "not shown"
-    assert areas["A1"]["category:Stöld"] == "243" and areas["A1"]["night_share"] == "0.4"
+    pub = public_area_scores(inc, scene["areas"][["id", "name", "geometry"]], secret=SECRET)
+    for _, row in pub.iterrows():
+        p = areas[row["id"]]
+        assert p["incidents"] == f"{int(row['incidents']):,}"
+        assert p.get("score") is None and p.get("rank") is None
+        for c in (c for c in pub.columns if c.startswith("category:")):
+            assert p[c] == f"{int(row[c]):,}"
+    assert "243" not in {str(v) for p in areas.values() for v in p.values()}
+    # sites: no figure computed from incidents
+    sites = next(la for la in data["layers"] if la["key"] == "sites")["data"]
+    for f in sites:
+        for c in ("score", "rank", "covered_incidents", "covered_weight", "marginal_weight"):
+            assert f["properties"][c] == "not published"
     assert data["meta"]["period"] == "November 2024 to October 2026 (local time)"
-    # a site seeing 1-2 incidents shows no score or weight; selected sites no weights
+    # sites keep what is not computed from incidents; selected sites show no weights
     sites = {f["properties"]["id"]: f["properties"]
              for f in next(la for la in data["layers"] if la["key"] == "sites")["data"]}
     ids = scene["sites"]["id"].tolist()
-    assert sites[ids[1]]["covered_incidents"] == "< 3" and sites[ids[1]]["_c"] == "#bdbdbd"
-    assert "not shown" in sites[ids[2]]["score"] and "not shown" in sites[ids[2]]["covered_weight"]
-    assert sites[ids[3]]["covered_incidents"] == "3" and sites[ids[3]]["covered_weight"] == "7.5"
-    assert sites[ids[0]]["covered_incidents"] == "0" and sites[ids[0]]["score"] == "100"
+    assert sites[ids[3]]["privacy_penalty"] == "0.75"
+    assert len({p["_c"] for p in sites.values()}) == 1  # not coloured by score
     sel = next(la for la in data["layers"] if la["key"] == "selected")["data"]
     assert all("marginal_weight" not in f["properties"] for f in sel)
 
@@ -408,7 +417,7 @@ def test_public_map_renders_cells_and_its_note(scene, maps, browser):
     assert "incident_cells" in keys
     assert not {"incidents", "density", "hotspots"} & set(keys)
     inc = scene["incidents"]
-    n = len(public_cells(inc[inc["precision"].isin(["point", "street"])]))
+    n = len(public_grid_counts(inc, secret=SECRET))
     assert browser.evaluate("window.tryggkarta.layers.incident_cells.getLayers().length") == n
     note = browser.evaluate("document.querySelector('.tk-public-note').textContent")
     assert "no incident is drawn as a point" in note and "100 m" in note

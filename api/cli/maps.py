@@ -181,8 +181,9 @@ def map_cmd(
         metavar="FILE", help="Emerging hot spot grid (CSV from 'emerging-hotspots'): the "
         "sixteen patterns in their colours.", show_default=False)] = None,
     public: Annotated[bool, typer.Option(
-        "--public", help="For public documents: incidents only as counts in 100 m cells "
-        "(< 3 left out), no incident position in the file, no density/hot-spot grid.")] = False,
+        "--public", help="For public documents: incidents only as protected counts in "
+        "national 100 m grid cells (cell key method, docs/disclosure.md), no incident "
+        "position in the file, no density/hot-spot grid, no site score or weight.")] = False,
     title: Annotated[str, typer.Option(help="Title on the map.")] = "tryggkarta",
     source: Annotated[list[str] | None, typer.Option(
         "--source", metavar="TEXT", help="A data source to list on the map (repeatable; "
@@ -255,9 +256,12 @@ def map_cmd(
         sel = pd.DataFrame(sel.drop(columns=sel.geometry.name))
     sources = source or [source_line(k, Path(v).name, lang=lang) for k, v in given.items()
                          if v]
+    from api.settings import get_settings, sdc_secret
+
     write_map(target, **layers, coverage=_coverage(coverage), density=dens, emerging=emer,
               selected=sel,
-              public=public, title=title, sources=sources,
+              public=public, secret=sdc_secret(get_settings()) if public else None,
+              title=title, sources=sources,
               tiles=OSM_TILES if tiles else None, lang=lang)
     console.print(f"wrote {target}" + (" (public)" if public else ""), highlight=False)
     if png or pdf:
@@ -349,7 +353,13 @@ def demo(layers: dict[str, gpd.GeoDataFrame], out: Path) -> list[str]:
                        "(data/make_demo.py)", lang=lang)]
     review = write_map(out / "map.html", **kw, sources=sources, lang=lang,
                        title=gettext("tryggkarta demo: central Stockholm", lang=lang))
-    public = write_map(out / "map_public.html", **kw, public=True, sources=sources, lang=lang,
+    from api.settings import get_settings, sdc_secret
+
+    settings = get_settings()
+    if settings.sdc_secret is None:  # the demo's key file lives in its own store
+        settings = settings.model_copy(update={"data_dir": out / "store"})
+    public = write_map(out / "map_public.html", **kw, public=True,
+                       secret=sdc_secret(settings), sources=sources, lang=lang,
                        title=gettext("tryggkarta demo: central Stockholm (public)", lang=lang))
     drawn = [k for k, v in kw.items() if v is not None]
     lines.append(f"maps of {', '.join(drawn)} -> {review.name}, {public.name} (public: "

@@ -272,9 +272,11 @@ def map_html(rt: Context, names: dict[str, str | None], coverage: bool, public: 
 
     sources = [source_line(kind, f"db:{d.info.name} v{d.info.version}", lang=lang)
                for kind, d in loaded.items()]
+    from api.settings import sdc_secret
+
     text = exports_service.map_html({k: d.frame for k, d in loaded.items()}, coverage=cov,
                             public=public, title=title, sources=sources, tiles=tiles,
-                            lang=lang)
+                            lang=lang, secret=sdc_secret(rt.settings) if public else None)
     return text.encode("utf-8"), {d.info.name: d.info.version for d in loaded.values()}
 
 

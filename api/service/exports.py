@@ -31,12 +31,18 @@ def check_map_layers(names: dict[str, str | None], *, coverage: bool = False) ->
 def map_html(layers: dict[str, gpd.GeoDataFrame], *,
              coverage: gpd.GeoDataFrame | None = None, public: bool = False,
              title: str = "tryggkarta", sources: list[str] | None = None,
-             tiles: bool = True, lang: str | None = None) -> str:
+             tiles: bool = True, lang: str | None = None,
+             secret: bytes | None = None) -> str:
     """The self-contained HTML page of a map of ``layers`` (kind -> frame) and coverage
-    polygons, in ``lang`` (``sv`` by default)."""
+    polygons, in ``lang`` (``sv`` by default). A public map protects its counts with
+    ``secret`` (default: the configured one, :func:`api.settings.sdc_secret`)."""
+    from api.settings import get_settings, sdc_secret
     from geo.maps import OSM_TILES, make_map
     from geo.maps import map_html as page
 
-    return page(make_map(**layers, coverage=coverage, public=public, title=title,
+    if public and secret is None:
+        secret = sdc_secret(get_settings())
+    return page(make_map(**layers, coverage=coverage, public=public, secret=secret,
+                         title=title,
                          sources=sources or [], tiles=OSM_TILES if tiles else None,
                          lang=lang))

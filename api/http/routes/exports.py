@@ -60,8 +60,9 @@ async def map_export(
     coverage: Annotated[bool, Query(description=(
         "Add the cameras' coverage polygons (every level; cached per version)."))] = False,
     public: Annotated[bool, Query(description=(
-        "For public documents: incidents only as counts in 100 m cells (under 3 left "
-        "out), no incident position anywhere in the file."))] = False,
+        "For public documents: incidents only as protected counts in national 100 m "
+        "grid cells (cell key method), no incident position anywhere in the file, no "
+        "site score or weight."))] = False,
     title: Annotated[str, Query(max_length=200, description="Title on the map.")]
     = "tryggkarta",
     tiles: Annotated[bool, Query(description=(
