@@ -339,3 +339,24 @@ def test_emerging_hot_spots_on_the_map_with_the_swedish_legend(page, server, tmp
     assert cells.count() == shown > 0
     fills = set(cells.evaluate_all("ps => ps.map(p => p.getAttribute('fill'))"))
     assert fills <= {"#ef3b2c", "#4292c6"}     # persistent hot red, persistent cold blue
+
+
+def test_a_document_opens_in_a_new_tab_and_works_there(page, server):
+    head = {"Authorization": f"Bearer {PLANNER}"}
+    r = page.request.post(server + "/datasets", headers=head, multipart={
+        "kind": "areas", "name": "omraden_doc",
+        "file": {"name": "areas.geojson", "mimeType": "application/geo+json",
+                 "buffer": (DEMO / "areas.geojson").read_bytes()}})
+    assert r.status == 201, r.text()
+    sign_in(page, PLANNER)
+    doc = page.get_by_test_id("documents").locator("li[data-path='/exports/map']")
+    doc.locator("select[name=areas]").select_option("omraden_doc")
+    # no base map (a checkbox of the route's parameters): nothing may leave the machine
+    assert doc.locator("input[name=tiles]").is_checked()          # the route's default
+    doc.locator("input[name=tiles]").uncheck()
+    with page.context.expect_page() as new:
+        doc.get_by_role("button", name="Öppna").click()
+    tab = new.value
+    # the map's own inline script runs in the new tab: its legend lists the areas
+    tab.wait_for_selector(".tk-legend-layer[data-key=areas]", timeout=30_000)
+    assert tab.locator("html").get_attribute("lang") == "sv"

@@ -39,9 +39,13 @@ STATIC_PREFIX: Final = "/static"
 #: Paths of the interface itself (no token, not in the audit log).
 WEB_PATHS: Final = ("/", STATIC_PREFIX + "/")
 
-#: The page's Content-Security-Policy: everything from this server, nothing else.
-CSP: Final = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-              "img-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'none'; "
+#: The page's Content-Security-Policy: scripts, styles and data from this server only.
+#: A document opened from the page (a blob: URL) inherits it, so it also allows what the
+#: self-contained documents carry inline (their scripts, styles, data: images) and the
+#: base-map tiles a map may show (https images).
+CSP: Final = ("default-src 'self'; script-src 'self' 'unsafe-inline'; "
+              "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob: https:; "
+              "font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; "
               "base-uri 'none'; form-action 'self'")
 
 page_router = APIRouter(include_in_schema=False)

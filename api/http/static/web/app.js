@@ -371,7 +371,6 @@
     for (const f of fields) {
       const v = f.get();
       if (v === null || v === "") continue;
-      if (f.input.type === "checkbox" && v === "false" && !f.input.defaultChecked) continue;
       q.append(f.name, v);
     }
     for (const [k, v] of Object.entries(extra || {})) q.set(k, v);
