@@ -8,9 +8,10 @@ in the audit log.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from api.http.deps import Context, CurrentUser, RuntimeDep, audit
@@ -18,7 +19,7 @@ from api.http.responses import answer, frame_bytes, negotiate
 from api.http.routes.analyses import ANALYSIS_ERRORS, BuildingsQ, IncidentsQ, LevelQ, _name
 from api.service import evaluation as service
 
-__all__ = ["router"]
+__all__ = ["router", "EvaluationQuery", "evaluation_query"]
 
 router = APIRouter(tags=["evaluation"])
 
@@ -67,6 +68,39 @@ def _job(rt: Context, names: dict[str, str | None], params: service.EvaluatePara
     return frame_bytes(service.table(ev) if fmt == "geojson" else ev.table, fmt), used
 
 
+@dataclass(frozen=True)
+class EvaluationQuery:
+    """The query both evaluation routes take: dataset names and the options, as given."""
+
+    names: dict[str, str | None]
+    options: dict[str, Any]
+
+    def params(self) -> service.EvaluateParams:
+        """The checked options (a bad value is the CLI's ParameterError, answered 422)."""
+        return service.EvaluateParams(**self.options)
+
+
+def evaluation_query(
+    incidents: IncidentsQ,
+    treated: TreatedQ,
+    start: StartQ = None,
+    months: MonthsQ = 12,
+    buffer_m: BufferQ = None,
+    control: ControlQ = None,
+    buildings: BuildingsQ = None,
+    level: LevelQ = "observe",
+    public: PublicQ = False,
+) -> EvaluationQuery:
+    return EvaluationQuery(
+        names={"incidents": incidents, "treated": treated, "control": control,
+               "buildings": buildings},
+        options={"start": start, "months": months, "buffer_m": buffer_m, "level": level,
+                 "public": public})
+
+
+QueryDep = Annotated[EvaluationQuery, Depends(evaluation_query)]
+
+
 @router.get(
     "/analyses/evaluate",
     summary="Before and after: treated areas or camera views, their rings and a control",
@@ -81,15 +115,7 @@ async def evaluate(
     request: Request,
     runtime: RuntimeDep,
     user: CurrentUser,
-    incidents: IncidentsQ,
-    treated: TreatedQ,
-    start: StartQ = None,
-    months: MonthsQ = 12,
-    buffer_m: BufferQ = None,
-    control: ControlQ = None,
-    buildings: BuildingsQ = None,
-    level: LevelQ = "observe",
-    public: PublicQ = False,
+    q: QueryDep,
     format: Annotated[Literal["csv", "geojson"] | None, Query(
         description="csv (the contract's table) or geojson (with the treated polygons, "
         "WGS84).")] = None,
@@ -101,17 +127,11 @@ async def evaluate(
     ``wdq`` (weighted displacement quotient); undefined values are empty (CSV) or null.
     """
     fmt = negotiate(request, format, ("csv", "geojson"))
-    names = {"incidents": incidents, "treated": treated, "control": control,
-             "buildings": buildings}
-    audit(request, "analysis.evaluate", params={
-        **names, "start": start, "months": months, "buffer_m": buffer_m, "level": level,
-        "public": public, "format": fmt})
-    params = service.EvaluateParams(start=start, months=months, buffer_m=buffer_m,
-                                    level=level, public=public)
-    data, used = await runtime.run_cached(_job, list(names.values()), names, params, "table",
-                                          fmt, None)
+    audit(request, "analysis.evaluate", params={**q.names, **q.options, "format": fmt})
+    data, used = await runtime.run_cached(_job, list(q.names.values()), q.names, q.params(),
+                                          "table", fmt, None)
     audit(request, "analysis.evaluate", datasets=used)
-    return answer(data, fmt, filename=f"evaluate_{treated}")
+    return answer(data, fmt, filename=f"evaluate_{q.names['treated']}")
 
 
 @router.get(
@@ -125,28 +145,14 @@ async def evaluation_report(
     request: Request,
     runtime: RuntimeDep,
     user: CurrentUser,
-    incidents: IncidentsQ,
-    treated: TreatedQ,
-    start: StartQ = None,
-    months: MonthsQ = 12,
-    buffer_m: BufferQ = None,
-    control: ControlQ = None,
-    buildings: BuildingsQ = None,
-    level: LevelQ = "observe",
-    public: PublicQ = False,
+    q: QueryDep,
     lang: Annotated[Literal["sv", "en"] | None, Query(description=(
         "Language of the report (default the server's TRYGGKARTA_LANG, else sv)."))] = None,
 ) -> Response:
     """``tryggkarta evaluate --report``: counts, RES with its interval read plainly, the
     WDQ reading, monthly charts per area and category, and warnings."""
-    names = {"incidents": incidents, "treated": treated, "control": control,
-             "buildings": buildings}
-    audit(request, "export.evaluation-report", params={
-        **names, "start": start, "months": months, "buffer_m": buffer_m, "level": level,
-        "public": public, "lang": lang})
-    params = service.EvaluateParams(start=start, months=months, buffer_m=buffer_m,
-                                    level=level, public=public)
-    data, used = await runtime.run_cached(_job, list(names.values()), names, params, "report",
-                                          "html", lang)
+    audit(request, "export.evaluation-report", params={**q.names, **q.options, "lang": lang})
+    data, used = await runtime.run_cached(_job, list(q.names.values()), q.names, q.params(),
+                                          "report", "html", lang)
     audit(request, "export.evaluation-report", datasets=used)
-    return answer(data, "html", filename=f"evaluation_{treated}")
+    return answer(data, "html", filename=f"evaluation_{q.names['treated']}")
