@@ -241,6 +241,16 @@ def test_forms_are_the_routes_parameters_and_every_control_has_a_label(page, ser
         required = [p["name"] for p in op.get("parameters", []) if p.get("required")]
         for name in required:
             assert page.locator(f"#opt-{name}").get_attribute("required") is not None
+    # a parameter that names a stored dataset is a choice of the stored datasets
+    for path, op in analyses.items():
+        stored = [p["name"] for p in op.get("parameters", [])
+                  if (p.get("description") or "").startswith("Stored")]
+        page.get_by_test_id("analysis").select_option(path)
+        for name in stored:
+            assert page.locator(f"#opt-{name}").evaluate("e => e.tagName") == "SELECT", name
+    # Swedish names for every analysis and document (no English summary shown)
+    names = options.all_inner_texts()
+    assert "Poängsätt kameraplatser" in names and not any("Score" in n for n in names)
     # the upload form is the multipart body of POST /datasets
     body = spec["paths"]["/datasets"]["post"]["requestBody"]["content"]["multipart/form-data"]
     ref = body["schema"]["$ref"].split("/")[-1]

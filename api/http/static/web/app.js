@@ -47,7 +47,8 @@
   }
   function kindLabel(kind) { return (M.kinds && M.kinds[kind]) || kind; }
   function routeLabel(path, op) {
-    return (M.routes && M.routes[path]) || op.summary || path;
+    // a route without a label of its own: the API's summary in English, its path in Swedish
+    return (M.routes && M.routes[path]) || (LANG === "en" && op.summary) || path;
   }
   function numberText(v) {
     if (typeof v !== "number" || !isFinite(v)) return v === null || v === undefined ? "" : String(v);
@@ -121,8 +122,8 @@
     if (s.format === "binary" || s.contentMediaType) {
       input = el("input", Object.assign({ type: "file" }, common));
       get = () => (input.files && input.files[0]) || null;
-    } else if (state.kinds.includes(name)) {
-      // a dataset of this kind (or of any kind when there is none of it)
+    } else if (state.kinds.includes(name) || /^Stored\b/.test(description || "")) {
+      // a stored dataset: of this kind (or of any kind when there is none of it)
       input = el("select", Object.assign({}, common, { dataset: { kind: name } }));
       get = () => input.value || null;
       fillDatasetSelect(input, !required);
