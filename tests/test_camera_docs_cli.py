@@ -350,4 +350,17 @@ def test_api_camera_docs(client, tmp_path):
                       headers=R).status_code == 404
     assert client.get(f"/camera-docs/{info['id']}/files/x.csv", headers=R).status_code == 404
     assert len(client.get("/camera-docs", headers=R).json()) == 2
+    # the web interface's document: the newest kept, its first camera (English), or one
+    # chosen by id and camera, or another file
+    newest = client.get("/documents/camera-docs", headers=R)
+    assert newest.status_code == 200 and 'lang="en"' in newest.text
+    assert "Camera documentation: K1" in newest.text
+    k2 = client.get("/documents/camera-docs", headers=R,
+                    params={"id": info["id"], "camera": "K2"})
+    assert 'lang="sv"' in k2.text and "Kameradokumentation: K2" in k2.text
+    masks = client.get("/documents/camera-docs", headers=R,
+                       params={"id": info["id"], "file": "masks.csv"})
+    assert masks.text.startswith("camera_id,sensitive_index,kind,")
+    assert client.get("/documents/camera-docs", headers=R,
+                      params={"camera": "K9"}).status_code == 404
     assert json.loads(json.dumps(info)) == info

@@ -8,4 +8,4 @@ __all__ = ["analyses", "audit", "camera_docs", "datasets", "evaluation", "export
 
 #: Every router, in the order they appear in the OpenAPI document.
 ROUTERS = (datasets.router, analyses.router, exports.router, evaluation.router,
-           camera_docs.router, audit.router)
+           camera_docs.router, camera_docs.documents_router, audit.router)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -23,9 +23,11 @@ from api.storage import NAME_PATTERN
 from api.storage.base import DOCUMENT_ID_PATTERN, FILE_NAME_PATTERN
 from geo.errors import NotFoundError
 
-__all__ = ["router", "CameraDocsRequest", "create_job"]
+__all__ = ["router", "documents_router", "CameraDocsRequest", "create_job"]
 
 router = APIRouter(prefix="/camera-docs", tags=["camera documentation"])
+#: ``/documents/camera-docs``: one kept document to open (the web interface's list).
+documents_router = APIRouter(prefix="/documents", tags=["camera documentation"])
 
 _PAT = NAME_PATTERN.pattern
 
@@ -155,6 +157,56 @@ async def camera_docs_file(
         return runtime.ready_store().document_file(doc_id, name)
 
     data = await runtime.run(read)
+    return _file_response(name, data)
+
+
+@documents_router.get(
+    "/camera-docs", summary="Open a kept camera documentation (the newest by default)",
+    response_class=Response, responses={**READ_ERRORS, 200: {"content": {
+        "text/html": {}, "text/csv": {}, "application/geopackage+sqlite3": {}}}})
+async def open_camera_docs(
+    request: Request, runtime: RuntimeDep, user: CurrentUser,
+    id: Annotated[str | None, Query(
+        description="A kept documentation's id (default: the newest).",
+        pattern=DOCUMENT_ID_PATTERN.pattern)] = None,
+    camera: Annotated[str | None, Query(
+        max_length=200, description="The camera whose weighing basis to open (default: "
+        "the first camera).")] = None,
+    file: Annotated[str | None, Query(
+        description="Another file instead: register.csv, register.gpkg, masks.csv.",
+        pattern=FILE_NAME_PATTERN.pattern)] = None,
+) -> Response:
+    """One file of a kept camera documentation, as kept: by default the weighing basis
+    (``camera_<id>.html``) of the first camera of the newest documentation."""
+    from geo.camera_docs import camera_file_name
+
+    audit(request, "camera_docs.open", params={"id": id, "camera": camera, "file": file})
+
+    def read() -> tuple[str, bytes]:
+        store = runtime.ready_store()
+        if id is None:
+            kept = store.list_documents(kind=service.KIND)
+            if not kept:
+                raise NotFoundError("no camera documentation is kept yet")
+            info = kept[-1]
+        else:
+            info = _entry(runtime, id)
+        if file is not None:
+            name = file
+        elif camera is not None:
+            name = camera_file_name(camera)
+        else:
+            pages = [n for n in info.files if n.startswith("camera_")]
+            name = pages[0] if pages else "register.csv"
+        if name not in info.files:
+            raise NotFoundError(f"document {info.id}: no file {name!r}")
+        return name, store.document_file(info.id, name)
+
+    name, data = await runtime.run(read)
+    return _file_response(name, data)
+
+
+def _file_response(name: str, data: bytes) -> Response:
     suffix = "." + name.rsplit(".", 1)[-1] if "." in name else ""
     media = MEDIA.get(suffix, "application/octet-stream")
     disposition = "inline" if suffix == ".html" else "attachment"
