@@ -163,17 +163,20 @@ def _locale_root() -> Any:
 
 
 @functools.cache
-def translations(lang: str) -> _gettext.NullTranslations:
+def translations(lang: str, domain: str | None = None) -> _gettext.NullTranslations:
     """The gettext translations of ``lang``: every compiled domain of that language.
 
-    The base domain ``tryggkarta`` is searched first, then the others in name order
-    (each document family has its own ``<domain>.po``). A message no catalogue holds
-    is returned unchanged (its English id).
+    ``domain`` (a document family's own catalogue, e.g. ``report``) is searched first,
+    then the base domain ``tryggkarta``, then the others in name order, so the same
+    English id may read differently in two families. A message no catalogue holds is
+    returned unchanged (its English id).
 
     Parameters
     ----------
     lang : str
         ``sv`` or ``en``.
+    domain : str, optional
+        The catalogue to search first.
 
     Returns
     -------
@@ -182,9 +185,11 @@ def translations(lang: str) -> _gettext.NullTranslations:
     code = resolve_lang(lang)
     folder = _locale_root().joinpath(code, "LC_MESSAGES")
     files: list[Any] = []
+    first = f"{domain}.mo" if domain else None
     if folder.is_dir():
         files = sorted((f for f in folder.iterdir() if f.name.endswith(".mo")),
-                       key=lambda f: (f.name != f"{_BASE_DOMAIN}.mo", f.name))
+                       key=lambda f: (f.name != first, f.name != f"{_BASE_DOMAIN}.mo",
+                                      f.name))
     if not files:
         return _gettext.NullTranslations()
     chain: _gettext.NullTranslations | None = None
@@ -199,18 +204,22 @@ def translations(lang: str) -> _gettext.NullTranslations:
     return chain
 
 
-def gettext(message: str, *, lang: str | None = None) -> str:
+def gettext(message: str, *, lang: str | None = None, domain: str | None = None) -> str:
     """``message`` (an English message id) in the document language.
+
+    ``domain``: the document family's catalogue to search first (see
+    :func:`translations`).
 
     Examples
     --------
     >>> gettext("Sources", lang="sv"), gettext("Sources", lang="en")
     ('Källor', 'Sources')
     """
-    return translations(resolve_lang(lang)).gettext(message)
+    return translations(resolve_lang(lang), domain).gettext(message)
 
 
-def ngettext(singular: str, plural: str, n: int, *, lang: str | None = None) -> str:
+def ngettext(singular: str, plural: str, n: int, *, lang: str | None = None,
+             domain: str | None = None) -> str:
     """The singular or plural form of a message for the count ``n``.
 
     Examples
@@ -218,7 +227,7 @@ def ngettext(singular: str, plural: str, n: int, *, lang: str | None = None) -> 
     >>> ngettext("%(num)d incident", "%(num)d incidents", 2, lang="sv") % {"num": 2}
     '2 händelser'
     """
-    return translations(resolve_lang(lang)).ngettext(singular, plural, n)
+    return translations(resolve_lang(lang), domain).ngettext(singular, plural, n)
 
 
 def _frac_pattern(pattern: str, digits: int) -> str:
@@ -507,7 +516,7 @@ def _inline_static(name: str) -> Markup:
 
 
 @functools.cache
-def environment(lang: str | None = None) -> jinja2.Environment:
+def environment(lang: str | None = None, domain: str | None = None) -> jinja2.Environment:
     """The Jinja2 environment of a language: templates, messages, formatting filters.
 
     Loads templates from ``geo/templates/`` (package resources), escapes HTML, and
@@ -520,6 +529,8 @@ def environment(lang: str | None = None) -> jinja2.Environment:
     ----------
     lang : str, optional
         ``sv`` or ``en`` (default :func:`resolve_lang`).
+    domain : str, optional
+        The catalogue searched first (see :func:`translations`).
 
     Returns
     -------
@@ -534,7 +545,8 @@ def environment(lang: str | None = None) -> jinja2.Environment:
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
     )
-    env.install_gettext_translations(translations(code), newstyle=True)  # type: ignore[attr-defined]
+    env.install_gettext_translations(translations(code, domain),  # type: ignore[attr-defined]
+                                     newstyle=True)
     fmt = formatter(code)
     env.filters.update(_filters(fmt))
     env.globals.update(lang=code, fmt=fmt, static=_inline_static, data_uri=data_uri,
@@ -542,7 +554,8 @@ def environment(lang: str | None = None) -> jinja2.Environment:
     return env
 
 
-def render(template: str, *, lang: str | None = None, **context: Any) -> str:
+def render(template: str, *, lang: str | None = None, domain: str | None = None,
+           **context: Any) -> str:
     """Render a document template of ``geo/templates/`` in one language.
 
     Parameters
@@ -551,6 +564,9 @@ def render(template: str, *, lang: str | None = None, **context: Any) -> str:
         The template's name, e.g. ``"report/area.html"``.
     lang : str, optional
         ``sv`` or ``en``; default ``$TRYGGKARTA_LANG`` or ``sv``.
+    domain : str, optional
+        The catalogue searched first; default the template's folder (``report`` for
+        ``report/area.html``), so each family's own wording wins.
     **context
         The template's variables. The base template reads ``title``, and optionally
         ``subtitle``, ``sources`` (list of str), ``generated`` (a date), ``footer_note``.
@@ -567,5 +583,7 @@ def render(template: str, *, lang: str | None = None, **context: Any) -> str:
     >>> '<html lang="sv">' in page, "1 december 2026" in page, "Källor" in page
     (True, True, True)
     """
-    return environment(lang).get_template(template).render(**context)
+    if domain is None and "/" in template:
+        domain = template.split("/", 1)[0]
+    return environment(lang, domain).get_template(template).render(**context)
 

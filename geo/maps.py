@@ -256,7 +256,7 @@ def source_line(kind: str, source: str, *, lang: str | None = None) -> str:
     >>> source_line("incidents", "brott.geojson", lang="sv")
     'händelser: brott.geojson'
     """
-    t = translations(resolve_lang(lang)).gettext
+    t = translations(resolve_lang(lang), "maps").gettext
     return f"{t(_KIND_NAMES[kind]) if kind in _KIND_NAMES else kind}: {source}"
 
 
@@ -265,7 +265,7 @@ class _Lang:
 
     def __init__(self, lang: str) -> None:
         self.lang = resolve_lang(lang)
-        self.tr = translations(self.lang).gettext
+        self.tr = translations(self.lang, "maps").gettext
         self.fmt: Formatter = formatter(self.lang)
 
     def __call__(self, message: str, **values: Any) -> str:

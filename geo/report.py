@@ -22,12 +22,11 @@ prints well; :func:`html_to_pdf` prints it with headless Chromium.
 from __future__ import annotations
 
 import datetime as dt
-import html
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import geopandas as gpd
 import numpy as np
@@ -48,10 +47,11 @@ from geo.areas import (
 )
 from geo.chromium import find_chromium, html_to_pdf
 from geo.crs import require_metric
+from geo.documents import N_, Formatter, formatter, gettext, night_hours_text, render, resolve_lang
 from geo.errors import NotFoundError
 from geo.layers import precise_incidents
 from geo.privacy import MIN_PUBLIC_CELL_M, MIN_PUBLIC_COUNT, public_cells
-from geo.temporal import WEEKDAYS, when_table
+from geo.temporal import when_table
 from geo.weights import incident_weights
 
 __all__ = [
@@ -159,12 +159,12 @@ def _fmt_int(n: float) -> str:
     return f"{int(round(n)):,}".replace(",", "\u2009")
 
 
-def _cell_text(value: int, code: int) -> str:
+def _cell_text(value: int, code: int, fmt: Formatter | None = None) -> str:
     if code == 1:
         return SUPPRESSED
     if code == 2:
         return SECONDARY
-    return _fmt_int(value)
+    return fmt.number(value) if fmt is not None else _fmt_int(value)
 
 
 def format_table(
@@ -243,64 +243,54 @@ def _path_d(geom: shapely.Geometry, frame: _Frame) -> str:
     return " ".join(p for p in parts if p)
 
 
-def _paths(geoms: Sequence[shapely.Geometry] | np.ndarray, frame: _Frame, cls: str) -> str:
+def _clipped_d(geoms: Sequence[shapely.Geometry] | np.ndarray, frame: _Frame) -> str:
+    """SVG path data of ``geoms`` clipped to the frame ("" when nothing is inside)."""
     box = (frame.minx, frame.miny, frame.maxx, frame.maxy)
     arr = np.asarray(list(geoms), dtype=object)
     if arr.size == 0:
         return ""
     arr = arr[shapely.intersects(arr, shapely.box(*box))]
     clipped = shapely.clip_by_rect(arr, *box) if arr.size else arr
-    d = " ".join(_path_d(g, frame) for g in clipped if g is not None and not g.is_empty)
-    return f'<path class="{cls}" d="{d}"/>' if d else ""
+    return " ".join(_path_d(g, frame) for g in clipped if g is not None and not g.is_empty)
 
 
-def _svg_map(
+def _svg_context(
     area: shapely.Geometry, ring: shapely.Geometry, frame: _Frame, cells: gpd.GeoDataFrame,
     stops: list[PatrolStop], buildings: gpd.GeoDataFrame | None,
     streets: gpd.GeoDataFrame | None,
-) -> str:
+) -> dict[str, Any]:
+    """What ``report/map.svg`` draws, in pixels of the frame (no incident coordinate)."""
     w, h = frame.width_px, frame.height_px
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w:.0f} {h:.0f}" '
-           f'role="img" aria-label="Map of the area">',
-           f'<rect class="bg" x="0" y="0" width="{w:.0f}" height="{h:.0f}"/>']
-    if buildings is not None and len(buildings):
-        out.append(_paths(buildings.geometry.to_numpy(), frame, "bld"))
-    if streets is not None and len(streets):
-        out.append(_paths(streets.geometry.to_numpy(), frame, "str"))
+    cell_m = float(cells.attrs.get("cell_m", MIN_PUBLIC_CELL_M))
+    out: dict[str, Any] = {
+        "w": w, "h": h, "cell_px": cell_m * frame.scale,
+        "buildings": _clipped_d(buildings.geometry.to_numpy(), frame)
+        if buildings is not None and len(buildings) else "",
+        "streets": _clipped_d(streets.geometry.to_numpy(), frame)
+        if streets is not None and len(streets) else "",
+        "ring": _clipped_d([ring], frame), "area": _clipped_d([area], frame),
+        "cells": [], "stops": [], "route": "",
+    }
     if len(cells):
         top = max(int(cells["count"].max()), 1)
-        size = float(cells.attrs.get("cell_m", MIN_PUBLIC_CELL_M)) * frame.scale
         for cx, cy, n in zip(cells["cell_x"], cells["cell_y"], cells["count"], strict=True):
-            px, py = frame.xy(np.array([[cx, cy + cells.attrs.get("cell_m", 100.0)]]))[0]
-            alpha = 0.15 + 0.6 * math.sqrt(n / top)
-            out.append(f'<rect class="cell" x="{px:.1f}" y="{py:.1f}" width="{size:.1f}" '
-                       f'height="{size:.1f}" fill-opacity="{alpha:.2f}"/>')
-            out.append(f'<text class="cnt" x="{px + size / 2:.1f}" y="{py + size / 2:.1f}">'
-                       f'{int(n)}</text>')
-    out.append(_paths([ring], frame, "ring"))
-    out.append(_paths([area], frame, "area"))
+            px, py = frame.xy(np.array([[cx, cy + cell_m]]))[0]
+            out["cells"].append({"x": px, "y": py, "n": int(n),
+                                 "alpha": 0.15 + 0.6 * math.sqrt(n / top)})
     if stops:
         # markers sit in the cell's upper-left quarter so the cell's count stays legible
-        quarter = float(cells.attrs.get("cell_m", MIN_PUBLIC_CELL_M)) / 4
-        pts = frame.xy(np.array([[s.x - quarter, s.y + quarter] for s in stops]))
+        quarter = cell_m / 4
+        pts = frame.xy(np.array([[st.x - quarter, st.y + quarter] for st in stops]))
         if len(stops) > 1:
             loop = np.vstack([pts, pts[:1]])
-            body = " ".join(f"{x:.1f},{y:.1f}" for x, y in loop)
-            out.append(f'<polyline class="route" points="{body}"/>')
-        for s, (x, y) in zip(stops, pts, strict=True):
-            out.append(f'<circle class="stop" cx="{x:.1f}" cy="{y:.1f}" r="9"/>'
-                       f'<text class="stopn" x="{x:.1f}" y="{y:.1f}">{s.order}</text>')
-    # scale bar (a round length near a fifth of the width) and north arrow
+            out["route"] = " ".join(f"{x:.1f},{y:.1f}" for x, y in loop)
+        out["stops"] = [{"x": x, "y": y, "order": st.order}
+                        for st, (x, y) in zip(stops, pts, strict=True)]
+    # scale bar (a round length near a fifth of the width)
     span = (frame.maxx - frame.minx) / 5
-    bar_m = max(b for b in (50, 100, 200, 250, 500, 1000, 2000) if b <= max(span, 50))
-    bar_px = bar_m * frame.scale
-    out.append(f'<g class="scale"><rect x="10" y="{h - 22:.1f}" width="{bar_px:.1f}" '
-               f'height="5"/><text x="10" y="{h - 28:.1f}">{bar_m} m</text></g>')
-    out.append(f'<g class="north"><path d="M{w - 20:.1f},12 L{w - 27:.1f},34 '
-               f'L{w - 20:.1f},28 L{w - 13:.1f},34Z"/>'
-               f'<text x="{w - 20:.1f}" y="48">N</text></g>')
-    out.append("</svg>")
-    return "\n".join(o for o in out if o)
+    out["bar_m"] = max(b for b in (50, 100, 200, 250, 500, 1000, 2000) if b <= max(span, 50))
+    out["bar_px"] = out["bar_m"] * frame.scale
+    return out
 
 
 # --------------------------------------------------------------------------- report
@@ -320,96 +310,20 @@ class ReportOptions:
         Public cell size (metres, ≥ 100).
     max_stops : int
         Patrol stops per round.
-    title : str
-        Heading of the report.
+    title : str, optional
+        Heading of the report (default: "Underlag för ansökan om tillstånd att använda
+        ordningsvakter", or its English wording).
     """
 
     ring_m: float = DEFAULT_RING_M
     hours_share: float = 0.6
     cell_m: float = MIN_PUBLIC_CELL_M
     max_stops: int = 6
-    title: str = "Evidence for an ordningsvakt area"
+    title: str | None = None
 
 
-def _e(x: object) -> str:
-    return html.escape(str(x), quote=True)
-
-
-def _p(p: float) -> str:
-    if not math.isfinite(p):
-        return "–"
-    if p < 0.001:
-        return "< 0.001"
-    return f"{p:.3f}"
-
-
-def _ratio(r: float) -> str:
-    if not math.isfinite(r):
-        return "–" if math.isnan(r) else "∞"
-    return f"{r:.2f}"
-
-
-def _hours_text(windows: list[tuple[int, int]]) -> str:
-    return ", ".join(f"{s:02d}:00–{(s + n) % 24:02d}:00" for s, n in windows)
-
-
-def _html_table(header: Sequence[str], rows: Sequence[Sequence[str]], *,
-                cls: str = "", first_bold: bool = False) -> str:
-    head = "".join(f"<th>{_e(h)}</th>" for h in header)
-    body = []
-    for r in rows:
-        tags = ["th" if (first_bold and i == 0) else "td" for i in range(len(r))]
-        tds = "".join(f"<{t}>{_e(c)}</{t}>" for t, c in zip(tags, r, strict=True))
-        body.append(f"<tr>{tds}</tr>")
-    return (f'<table class="{cls}"><thead><tr>{head}</tr></thead>'
-            f'<tbody>{"".join(body)}</tbody></table>')
-
-
-_CSS = """
-@page { size: A4; margin: 14mm 12mm; }
-* { box-sizing: border-box; }
-body { font-family: "DejaVu Sans", Arial, Helvetica, sans-serif; font-size: 10pt;
-       color: #111; max-width: 190mm; margin: 0 auto; line-height: 1.35; }
-h1 { font-size: 17pt; margin: 0 0 2mm; }
-h2 { font-size: 12.5pt; margin: 6mm 0 2mm; border-bottom: 1px solid #999;
-     break-after: avoid; page-break-after: avoid; }
-p, li { margin: 1mm 0; }
-.meta { color: #333; font-size: 9pt; }
-table { border-collapse: collapse; margin: 2mm 0; font-size: 8.5pt;
-        break-inside: avoid; page-break-inside: avoid; }
-th, td { border: 1px solid #bbb; padding: 1px 4px; text-align: right; }
-th { background: #eee; }
-td:first-child, th:first-child { text-align: left; }
-table.wh { font-size: 6.6pt; }
-table.wh th, table.wh td { padding: 0 2px; }
-.keyfig td:first-child { font-weight: bold; }
-figure { margin: 2mm 0; break-inside: avoid; page-break-inside: avoid; }
-figcaption { font-size: 8.5pt; color: #333; }
-svg { display: block; width: 100%; max-width: 105mm; margin: 0 auto; }
-@media screen { svg { max-width: 190mm; } }
-svg .bg { fill: #fbfbf8; stroke: #888; stroke-width: 1; }
-svg .bld { fill: #d6d3cc; stroke: #b9b5ab; stroke-width: 0.4; fill-rule: evenodd; }
-svg .str { fill: none; stroke: #8a8a8a; stroke-width: 1.1; }
-svg .cell { fill: #c0392b; stroke: #7b241c; stroke-width: 0.6; }
-svg .cnt { font-size: 13px; text-anchor: middle; dominant-baseline: central;
-           fill: #fff; font-weight: bold; paint-order: stroke; stroke: #7b241c;
-           stroke-width: 2px; }
-svg .ring { fill: none; stroke: #1f4e99; stroke-width: 1.4; stroke-dasharray: 6 4;
-            fill-rule: evenodd; }
-svg .area { fill: #1f4e99; fill-opacity: 0.08; stroke: #1f4e99; stroke-width: 2.6;
-            fill-rule: evenodd; }
-svg .route { fill: none; stroke: #0b6e4f; stroke-width: 2; stroke-dasharray: 3 3; }
-svg .stop { fill: #0b6e4f; stroke: #fff; stroke-width: 1.5; }
-svg .stopn { font-size: 10px; fill: #fff; text-anchor: middle;
-             dominant-baseline: central; font-weight: bold; }
-svg .scale rect, svg .north path { fill: #222; }
-svg .scale text, svg .north text { font-size: 11px; fill: #222; }
-svg .north text { text-anchor: middle; }
-.legend span { display: inline-block; margin-right: 4mm; font-size: 8.5pt; }
-.sw { display: inline-block; width: 10px; height: 10px; vertical-align: middle;
-      margin-right: 1mm; border: 1px solid #555; }
-.note { font-size: 8.5pt; color: #333; }
-"""
+def _hours_text(windows: list[tuple[int, int]], fmt: Formatter) -> str:
+    return ", ".join(fmt.hour_range(st, st + n) for st, n in windows)
 
 
 def area_report(
@@ -424,6 +338,7 @@ def area_report(
     severity_name: str = "default",
     options: ReportOptions | None = None,
     generated: dt.date | None = None,
+    lang: str | None = None,
 ) -> str:
     """The HTML evidence report for one area (a complete, self-contained document).
 
@@ -447,6 +362,8 @@ def area_report(
     options : ReportOptions, optional
     generated : date, optional
         Date printed as the report date (default today).
+    lang : str, optional
+        ``sv`` (default, or ``$TRYGGKARTA_LANG``) or ``en``.
 
     Returns
     -------
@@ -517,237 +434,192 @@ def area_report(
     period = scores.attrs["period"]
     today = generated or dt.date.today()
     name = str(row["name"]) or str(area_id)
-    parts: list[str] = []
-    a = parts.append
-    a("<!DOCTYPE html>")
-    a('<html lang="en"><head><meta charset="utf-8">')
-    a('<meta name="viewport" content="width=device-width, initial-scale=1">')
-    a(f"<title>{_e(opt.title)}: {_e(name)}</title><style>{_CSS}</style></head><body>")
-    a(f"<h1>{_e(opt.title)}: {_e(name)}</h1>")
-    a(f'<p class="meta">Area id {_e(area_id)} · data period {_e(period[0])} to '
-      f"{_e(period[1])} (local time, Europe/Stockholm) · report date {today.isoformat()} · "
-      "coordinate reference system SWEREF 99 TM (EPSG:3006) · made with tryggkarta</p>")
+    code = resolve_lang(lang)
+    fmt = formatter(code)
 
-    a("<p>This report sets out the incidents that support an application to the police "
-      "for an area where ordningsvakter may serve (lag (2023:421) om ordningsvakter; a "
-      "permit is granted on shown need for at most three years): where they happen, what "
-      "kind, when, how they develop and how the area compares with its surroundings. It "
-      "is written to be a public document: no incident position appears in it.</p>")
+    def tr(message: str, **values: Any) -> str:
+        text = gettext(message, lang=code, domain="report")
+        return text % values if values else text
 
-    # key figures
     def count_text(k: int) -> str:
-        return SUPPRESSED if 0 < k < MIN_PUBLIC_COUNT else _fmt_int(k)
+        return SUPPRESSED if 0 < k < MIN_PUBLIC_COUNT else fmt.number(k)
 
+    def texts(values: np.ndarray, codes: np.ndarray) -> list[str]:
+        return [_cell_text(int(v), int(k), fmt) for v, k in zip(values, codes, strict=True)]
+
+    enough = n >= MIN_PUBLIC_COUNT
     ring_n = int(row["ring_incidents"])
-    key = [
-        ("Area", f"{row['area_km2']:.3f} km² ({_fmt_int(row['area_km2'] * 1e6)} m²)"),
-        ("Incidents in the area", count_text(n)),
-        ("Incidents per km²", _fmt_int(row["incidents_per_km2"]) if n >= 3 else "–"),
-        ("Severity-weighted incidents per km²",
-         _fmt_int(row["weighted_density"]) if n >= 3 else "–"),
-        ("Share at night (22:00–06:00)",
-         f"{row['night_share']:.0%}" if n >= 3 else "–"),
-        ("Density against the surroundings",
-         f"{_ratio(row['ring_ratio'])} × the {opt.ring_m:g} m ring around it "
-         f"(p {_p(row['ring_p'])})" if n >= 3 else "–"),
-        ("Trend", _trend_text(trend) if trend is not None and n >= 3 else "–"),
-        ("Recommended hours of deployment",
-         f"{_hours_text(windows)} ({held / max(n, 1):.0%} of the incidents)"
-         if windows and n >= 3 else "–"),
+    dash = fmt.MISSING
+    key_rows = [
+        [tr(N_("Area")), f"{fmt.km2(row['area_km2'])} ({fmt.number(row['area_km2'] * 1e6)} m²)"],
+        [tr(N_("Incidents in the area")), count_text(n)],
+        [tr(N_("Incidents per km²")), fmt.number(row["incidents_per_km2"]) if enough else dash],
+        [tr(N_("Severity-weighted incidents per km²")),
+         fmt.number(row["weighted_density"]) if enough else dash],
+        [tr(N_("Share at night (%(night)s)"), night=night_hours_text()),
+         fmt.percent(row["night_share"]) if enough else dash],
+        [tr(N_("Density against the surroundings")),
+         tr(N_("%(ratio)s × the %(ring)s m ring around it (p %(p)s)"),
+            ratio=_ratio(row["ring_ratio"], fmt), ring=fmt.number(opt.ring_m),
+            p=fmt.p_value(row["ring_p"])) if enough else dash],
+        [tr(N_("Trend")), _trend_text(trend, fmt, tr) if trend is not None and enough else dash],
+        [tr(N_("Recommended hours of deployment")),
+         tr(N_("%(hours)s (%(share)s of the incidents)"), hours=_hours_text(windows, fmt),
+            share=fmt.percent(held / max(n, 1))) if windows and enough else dash],
     ]
-    a("<h2>Summary</h2>")
-    a(_html_table(["Measure", "Value"], key, cls="keyfig"))
-    if left_out:
-        a(f'<p class="note">{_fmt_int(left_out)} incidents of the whole layer have only a '
-          "municipality, county or district position (e.g. Polisen's open events, placed "
-          "on a municipality centre) and are left out of every count in this report.</p>")
 
-    # map
-    a("<h2>Map</h2>")
-    a("<figure>")
-    a(_svg_map(area, ring, frame, cells, stops, buildings, streets))
-    a('<figcaption><div class="legend">'
-      '<span><i class="sw" style="background:#e8edf6;border-color:#1f4e99"></i>the area</span>'
-      '<span><i class="sw" style="border-style:dashed;border-color:#1f4e99"></i>'
-      f"{opt.ring_m:g} m ring (surroundings)</span>"
-      '<span><i class="sw" style="background:#c0392b"></i>incidents per '
-      f"{c:g} m cell (3 or more)</span>"
-      '<span><i class="sw" style="background:#0b6e4f;border-radius:50%"></i>'
-      "patrol stop (numbered in route order)</span>"
-      + ('<span><i class="sw" style="background:#d6d3cc"></i>buildings</span>'
-         if buildings is not None else "")
-      + ('<span><i class="sw" style="background:#fff;border-color:#8a8a8a"></i>streets</span>'
-         if streets is not None else "")
-      + "</div>"
-      f"Incidents are shown only as counts in {c:g} m cells of the national SWEREF 99 TM "
-      f"grid (cell edges at multiples of {c:g} m); cells with fewer than "
-      f"{MIN_PUBLIC_COUNT} incidents are not shown "
-      f"({_fmt_int(cells.attrs.get('suppressed_cells', 0))} cells). Map frame: "
-      f"E {_fmt_int(frame.minx)}–{_fmt_int(frame.maxx)}, "
-      f"N {_fmt_int(frame.miny)}–{_fmt_int(frame.maxy)} (SWEREF 99 TM), north up."
-      "</figcaption></figure>")
-
-    # categories
-    a("<h2>Incidents by category</h2>")
+    # categories: one column, the grand total printed
+    categories: list[list[str]] = []
+    categories_total = ""
     if cats:
-        cells_t, _, cols_t, grand = format_table(np.array([[k for _, k in cats]]).T,
-                                                 row_totals=False)
-        rows = [[cat, cells_t[i][0]] for i, (cat, _) in enumerate(cats)]
-        rows.append(["All categories", grand])
-        a(_html_table(["Category", "Incidents"], rows))
-    else:
-        a("<p>No incident in the area.</p>")
+        code_c, _, _, grand_hidden = suppress_table(np.array([[k for _, k in cats]]).T,
+                                                    row_totals=False)
+        categories = [[cat, _cell_text(k, int(code_c[i][0]), fmt)]
+                      for i, (cat, k) in enumerate(cats)]
+        total = sum(k for _, k in cats)
+        categories_total = (SUPPRESSED if grand_hidden and 0 < total < MIN_PUBLIC_COUNT else
+                            SECONDARY if grand_hidden else fmt.number(total))
 
-    # months
-    a("<h2>Incidents by month and trend</h2>")
+    # months: one row, its total printed
+    month_parts: list[list[tuple[str, str]]] = []
+    months_total = ""
     if months:
         vals = np.array([[k for _, k in months]])
-        cells_t, rows_t, _, _ = format_table(vals, col_totals=False, grand_total=False)
+        code_m, row_m, _, _ = suppress_table(vals, col_totals=False, grand_total=False)
+        month_texts = texts(vals[0], code_m[0])
         half = (len(months) + 1) // 2
-        for lo, hi in ((0, half), (half, len(months))):
-            if hi > lo:
-                a(_html_table(["Month"] + [m for m, _ in months[lo:hi]],
-                              [["Incidents"] + cells_t[0][lo:hi]]))
-        a(f"<p>Total over the period: {_e(rows_t[0])}. {_e(_trend_sentence(trend))}</p>")
+        month_parts = [list(zip([m for m, _ in months[lo:hi]], month_texts[lo:hi], strict=True))
+                       for lo, hi in ((0, half), (half, len(months))) if hi > lo]
+        months_total = _cell_text(int(vals.sum()), int(row_m[0]), fmt)
 
-    # weekday × hour
-    a("<h2>When: weekday × hour (local time)</h2>")
-    cells_t, rows_t, cols_t, grand = format_table(wh)
-    header = ["Day"] + [f"{h:02d}" for h in range(24)] + ["All"]
-    rows = [[WEEKDAYS[i].capitalize()] + cells_t[i] + [rows_t[i]] for i in range(7)]
-    rows.append(["All"] + cols_t + [grand])
-    a(_html_table(header, rows, cls="wh", first_bold=True))
-    a('<p class="note">Hour 22 = 22:00–22:59 Stockholm time (summer or winter time as it '
-      f"was). {SUPPRESSED} = 1 or 2 incidents; {SECONDARY} = hidden so that a "
-      f"{SUPPRESSED} count cannot be worked out from the totals.</p>")
+    # weekday × hour with both margins and the grand total
+    code_w, row_w, col_w, grand_w = suppress_table(wh)
+    day_names = [d.capitalize() for d in fmt.weekdays("abbreviated")]
+    weekday_rows = [[day_names[i], *texts(wh[i], code_w[i]),
+                     _cell_text(int(wh[i].sum()), int(row_w[i]), fmt)] for i in range(7)]
+    hour_totals = texts(wh.sum(axis=0), col_w)
+    total_wh = int(wh.sum())
+    grand_total = (SUPPRESSED if grand_w and 0 < total_wh < MIN_PUBLIC_COUNT else
+                   SECONDARY if grand_w else fmt.number(total_wh))
 
-    # comparison
-    a("<h2>Comparison with the surroundings</h2>")
     region_km2 = float(scores.attrs["region_km2"])
     n_all = int(scores.attrs["region_incidents"])
-    comp = [
-        ["The area", f"{row['area_km2']:.3f}", count_text(n),
-         _fmt_int(row["incidents_per_km2"]) if n >= 3 else "–", "", ""],
-        [f"Ring of {opt.ring_m:g} m around it", f"{row['ring_km2']:.3f}",
-         count_text(ring_n), _fmt_int(ring_n / row["ring_km2"]) if ring_n >= 3 else "–",
-         _ratio(row["ring_ratio"]) if n >= 3 else "–", _p(row["ring_p"]) if n >= 3 else "–"],
-        ["Whole study region", f"{region_km2:.3f}", count_text(n_all),
-         _fmt_int(n_all / region_km2) if n_all >= 3 else "–",
-         _ratio(row["region_ratio"]) if n >= 3 else "–",
-         _p(row["region_p"]) if n >= 3 else "–"],
+    comparison = [
+        [tr(N_("The area")), fmt.number(row["area_km2"], 3), count_text(n),
+         fmt.number(row["incidents_per_km2"]) if enough else dash, "", ""],
+        [tr(N_("Ring of %(ring)s m around it"), ring=fmt.number(opt.ring_m)),
+         fmt.number(row["ring_km2"], 3), count_text(ring_n),
+         fmt.number(ring_n / row["ring_km2"]) if ring_n >= MIN_PUBLIC_COUNT else dash,
+         _ratio(row["ring_ratio"], fmt) if enough else dash,
+         fmt.p_value(row["ring_p"]) if enough else dash],
+        [tr(N_("Whole study region")), fmt.number(region_km2, 3), count_text(n_all),
+         fmt.number(n_all / region_km2) if n_all >= MIN_PUBLIC_COUNT else dash,
+         _ratio(row["region_ratio"], fmt) if enough else dash,
+         fmt.p_value(row["region_p"]) if enough else dash],
     ]
-    a(_html_table(["", "km²", "Incidents", "per km²", "Area ÷ this", "p"], comp))
-    a('<p class="note">Ratio = incidents per km² in the area ÷ incidents per km² in the '
-      "reference. p = one-sided binomial test: if incidents fell with the same intensity "
-      "everywhere, the share of the area's and the reference's incidents that lies in "
-      "the area would follow its share of their combined surface; p is the chance of at "
-      "least as many inside. The study region is the convex hull of all incidents and "
-      "areas in the input.</p>")
 
-    # deployment and patrol plan
-    a("<h2>Recommended deployment and patrol plan</h2>")
-    a(_deployment_html(windows, held, n, hour_counts, wh, stops, opt))
-
-    # method and sources
-    a("<h2>Data, sources and method</h2>")
-    src = sources or {}
-    if src:
-        a("<ul>" + "".join(f"<li><b>{_e(k)}</b>: {_e(v)}</li>" for k, v in src.items())
-          + "</ul>")
-    a("<ul>"
-      f"<li>Data period {_e(period[0])} to {_e(period[1])}; {_fmt_int(n_all)} incidents "
-      f"with a point or street position used"
-      + (f", {_fmt_int(left_out)} with a coarser position left out" if left_out else "")
-      + ".</li>"
-      "<li>All distances and areas in SWEREF 99 TM (EPSG:3006), metres. An incident on the "
-      "area's boundary counts as inside; holes in the area are outside.</li>"
-      "<li>Times are converted to Stockholm local time (summer and winter time) for "
-      "weekday, hour and month; night = 22:00–05:59.</li>"
-      f"<li>Weighted density: each incident counts its weight × severity of its category "
-      f"(table: {_e(severity_name)}).</li>"
-      "<li>Trend: Poisson regression of the monthly counts on the month number, with the "
-      "days of the data period in each month as exposure; two-sided likelihood-ratio "
-      "test, scaled for over-dispersion (quasi-Poisson).</li>"
-      f"<li>Recommended hours: the fewest local hours holding at least "
-      f"{opt.hours_share:.0%} of the area's incidents, as one contiguous window, or two "
-      "when that saves at least two hours.</li>"
-      "<li>Patrol plan: stops of 10–15 minutes at the area's busiest public cells "
-      "(Koper curve: a presence of about 10–15 minutes deters longest per minute spent), "
-      "in the shortest closed walking order, repeated through the recommended hours. "
-      f"Walking at {WALK_M_PER_MIN * 60 / 1000:.1f} km/h along streets estimated as 1.3 × "
-      "the straight line.</li>"
-      f"<li>Privacy: no incident position is shown; map counts are per {c:g} m grid cell, "
-      f"cells under {MIN_PUBLIC_COUNT} left out; table counts of 1–2 are printed as "
-      f"{SUPPRESSED}, and further counts hidden ({SECONDARY}) where totals would reveal "
-      "them.</li>"
-      "</ul>")
-    a("</body></html>")
-    return "\n".join(parts)
+    src = dict(sources or {})
+    title = opt.title or tr(N_("Evidence for an application for permission to use "
+                               "ordningsvakter"))
+    return render(
+        "report/area.html", lang=code,
+        title=title, name=name, area_id=str(area_id),
+        period=(dt.date.fromisoformat(str(period[0])[:10]),
+                dt.date.fromisoformat(str(period[1])[:10])),
+        generated=today, public=True,
+        sources=[f"{tr(_SOURCE_KINDS.get(k, k))}: {v}" for k, v in src.items()],
+        source_items=[(tr(_SOURCE_KINDS.get(k, k)), v) for k, v in src.items()],
+        key_rows=key_rows, left_out=left_out,
+        svg=_svg_context(area, ring, frame, cells, stops, buildings, streets),
+        has_buildings=buildings is not None, has_streets=streets is not None,
+        ring_m=opt.ring_m, cell_m=c, min_count=MIN_PUBLIC_COUNT,
+        suppressed_cells=int(cells.attrs.get("suppressed_cells", 0)),
+        frame=(frame.minx, frame.miny, frame.maxx, frame.maxy),
+        categories=categories, categories_total=categories_total,
+        months=month_parts, months_total=months_total,
+        trend_sentence=_trend_sentence(trend, fmt, tr),
+        hours=[f"{h:02d}" for h in range(24)], weekday_rows=weekday_rows,
+        hour_totals=hour_totals, grand_total=grand_total,
+        suppressed=SUPPRESSED, secondary=SECONDARY,
+        comparison=comparison,
+        deploy=_deployment(windows, held, n, wh, stops, opt, fmt, tr),
+        region_incidents=n_all, severity_name=severity_name,
+        hours_share=opt.hours_share, walk_kmh=fmt.number(WALK_M_PER_MIN * 60 / 1000, 1),
+    )
 
 
-def _trend_text(trend: TrendResult | None) -> str:
+#: How the sources of a report are named.
+_SOURCE_KINDS: Final = {"incidents": N_("incidents"), "areas": N_("areas"),
+                        "buildings": N_("buildings"), "streets": N_("streets")}
+_DIRECTIONS: Final = {"rising": N_("rising"), "falling": N_("falling"),
+                      "no clear trend": N_("no clear trend")}
+
+
+def _ratio(r: float, fmt: Formatter) -> str:
+    if not math.isfinite(r):
+        return fmt.MISSING if math.isnan(r) else "∞"
+    return fmt.number(r, 2)
+
+
+def _trend_text(trend: TrendResult | None, fmt: Formatter, tr: Any) -> str:
     if trend is None or not math.isfinite(trend.p_value):
-        return "too few months or incidents to estimate"
-    return f"{trend.change_per_month:+.1%} per month (p {_p(trend.p_value)}): {trend.direction}"
+        return str(tr(N_("too few months or incidents to estimate")))
+    return str(tr(N_("%(change)s per month (p %(p)s): %(direction)s"),
+                  change=fmt.signed_percent(trend.change_per_month),
+                  p=fmt.p_value(trend.p_value), direction=tr(_DIRECTIONS[trend.direction])))
 
 
-def _trend_sentence(trend: TrendResult | None) -> str:
+def _trend_sentence(trend: TrendResult | None, fmt: Formatter, tr: Any) -> str:
     if trend is None or not math.isfinite(trend.p_value):
-        return "Too few months or incidents to estimate a trend."
+        return str(tr(N_("Too few months or incidents to estimate a trend.")))
     yearly = (1 + trend.change_per_month) ** 12 - 1
-    return (f"Trend: {trend.change_per_month:+.1%} per month ({yearly:+.0%} a year), "
-            f"p {_p(trend.p_value)} (quasi-Poisson regression, over-dispersion "
-            f"{trend.dispersion:.2f}): {trend.direction}.")
+    return str(tr(N_("Trend: %(month)s per month (%(year)s a year), p %(p)s (quasi-Poisson "
+                     "regression, over-dispersion %(disp)s): %(direction)s."),
+                  month=fmt.signed_percent(trend.change_per_month),
+                  year=fmt.signed_percent(yearly, 0), p=fmt.p_value(trend.p_value),
+                  disp=fmt.number(trend.dispersion, 2),
+                  direction=tr(_DIRECTIONS[trend.direction])))
 
 
-def _deployment_html(windows: list[tuple[int, int]], held: int, n: int,
-                     hour_counts: np.ndarray, wh: np.ndarray, stops: list[PatrolStop],
-                     opt: ReportOptions) -> str:
-    out: list[str] = []
+def _deployment(windows: list[tuple[int, int]], held: int, n: int, wh: np.ndarray,
+                stops: list[PatrolStop], opt: ReportOptions, fmt: Formatter,
+                tr: Any) -> dict[str, Any] | None:
+    """Hours, busiest days, the patrol round and its schedule (``None``: too few)."""
     if n < MIN_PUBLIC_COUNT or not windows:
-        out.append("<p>Too few incidents in the area to recommend hours.</p>")
-        return "".join(out)
+        return None
     day_tot = wh.sum(axis=1)
-    busy_days = [WEEKDAYS[i].capitalize() for i in np.argsort(-day_tot, kind="stable")[:3]
+    busy_days = [fmt.weekday(int(i)) for i in np.argsort(-day_tot, kind="stable")[:3]
                  if day_tot[i] > 0]
-    out.append(f"<p><b>Hours:</b> {_hours_text(windows)}, holding {held / n:.0%} of the "
-               f"area's incidents. Busiest days: {', '.join(busy_days)}.</p>")
+    out: dict[str, Any] = {"hours": _hours_text(windows, fmt), "share": held / n,
+                           "busy_days": busy_days, "stops": [], "schedule": [],
+                           "round_min": 0}
     if not stops:
-        out.append("<p>No 100 m cell in the area holds 3 or more incidents, so no stops "
-                   "are set: patrol the area as a whole through the recommended hours.</p>")
-        return "".join(out)
-    walk = sum(s.walk_m for s in stops) if len(stops) > 1 else 0.0
-    round_min = sum(s.minutes for s in stops) + walk / WALK_M_PER_MIN
+        return out
+    walk = sum(st.walk_m for st in stops) if len(stops) > 1 else 0.0
+    round_min = sum(st.minutes for st in stops) + walk / WALK_M_PER_MIN
     round_min = math.ceil(round_min / 5) * 5
     rows = []
     clock = 0.0
-    for s in stops:
-        if s.order > 1:
-            clock += s.walk_m / WALK_M_PER_MIN
-        cell_e = math.floor(s.x / opt.cell_m) * opt.cell_m
-        cell_n = math.floor(s.y / opt.cell_m) * opt.cell_m
-        rows.append([str(s.order), f"E {_fmt_int(cell_e)}, N {_fmt_int(cell_n)}",
-                     str(s.incidents), f"{s.minutes} min",
+    for st in stops:
+        if st.order > 1:
+            clock += st.walk_m / WALK_M_PER_MIN
+        cell_e = math.floor(st.x / opt.cell_m) * opt.cell_m
+        cell_n = math.floor(st.y / opt.cell_m) * opt.cell_m
+        rows.append([str(st.order), f"E {fmt.number(cell_e)}, N {fmt.number(cell_n)}",
+                     fmt.number(st.incidents), f"{st.minutes} min",
                      f"+{int(round(clock))} min",
-                     f"{int(round(s.walk_m)) if s.order > 1 else '–'}"])
-        clock += s.minutes
-    out.append(f"<p><b>Patrol round</b> ({len(stops)} stops, about {round_min} minutes "
-               "with walking): stay 10–15 minutes at each stop, visibly, then walk on. "
-               "Stops are the centres of the busiest 100 m cells in the area, numbered on "
-               "the map.</p>")
-    out.append(_html_table(["Stop", "Cell (south-west corner)", "Incidents in cell",
-                            "Stay", "Arrive after", "Walk from previous (m)"], rows))
+                     fmt.number(st.walk_m) if st.order > 1 else fmt.MISSING])
+        clock += st.minutes
     sched = []
     for s0, ln in windows:
         rounds = max(1, int(ln * 60 // round_min))
         starts = [f"{(s0 * 60 + k * round_min) // 60 % 24:02d}:"
                   f"{(s0 * 60 + k * round_min) % 60:02d}" for k in range(rounds)]
-        sched.append(f"{s0:02d}:00–{(s0 + ln) % 24:02d}:00: {rounds} rounds, starting "
-                     + ", ".join(starts))
-    out.append("<p><b>Through the recommended hours:</b> " + "; ".join(sched) + ". "
-               "Vary the starting stop from round to round so that presence is not "
-               "predictable; a pair of guards can split the stops.</p>")
-    return "".join(out)
+        sched.append(str(tr(N_("%(hours)s: %(n)s rounds, starting %(starts)s"),
+                            hours=fmt.hour_range(s0, s0 + ln), n=rounds,
+                            starts=", ".join(starts))))
+    out.update(stops=rows, schedule=sched, round_min=round_min)
+    return out
 
 
 def write_report(text: str, path: str | Path) -> Path:

@@ -484,6 +484,11 @@ def test_map_and_area_report_exports(gclient, tmp_path):
                     params={"incidents": "brott", "areas": "omraden", "area": "A1"})
     assert r.status_code == 200, r.text
     assert "Torget" in r.text and r.text.lstrip().lower().startswith("<!doctype html")
+    assert '<html lang="sv">' in r.text and "Sammanfattning" in r.text  # Swedish default
+    en = gclient.get("/exports/area-report", headers=R,
+                     params={"incidents": "brott", "areas": "omraden", "area": "A1",
+                             "lang": "en"})
+    assert en.status_code == 200 and '<html lang="en">' in en.text and "Summary" in en.text
     for p in lonlat:
         assert f"{p.x:.5f}" not in r.text
     r = gclient.get("/exports/area-report", headers=R,

@@ -99,9 +99,15 @@ def rendered(tmp_path_factory):
     out, pdf = d / "report.html", d / "report.pdf"
     code = run_app(app, ["report-area", "--incidents", paths["incidents"], "--areas",
                          paths["areas"], "--area", "S1", "--buildings", paths["buildings"],
-                         "--streets", paths["streets"], "--out", str(out), "--pdf", str(pdf)])
+                         "--streets", paths["streets"], "--out", str(out), "--pdf", str(pdf),
+                         "--lang", "en"])
     assert code == 0
-    return paths, out, pdf
+    sv = d / "rapport.html"
+    code = run_app(app, ["report-area", "--incidents", paths["incidents"], "--areas",
+                         paths["areas"], "--area", "S1", "--buildings", paths["buildings"],
+                         "--streets", paths["streets"], "--out", str(sv)])
+    assert code == 0  # Swedish by default
+    return paths, out, pdf, sv
 
 
 def _chromium() -> bool:
@@ -113,7 +119,7 @@ def _chromium() -> bool:
 
 
 def test_pdf_printed_by_headless_chromium(rendered):
-    _, _, pdf = rendered
+    _, _, pdf, _ = rendered
     data = pdf.read_bytes()
     assert data.startswith(b"%PDF-") and len(data) > 20_000
     assert data.rstrip().endswith(b"%%EOF")
@@ -122,7 +128,7 @@ def test_pdf_printed_by_headless_chromium(rendered):
 
 
 def test_no_incident_coordinate_anywhere(rendered):
-    paths, out, _ = rendered
+    paths, out, _, _ = rendered
     text = out.read_text("utf-8")
     doc = json.loads(Path(paths["incidents"]).read_text())
     needles = set()
@@ -141,7 +147,7 @@ def test_no_incident_coordinate_anywhere(rendered):
 
 
 def test_map_shows_only_public_cells(rendered):
-    _, out, _ = rendered
+    _, out, _, _ = rendered
     text = out.read_text("utf-8")
     counts = [int(c) for c in re.findall(r'<text class="cnt"[^>]*>(\d+)</text>', text)]
     assert counts and min(counts) >= 3
@@ -160,7 +166,7 @@ def _table_after(text: str, heading: str) -> list[list[str]]:
 
 
 def test_weekday_hour_table_local_time_across_dst(rendered):
-    _, out, _ = rendered
+    _, out, _, _ = rendered
     table = _table_after(out.read_text("utf-8"), "When: weekday × hour")
     header, rows = table[0], {r[0]: r[1:] for r in table[1:]}
     assert header[1] == "00" and header[-1] == "All"
@@ -175,7 +181,7 @@ def test_weekday_hour_table_local_time_across_dst(rendered):
 
 
 def test_category_table_suppresses_and_protects(rendered):
-    _, out, _ = rendered
+    _, out, _, _ = rendered
     text = out.read_text("utf-8")
     table = _table_after(text, "Incidents by category")
     values = {r[0]: r[1] for r in table[1:]}
@@ -186,9 +192,9 @@ def test_category_table_suppresses_and_protects(rendered):
 
 
 def test_report_states_period_sources_crs_and_method(rendered):
-    paths, out, _ = rendered
+    paths, out, _, _ = rendered
     text = out.read_text("utf-8")
-    for needle in ("SWEREF 99 TM", "EPSG:3006", "data period 2024-", "Recommended hours",
+    for needle in ("SWEREF 99 TM", "EPSG:3006", "data period 1 January 2024", "Recommended hours",
                    "Patrol round", "quasi-Poisson", "binomial", "Koper",
                    "1 incidents of the whole layer have only a municipality",
                    Path(paths["incidents"]).name, "Torget"):
@@ -197,7 +203,7 @@ def test_report_states_period_sources_crs_and_method(rendered):
 
 
 def test_report_renders_offline_in_chromium(rendered):
-    _, out, _ = rendered
+    _, out, _, _ = rendered
     b = Browser(find_chromium(), width=1000, height=1400)
     try:
         for domain in ("Page", "Runtime", "Network"):
@@ -260,3 +266,71 @@ def test_demo_part_writes_scores_proposals_and_report(tmp_path):
     assert {"area_scores.csv", "area_proposals.geojson", "area_report_S1.html",
             "area_report_S1.pdf"} <= names, names
     assert any("area scores" in line for line in lines)
+
+
+# --------------------------------------------------------------------------- language
+
+
+def _visible(path: Path) -> str:
+    from _lang import visible_text
+
+    exe = find_chromium()
+    b = Browser(exe, width=1000, height=1400)
+    try:
+        b.call("Page.enable")
+        b.call("Runtime.enable")
+        b.open(path.as_uri(), ready="document.readyState === 'complete'")
+        return visible_text(b)
+    finally:
+        b.close()
+
+
+def test_report_is_swedish_by_default_with_official_words(rendered):
+    from _lang import english_words, where
+
+    paths, _, _, sv = rendered
+    html = sv.read_text("utf-8")
+    assert '<html lang="sv">' in html
+    text = _visible(sv)
+    for needle in ("Underlag för ansökan om tillstånd att använda ordningsvakter: Torget",
+                   "Sammanfattning", "händelser", "lag (2023:421) om ordningsvakter",
+                   "Andel nattetid (22:00–06:00)", "natt = 22:00–06:00",
+                   "Mån", "Sön", "dataperiod 1 januari 2024", "kvasi-Poisson"):
+        assert needle in text, needle
+    # no English interface word (the input files' names are data, left out of the check)
+    for k in ("incidents", "areas", "buildings", "streets"):
+        text = text.replace(Path(paths[k]).name, "")
+    left = english_words(text)
+    assert left == [], where(text, left)
+    # Swedish numbers: a no-break space between thousands, a decimal comma
+    assert re.search(r"\d\u00a0\d{3}", text) and re.search(r"\d,\d+\u00a0km²", text)
+
+
+def test_report_states_the_same_figures_in_both_languages(rendered):
+    from _lang import english_words, numbers, same_numbers
+
+    _, en, _, sv = rendered
+    en_text, sv_text = _visible(en), _visible(sv)
+    only_sv, only_en = same_numbers(sv_text, en_text)
+    assert not only_sv and not only_en, (only_sv, only_en)
+    assert len(numbers(sv_text, "sv")) > 200
+    assert {"incidents", "summary", "hours"} <= set(english_words(en_text))  # the check bites
+
+
+def test_night_is_worded_one_way(rendered):
+    _, en, _, sv = rendered
+    for path in (en, sv):
+        html = path.read_text("utf-8")
+        assert "22:00–06:00" in html and "22:00–05:59" not in html
+
+
+def test_machine_tables_do_not_change_with_language(tmp_path, monkeypatch):
+    paths = _scene(tmp_path)
+    outs = {}
+    for lang in ("sv", "en"):
+        monkeypatch.setenv("TRYGGKARTA_LANG", lang)
+        out = tmp_path / f"scores_{lang}.csv"
+        assert run_app(app, ["score-areas", "--incidents", paths["incidents"], "--areas",
+                             paths["areas"], "--out", str(out)]) == 0
+        outs[lang] = out.read_bytes()
+    assert outs["sv"] == outs["en"] and b"night_share" in outs["sv"]

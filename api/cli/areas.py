@@ -15,6 +15,7 @@ from api.cli._common import (
     LAYER_OUTPUTS,
     SKIP_INVALID_HELP,
     CrsOpt,
+    LangOpt,
     console,
     csv_crs,
     err_console,
@@ -209,6 +210,7 @@ def report_area_cmd(
         "--hours-share", min=0.05, max=1.0, metavar="S",
         help="Share of the area's incidents the recommended hours must hold.")] = 0.6,
     skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help=SKIP_INVALID_HELP)] = False,
+    lang: LangOpt = None,
 ) -> None:
     """Write the permit evidence report for one area (self-contained, public-safe HTML).
 
@@ -232,7 +234,7 @@ def report_area_cmd(
     if streets:
         sources["streets"] = _source_name(streets)
     text = service.area_report(inc, ar, area, params, buildings=bld, streets=st,
-                               sources=sources)
+                               sources=sources, lang=lang)
     write_report(text, target)
     console.print(f"wrote {target}", highlight=False, markup=False)
     if pdf_target is not None:
@@ -247,10 +249,14 @@ def demo(layers: dict[str, gpd.GeoDataFrame], out: Path) -> list[str]:
     missing). Returns short summary lines.
     """
     from geo.areas import propose_areas, score_areas
+    from geo.documents import gettext, resolve_lang
     from geo.errors import AnalysisError
     from geo.io import write_output
     from geo.report import area_report, html_to_pdf, write_report
     from geo.weights import incident_weights
+
+    lang = resolve_lang(None)
+    osm = gettext("© OpenStreetMap contributors (ODbL)", lang=lang, domain="report")
 
     inc = layers.get("incidents")
     if inc is None:
@@ -278,9 +284,11 @@ def demo(layers: dict[str, gpd.GeoDataFrame], out: Path) -> list[str]:
     if ar is not None and len(ar):
         text = area_report(inc, ar, str(best["id"]), buildings=bld,
                            streets=layers.get("streets"), weights=w,
-                           sources={"incidents": "data/demo/incidents.geojson (synthetic)",
+                           sources={"incidents": "data/demo/incidents.geojson ("
+                                    + gettext("synthetic", lang=lang, domain="report") + ")",
                                     "areas": "data/demo/areas.geojson",
-                                    "buildings, streets": "OpenStreetMap contributors, ODbL"},
+                                    "buildings": osm, "streets": osm},
+                           lang=lang,
                            generated=dt.date.today())
         html_path = write_report(text, out / f"area_report_{best['id']}.html")
         msg = f"permit evidence report for {best['id']} -> {html_path.name}"

@@ -348,11 +348,12 @@ def demo(layers: dict[str, gpd.GeoDataFrame], out: Path) -> list[str]:
     kw["coverage"] = _demo_coverage(out, kw["selected"])
     lang = resolve_lang(None)
     sources = [gettext("Buildings, sensitive places: © OpenStreetMap contributors (ODbL)",
-                       lang=lang),
+                       lang=lang, domain="maps"),
                gettext("incidents, sites, cameras, areas: synthetic demo data "
-                       "(data/make_demo.py)", lang=lang)]
+                       "(data/make_demo.py)", lang=lang, domain="maps")]
     review = write_map(out / "map.html", **kw, sources=sources, lang=lang,
-                       title=gettext("tryggkarta demo: central Stockholm", lang=lang))
+                       title=gettext("tryggkarta demo: central Stockholm", lang=lang,
+                                     domain="maps"))
     from api.settings import get_settings, sdc_secret
 
     settings = get_settings()
@@ -360,7 +361,8 @@ def demo(layers: dict[str, gpd.GeoDataFrame], out: Path) -> list[str]:
         settings = settings.model_copy(update={"data_dir": out / "store"})
     public = write_map(out / "map_public.html", **kw, public=True,
                        secret=sdc_secret(settings), sources=sources, lang=lang,
-                       title=gettext("tryggkarta demo: central Stockholm (public)", lang=lang))
+                       title=gettext("tryggkarta demo: central Stockholm (public)",
+                                     lang=lang, domain="maps"))
     drawn = [k for k, v in kw.items() if v is not None]
     lines.append(f"maps of {', '.join(drawn)} -> {review.name}, {public.name} (public: "
                  "incidents only as 100 m cell counts)")

@@ -281,7 +281,8 @@ def map_html(rt: Context, names: dict[str, str | None], coverage: bool, public: 
 
 
 def area_report(rt: Context, incidents: str, areas: str, area: str, buildings: str | None,
-                 params: areas_service.ReportParams) -> tuple[bytes, dict[str, int]]:
+                 params: areas_service.ReportParams,
+                 lang: str | None = None) -> tuple[bytes, dict[str, int]]:
     inc, ar = rt.load(incidents, "incidents"), rt.load(areas, "areas")
     bld = _optional(rt, buildings, "buildings")
     sources = {"incidents": f"db:{incidents} v{inc.info.version}",
@@ -291,7 +292,7 @@ def area_report(rt: Context, incidents: str, areas: str, area: str, buildings: s
         sources["buildings"] = f"db:{buildings} v{bld.info.version}"
         used[buildings] = bld.info.version
     text = areas_service.area_report(inc.frame, ar.frame, area, params,
-                                     buildings=_frame(bld), sources=sources)
+                                     buildings=_frame(bld), sources=sources, lang=lang)
     return text.encode("utf-8"), used
 
 

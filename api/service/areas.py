@@ -103,8 +103,8 @@ def propose_areas(incidents: gpd.GeoDataFrame, params: ProposeParams, *,
 def area_report(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, area: str,
                 params: ReportParams, *, buildings: gpd.GeoDataFrame | None = None,
                 streets: gpd.GeoDataFrame | None = None,
-                sources: dict[str, str] | None = None) -> str:
-    """The self-contained, public-safe HTML evidence report for one area."""
+                sources: dict[str, str] | None = None, lang: str | None = None) -> str:
+    """The self-contained, public-safe HTML evidence report for one area (in ``lang``)."""
     from geo.report import ReportOptions
     from geo.report import area_report as report
 
@@ -112,4 +112,4 @@ def area_report(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, area: str,
     return report(incidents, areas, area, buildings=buildings, streets=streets, weights=w,
                   sources=sources, severity_name=params.weights.severity or "default",
                   options=ReportOptions(ring_m=params.ring_m,
-                                        hours_share=params.hours_share))
+                                        hours_share=params.hours_share), lang=lang)

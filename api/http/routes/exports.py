@@ -100,6 +100,7 @@ async def area_report(
     ring_m: RingQ = 500.0,
     hours_share: Annotated[float, Query(ge=0.05, le=1.0, description=(
         "Share of the area's incidents the recommended hours must hold."))] = 0.6,
+    lang: LangQ = None,
 ) -> Response:
     """``tryggkarta report-area``: self-contained, public-safe HTML.
 
@@ -109,12 +110,13 @@ async def area_report(
     """
     audit(request, "export.area-report", params=dict(
         incidents=incidents, areas=areas, area=area, buildings=buildings, severity=severity,
-        half_life_days=half_life_days, as_of=as_of, ring_m=ring_m, hours_share=hours_share))
+        half_life_days=half_life_days, as_of=as_of, ring_m=ring_m, hours_share=hours_share,
+        lang=lang))
     params = areas_service.ReportParams(ring_m=ring_m, hours_share=hours_share,
                                         weights=weight_options(severity, half_life_days,
                                                                as_of))
     data, used = await runtime.run_job(jobs.area_report, incidents, areas, area, buildings,
-                                   params)
+                                       params, lang)
     audit(request, "export.area-report", datasets=used)
     return answer(data, "html", filename=f"area_report_{area}")
 
