@@ -356,7 +356,7 @@ def _inline_links(page: str) -> tuple[str, list[str]]:
 
 
 @functools.cache
-def _template(name: str) -> jinja2.Template:
+def _load_template(name: str) -> jinja2.Template:
     text = resources.files("geo").joinpath("templates", "maps", name).read_text("utf-8")
     return jinja2.Template(text)
 
@@ -382,22 +382,7 @@ class DocumentFigure(Figure):
         The page title.
     """
 
-    _template = jinja2.Template(
-        "<!DOCTYPE html>\n"
-        '<html lang="{{ this.lang }}">\n'
-        "<head>\n"
-        '<meta charset="utf-8">\n'
-        "{% if this.title %}<title>{{ this.title|e }}</title>{% endif %}\n"
-        "{{ this.header.render(**kwargs) }}\n"
-        "</head>\n"
-        "<body>\n"
-        "{{ this.html.render(**kwargs) }}\n"
-        "<script>\n"
-        "{{ this.script.render(**kwargs) }}\n"
-        "</script>\n"
-        "</body>\n"
-        "</html>\n"
-    )
+    _template = _load_template("page.html")
 
     def __init__(self, *, lang: str, title: str) -> None:
         super().__init__(title=title, height="620px")
@@ -437,7 +422,7 @@ class DataLayer(MacroElement):
     def __init__(self, spec: dict[str, Any], map_name: str) -> None:
         super().__init__()
         self._name = "TkLayer"
-        self._template = _template("layer.js")
+        self._template = _load_template("layer.js")
         self.spec = spec
         self.map_name = map_name
 
@@ -452,7 +437,7 @@ class MapControls(MacroElement):
     def __init__(self, meta: dict[str, Any]) -> None:
         super().__init__()
         self._name = "TkControls"
-        self._template = _template("finish.js")
+        self._template = _load_template("finish.js")
         self.meta = meta
 
     @property
@@ -466,7 +451,7 @@ class _Assets(MacroElement):
     def __init__(self) -> None:
         super().__init__()
         self._name = "TkAssets"
-        self._template = _template("assets.html")
+        self._template = _load_template("assets.html")
         self.css = static_text("maps/map.css")
         self.js = static_text("maps/tryggkarta.js")
 
