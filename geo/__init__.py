@@ -28,7 +28,7 @@ One module per family of operations, each with ``__all__``, all re-exported here
 ``privacy``     aggregation for public documents
 ``disclosure``  the cell key method for published counts, the 100 m grid rule
 ``public``      the protected figures public documents publish
-``maps``        self-contained Leaflet maps
+``maps``        Folium maps, saved as one self-contained file
 ``documents``   templates, language and locale formatting of documents
 ``chromium``    headless Chromium: HTML to PDF and PNG
 =============== ==================================================================

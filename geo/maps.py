@@ -1230,9 +1230,10 @@ def _folium_map(layers: list[dict[str, Any]], meta: dict[str, Any], t: _Lang) ->
                          max_zoom=19, overlay=False, control=True).add_to(m)
     for spec in layers:
         if spec.get("cluster"):
+            # not chunked: a cluster group toggled while its chunks still load throws
             cluster = folium.plugins.MarkerCluster(
                 name=spec["name"], show=spec["show"],
-                options={"chunkedLoading": True, "maxClusterRadius": 45,
+                options={"chunkedLoading": False, "maxClusterRadius": 45,
                          "showCoverageOnHover": False})
             cluster.default_js = [("markerclusterjs", "https://cdn.jsdelivr.net/npm/"
                                  "leaflet.markercluster@1.5.3/dist/leaflet.markercluster.js")]
