@@ -370,3 +370,16 @@ def test_a_document_opens_in_a_new_tab_and_works_there(page, server):
     # the map's own inline script runs in the new tab: its legend lists the areas
     tab.wait_for_selector(".tk-legend-layer[data-key=areas]", timeout=30_000)
     assert tab.locator("html").get_attribute("lang") == "sv"
+
+
+def test_csv_cell_centres_are_placed_by_the_sweref99tm_inverse(page):
+    """The map's EPSG:3006 -> WGS84 conversion (for CSV results with x, y) against pyproj."""
+    from pyproj import Transformer
+
+    page.goto("/")
+    to_wgs = Transformer.from_crs(3006, 4326, always_xy=True)
+    for x, y in ((674_032.0, 6_580_821.0), (319_180.0, 6_399_862.0),
+                 (918_000.0, 7_550_000.0), (500_000.0, 6_200_000.0)):
+        lon, lat = page.evaluate(f"window.tryggkartaWeb.sweref99tmToWgs84({x}, {y})")
+        want_lon, want_lat = to_wgs.transform(x, y)
+        assert abs(lon - want_lon) < 1e-7 and abs(lat - want_lat) < 1e-7   # ~1 cm

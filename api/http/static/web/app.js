@@ -552,7 +552,10 @@
       - d3 * Math.cos(6 * xi) * Math.sinh(6 * eta) - d4 * Math.cos(8 * xi) * Math.sinh(8 * eta);
     const phiStar = Math.asin(Math.sin(xp) / Math.cosh(ep));
     const dlon = Math.atan(Math.sinh(ep) / Math.cos(xp));
-    const A = e2, B = (5 * e2 * e2 - e2 ** 3) / 6, C = (104 * e2 ** 3 - 45 * e2 ** 4) / 120, D = 1237 * e2 ** 4 / 1260;
+    const A = e2 + e2 ** 2 + e2 ** 3 + e2 ** 4;
+    const B = -(7 * e2 ** 2 + 17 * e2 ** 3 + 30 * e2 ** 4) / 6;
+    const C = (224 * e2 ** 3 + 889 * e2 ** 4) / 120;
+    const D = -(4279 * e2 ** 4) / 1260;
     const s = Math.sin(phiStar);
     const phi = phiStar + s * Math.cos(phiStar) * (A + B * s * s + C * s ** 4 + D * s ** 6);
     return [(lon0 + dlon) * 180 / Math.PI, phi * 180 / Math.PI];
@@ -697,6 +700,9 @@
         el("h3", { id: "doc" + i + "-h", text: routeLabel(r.path, r.op) }), form, status));
     });
   }
+
+  // for tests and scripts: the coordinate conversion the map uses for CSV results
+  window.tryggkartaWeb = { sweref99tmToWgs84: sweref99tmToWgs84 };
 
   // ------------------------------------------------------------------ start
 
