@@ -34,7 +34,13 @@ def test_every_registered_command_answers_help(capsys):
         assert f"tryggkarta {name}" in out
 
 
-HEAVY = ("fastapi", "sqlalchemy", "geoalchemy2", "uvicorn", "api.http", "api.storage")
+#: What ``tryggkarta -h`` must not load (issue 17: it costs less than ``import geopandas``).
+HEAVY = ("geopandas", "pandas", "scipy", "shapely", "pyogrio", "fastapi", "sqlalchemy",
+         "geoalchemy2", "uvicorn", "api.http", "api.storage")
+
+
+def _heavy(loaded: set[str]) -> set[str]:
+    return {m for m in loaded for h in HEAVY if m == h or m.startswith(h + ".")}
 
 
 def _modules_after(argv: list[str]) -> set[str]:
@@ -48,7 +54,7 @@ def _modules_after(argv: list[str]) -> set[str]:
 
 def test_help_loads_no_command_module_nor_server_or_database_code():
     loaded = _modules_after(["-h"])
-    assert not {m for m in loaded for h in HEAVY if m == h or m.startswith(h + ".")}
+    assert not _heavy(loaded)
     assert not {m for m in loaded if m.startswith("api.cli.") and m not in (
         "api.cli._app", "api.cli._common", "api.cli._weights")}
 
@@ -57,4 +63,21 @@ def test_command_help_loads_only_its_own_module():
     loaded = _modules_after(["density", "-h"])
     assert "api.cli.density" in loaded
     assert not {"api.cli.sites", "api.cli.maps", "api.cli.storage"} & loaded
-    assert not {m for m in loaded for h in HEAVY if m == h or m.startswith(h + ".")}
+    assert not _heavy(loaded)
+
+
+@pytest.mark.parametrize("argv", [["select-sites", "-h"], ["map", "-h"], ["serve", "-h"],
+                                  ["db", "-h"], ["datasets", "-h"]])
+def test_every_command_help_is_light(argv):
+    assert not _heavy(_modules_after(argv))
+
+
+def test_an_early_error_is_printed_before_the_libraries_load(tmp_path):
+    # the first line of output (here the error) comes before geopandas and scipy load
+    missing = str(tmp_path / "missing.csv")
+    for argv in (["density", "--incidents", missing, "--out", str(tmp_path / "d.csv")],
+                 ["select-sites", "--incidents", missing, "--sites", missing, "--k", "1",
+                  "--out", str(tmp_path / "s.csv")],
+                 ["select-sites", "--incidents", missing, "--sites", missing, "--out",
+                  str(tmp_path / "s.csv")]):
+        assert not _heavy(_modules_after(argv)), argv

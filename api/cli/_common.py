@@ -124,6 +124,10 @@ def load_input(
         from api.storage import open_store
 
         return open_store().get(arg[3:], kind=kind)
+    if not Path(arg).exists():  # said before the readers load (the first line, at once)
+        from geo.errors import InputError
+
+        raise InputError.single(arg, "no such file")
     from geo.io import read_layer
 
     layer = read_layer(arg, kind, crs=crs, skip_invalid=skip_invalid)
@@ -231,6 +235,13 @@ def _output_is_input(argv: list[str]) -> str | None:
 #: GeoJSON (WGS84), GeoPackage and GeoParquet (EPSG:3006), or CSV (no geometry; x, y
 #: of points and cells), all written by :func:`geo.io.write_output`.
 LAYER_OUTPUTS: Final = (".geojson", ".json", ".gpkg", ".parquet", ".csv")
+
+
+def write_output(frame: object, path: str | Path) -> Path:
+    """:func:`geo.io.write_output`, imported when a command writes (not at its start)."""
+    from geo.io import write_output as write
+
+    return write(frame, path)  # type: ignore[arg-type]
 
 
 def output_path(path: str | Path, allowed: tuple[str, ...]) -> Path:

@@ -21,6 +21,7 @@ from api.cli._common import (
     err_console,
     load_input,
     output_path,
+    write_output,
 )
 from api.cli._weights import AsOfOpt, HalfLifeOpt, SeverityOpt, weight_options
 from api.service import areas as service
@@ -110,8 +111,6 @@ def score_areas_cmd(
     per category (category:NAME) and per month (month:YYYY-MM). Only incidents with a
     point or street position are counted.
     """
-    from geo.io import write_output
-
     target = output_path(out, LAYER_OUTPUTS)
     params = service.AreaParams(ring_m=ring_m,
                                 weights=weight_options(severity, half_life_days, as_of))
@@ -162,8 +161,6 @@ def propose_areas_cmd(
     Each candidate is at most --max-area-km2; with --streets it follows the streets
     inside the hot cells. Ranked by incidents held, with their share of all incidents.
     """
-    from geo.io import write_output
-
     target = output_path(out, LAYER_OUTPUTS)
     params = service.ProposeParams(
         max_area_km2=max_area_km2, cell_m=cell, bandwidth_m=bandwidth,

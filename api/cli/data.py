@@ -39,11 +39,11 @@ def validate(
     skip_invalid: Annotated[bool, typer.Option(help=SKIP_INVALID_HELP)] = False,
 ) -> None:
     """Check an input layer against the contract and summarise it."""
-    from geo.validate import check_mounting
-
     check_kind(kind)
     frame = load_input(file, kind, skip_invalid=skip_invalid, crs=crs)  # type: ignore[arg-type]
     if buildings and kind in ("sites", "cameras"):
+        from geo.validate import check_mounting
+
         probs = check_mounting(frame, load_input(buildings, "buildings"), source=file)
         if probs:
             raise InputError(probs)

@@ -19,6 +19,7 @@ from api.cli._common import (
     err_console,
     load_input,
     output_path,
+    write_output,
 )
 from api.cli._weights import AsOfOpt, HalfLifeOpt, SeverityOpt, weight_options
 from api.service import density as service
@@ -133,8 +134,6 @@ def density(
 
     Columns: x, y (cell centre, EPSG:3006), count, density, gi_z, gi_p, hotspot.
     """
-    from geo.density import write_density
-
     target = output_path(out, (*LAYER_OUTPUTS, ".tif", ".tiff"))
     params = service.DensityParams(
         cell_m=cell, bandwidth_m=bandwidth, extent=parse_extent(extent),
@@ -145,6 +144,8 @@ def density(
     with _steps("density") as step:
         result = service.density(layer, params, source=incidents, progress=step)
         step("writing")
+        from geo.density import write_density
+
         write_density(result, target)
     _report_imprecise(incidents, result.left_out_imprecise, len(layer))
     g = result.grid
@@ -181,8 +182,6 @@ def emerging_hotspots_cmd(
     """Emerging hot and cold spots over monthly slices: ArcGIS's sixteen patterns (new,
     consecutive, intensifying, persistent, diminishing, oscillating, sporadic, historical;
     hot and cold) and none; rules in docs/density.md."""
-    from geo.io import write_output
-
     target = output_path(out, LAYER_OUTPUTS)
     params = service.EmergingParams(cell_m=cell, extent=parse_extent(extent),
                                     hotspot_distance_m=hotspot_distance,
@@ -235,8 +234,6 @@ def when(
     crs: CrsOpt = None,
 ) -> None:
     """Incidents per local weekday × hour (Europe/Stockholm), for a whole layer or an area."""
-    from geo.io import write_output
-
     target = output_path(out, (".csv",))
     weights = weight_options(severity, half_life_days, as_of) if weighted else None
     service.check_area_pair(areas is not None, area)  # before anything is read

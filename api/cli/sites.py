@@ -21,6 +21,7 @@ from api.cli._common import (
     err_console,
     load_input,
     output_path,
+    write_output,
 )
 from api.cli._weights import AsOfOpt, HalfLifeOpt, SeverityOpt, weight_options
 from api.service import cameras as service
@@ -114,8 +115,6 @@ def coverage(
     crs: CrsOpt = None,
 ) -> None:
     """Coverage polygons: one per camera and level (sector ∩ DORI disc ∩ visibility)."""
-    from geo.io import write_output
-
     target = output_path(out, LAYER_OUTPUTS)
     lv = parse_levels(levels)
     th = parse_dori(dori)
@@ -187,8 +186,6 @@ def score_sites_cmd(
     target = output_path(out, LAYER_OUTPUTS)
     sc, sts = _site_inputs(incidents, sites, buildings, cameras, sensitive, level, dori,
                            severity, half_life_days, as_of, skip_invalid, workers, crs)
-    from geo.io import write_output
-
     table = service.score_sites(sc, sts, privacy_weight=privacy_weight)
     write_output(table, target)
     for note in sc.notes:
@@ -237,8 +234,6 @@ def select_sites_cmd(
     crs: CrsOpt = None,
 ) -> None:
     """Choose sites covering the most incident weight (existing cameras fixed)."""
-    from geo.io import write_output
-
     params = service.SelectParams(k=k, budget=budget, exact=exact,
                                   privacy_weight=privacy_weight, time_limit_s=time_limit)
     target = output_path(out, (".csv",))

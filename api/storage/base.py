@@ -15,12 +15,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import geopandas as gpd
-
+from api.service.data import LAYER_KINDS  # = geo.layers.LAYER_KINDS, without geopandas
 from geo.errors import InputError, NotFoundError, TryggkartaError
-from geo.layers import LAYER_KINDS
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 __all__ = [
     "NAME_PATTERN",

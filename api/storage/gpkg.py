@@ -33,13 +33,8 @@ import uuid
 from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import geopandas as gpd
-import pandas as pd
-import pyogrio
-
-from api.storage._codec import Encoded, decode, encode
 from api.storage.base import (
     DatasetInfo,
     DocumentInfo,
@@ -54,6 +49,11 @@ from api.storage.base import (
     validate_kind,
     validate_name,
 )
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+    from api.storage._codec import Encoded
 
 try:  # POSIX
     import fcntl
@@ -97,6 +97,7 @@ class GeoPackageStore(Store):
     Examples
     --------
     >>> import tempfile
+    >>> import geopandas as gpd
     >>> from shapely import Point
     >>> store = GeoPackageStore(tempfile.mkdtemp())
     >>> g = gpd.GeoDataFrame({"id": ["A"]}, geometry=[Point(674000, 6580000)], crs=3006)
@@ -231,6 +232,8 @@ class GeoPackageStore(Store):
 
     def _write_chunk(self, path: Path, layer: str, chunk: gpd.GeoDataFrame, *, first: bool) -> None:
         """Write (``first``) or append one chunk of rows to the layer in ``path``."""
+        import pyogrio
+
         pyogrio.write_dataframe(
             chunk,
             path,
@@ -245,6 +248,9 @@ class GeoPackageStore(Store):
         )
 
     def _write_file(self, path: Path, layer: str, enc: Encoded) -> None:
+        import geopandas as gpd
+        import pandas as pd
+
         table: dict[str, Any] = {}
         for col in enc.columns:
             s = enc.data[col.stored]
@@ -272,6 +278,8 @@ class GeoPackageStore(Store):
         self, name: str, kind: str, frame: gpd.GeoDataFrame, *, source: str | None = None
     ) -> DatasetInfo:
         """Store ``frame`` as the next version of ``name`` (see :meth:`Store.put`)."""
+        from api.storage._codec import encode
+
         validate_name(name)
         validate_kind(kind, name=name)
         enc = encode(frame, source=f"db:{name}")
@@ -283,6 +291,8 @@ class GeoPackageStore(Store):
 
     def _put(self, name: str, kind: str, enc: Encoded, source: str | None,
              tmp: Path) -> DatasetInfo:
+        import pyogrio
+
         try:
             try:
                 self._write_file(tmp, name, enc)
@@ -335,6 +345,10 @@ class GeoPackageStore(Store):
         self, name: str, *, kind: str | None = None
     ) -> tuple[gpd.GeoDataFrame, DatasetInfo]:
         """The current version of ``name`` and its catalogue entry (see :meth:`Store.read`)."""
+        import pyogrio
+
+        from api.storage._codec import decode
+
         for attempt in range(5):
             entry = self._entry(name)
             info = self._info(name, entry)
