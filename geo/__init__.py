@@ -25,7 +25,6 @@ One module per family of operations, each with ``__all__``, all re-exported here
 ``lagesbild``   the situation picture: periods, exact comparisons, observations
 ``report``      the permit evidence report (HTML, PDF)
 ``camera_docs`` camera register, privacy masks, weighing basis (2018:1200)
-``privacy``     aggregation for public documents
 ``disclosure``  the cell key method for published counts, the 100 m grid rule
 ``public``      the protected figures public documents publish
 ``maps``        Folium maps, saved as one self-contained file

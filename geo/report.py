@@ -1,22 +1,29 @@
-"""The permit evidence package: a self-contained, public-safe HTML report for one area.
+"""The permit evidence package: a self-contained HTML report for one area, and its appendix.
 
-A municipality applying to the police for an ordningsvakt area (lag 2023:421) shows the
-area on a map and the incidents that justify it: how many, what kind, when, the trend,
-and how the area compares with its surroundings. The application becomes a public
-document, so the report follows the contract's ``--public`` rule:
+A municipality applying to the police for permission to use ordningsvakter in an area
+(lag 2023:421) shows the area on a map and the incidents that justify it: how many, what
+kind, when, the trend, and how the area compares with its surroundings. The application
+becomes a public document, so every area report is a public output (contract, "Public
+outputs and disclosure control"):
 
 * no incident is drawn as a point and no incident coordinate appears anywhere in the
-  file; incidents appear on the map only as counts in cells of a fixed 100 m national
-  grid (:func:`geo.privacy.public_cells`), cells with fewer than 3 incidents left out;
-* every count of 1 or 2 in a table is printed as ``<3`` (primary suppression), and where
-  a table's published totals would let a reader work such a count out (it is the only
-  hidden cell of its row or column), the smallest other count of that line is hidden
-  too and printed as ``x`` (secondary suppression), repeated until no line has exactly
-  one hidden cell (:func:`suppress_table`).
+  file; incidents appear on the map only as protected counts in cells of the national
+  100 m grid;
+* every figure comes from :func:`geo.public.report_figures` with the deployment's
+  secret: each count a protected cell of its own (cell key method, :mod:`geo.disclosure`;
+  totals too, so they need not add up and no hidden cell can be solved from them),
+  incidents assigned by their 100 m grid cell, the ring fixed at 500 m, every rate,
+  share, density, ratio and p-value computed from protected counts; the method and its
+  bound are stated in the report.
+
+The exact figures the police need are in a separate document, the appendix
+(``secret=None``), marked "Ej för publicering" at its top and end; it is never part of
+the public file.
 
 The map is inline SVG drawn from the EPSG:3006 geometry (its coordinates are pixels
 relative to a 100 m-aligned frame, one decimal), so the file needs no network and
-prints well; :func:`html_to_pdf` prints it with headless Chromium.
+prints well; :func:`html_to_pdf` prints it with headless Chromium. Words come from the
+``report`` catalogue (Swedish by default, English with ``lang="en"``).
 """
 
 from __future__ import annotations
@@ -33,167 +40,25 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.areas import (
-    CATEGORY_PREFIX,
-    DEFAULT_RING_M,
-    MONTH_PREFIX,
-    PatrolStop,
-    TrendResult,
-    patrol_plan,
-    points_in_polygons,
-    poisson_trend,
-    recommended_hours,
-    score_areas,
-)
+from geo import disclosure as sdc
+from geo.areas import DEFAULT_RING_M, PatrolStop, TrendResult
 from geo.chromium import find_chromium, html_to_pdf
 from geo.crs import require_metric
 from geo.documents import N_, Formatter, formatter, gettext, night_hours_text, render, resolve_lang
 from geo.errors import NotFoundError
-from geo.layers import precise_incidents
-from geo.privacy import MIN_PUBLIC_CELL_M, MIN_PUBLIC_COUNT, public_cells
-from geo.temporal import when_table
-from geo.weights import incident_weights
+from geo.public import _cells_shape, _held_cells, report_figures
+from geo.weights import SeverityLike, incident_weights
 
 __all__ = [
-    "SUPPRESSED",
-    "SECONDARY",
     "ReportOptions",
-    "suppress_table",
-    "format_table",
     "area_report",
     "write_report",
     "find_chromium",
     "html_to_pdf",
 ]
 
-#: How a count of 1 or 2 is printed.
-SUPPRESSED: Final = "<3"
-#: How a count hidden to protect another is printed.
-SECONDARY: Final = "x"
 #: Walking speed for the patrol plan (metres per minute, 4.8 km/h).
 WALK_M_PER_MIN: Final = 80.0
-
-
-# --------------------------------------------------------------------------- suppression
-
-
-def suppress_table(
-    values: np.ndarray, *, row_totals: bool = True, col_totals: bool = True,
-    grand_total: bool = True, min_count: int = MIN_PUBLIC_COUNT,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
-    """Which cells of a count table (and of its published totals) to hide.
-
-    Primary: every count ``1 ≤ v < min_count`` (cells and totals). Secondary: while a
-    published line (a row whose total is printed, a column whose total is printed, the
-    row or column of totals against the grand total) has exactly one hidden entry, hide
-    its smallest positive visible cell (or, with none, its total).
-
-    Parameters
-    ----------
-    values : 2-D array of int
-    row_totals, col_totals, grand_total : bool
-        Which totals are printed with the table.
-
-    Returns
-    -------
-    (cells, row_total_hidden, col_total_hidden, grand_hidden)
-        ``cells``: int array like ``values``: 0 shown, 1 primary, 2 secondary;
-        ``row_total_hidden`` (per row), ``col_total_hidden`` (per column) the same codes;
-        ``grand_hidden`` True when the grand total is hidden.
-
-    Examples
-    --------
-    >>> cells, r, c, g = suppress_table(np.array([[1, 5, 7]]), row_totals=False)
-    >>> cells.tolist()   # the 1, and the 5 so that 13 - 7 does not give it away
-    [[1, 2, 0]]
-    """
-    v = np.asarray(values, dtype=np.int64)
-    nr, nc = v.shape
-    # full matrix with margins: last column = row totals, last row = column totals
-    full = np.zeros((nr + 1, nc + 1), np.int64)
-    full[:nr, :nc] = v
-    full[:nr, nc] = v.sum(axis=1)
-    full[nr, :nc] = v.sum(axis=0)
-    full[nr, nc] = v.sum()
-    published = np.zeros_like(full, dtype=bool)
-    published[:nr, :nc] = True
-    published[:nr, nc] = row_totals
-    published[nr, :nc] = col_totals
-    published[nr, nc] = grand_total
-    code = np.where(published & (full >= 1) & (full < min_count), 1, 0)
-
-    def lines() -> list[list[tuple[int, int]]]:
-        out = []
-        for i in range(nr + 1):
-            cells = [(i, j) for j in range(nc + 1) if published[i, j]]
-            if published[i, nc] and len(cells) > 1:
-                out.append(cells)
-        for j in range(nc + 1):
-            cells = [(i, j) for i in range(nr + 1) if published[i, j]]
-            if published[nr, j] and len(cells) > 1:
-                out.append(cells)
-        return out
-
-    all_lines = lines()
-    changed = True
-    while changed:
-        changed = False
-        for line in all_lines:
-            hidden = [c for c in line if code[c]]
-            if len(hidden) != 1:
-                continue
-            inner = [c for c in line if not code[c] and full[c] > 0
-                     and c[0] < nr and c[1] < nc]
-            margins = [c for c in line if not code[c] and full[c] > 0]
-            pool = inner or margins
-            if not pool:
-                continue
-            pick = min(pool, key=lambda c: (full[c], c))
-            code[pick] = 2
-            changed = True
-    return code[:nr, :nc], code[:nr, nc], code[nr, :nc], bool(code[nr, nc])
-
-
-def _fmt_int(n: float) -> str:
-    """1 234 567 with thin spaces (Swedish style)."""
-    return f"{int(round(n)):,}".replace(",", "\u2009")
-
-
-def _cell_text(value: int, code: int, fmt: Formatter | None = None) -> str:
-    if code == 1:
-        return SUPPRESSED
-    if code == 2:
-        return SECONDARY
-    return fmt.number(value) if fmt is not None else _fmt_int(value)
-
-
-def format_table(
-    values: np.ndarray, *, row_totals: bool = True, col_totals: bool = True,
-    grand_total: bool = True,
-) -> tuple[list[list[str]], list[str], list[str], str]:
-    """Printed texts of a count table after :func:`suppress_table`.
-
-    Returns
-    -------
-    (cells, row_totals, col_totals, grand)
-        Strings; hidden counts as ``<3`` or ``x``.
-
-    Examples
-    --------
-    >>> cells, rows, cols, grand = format_table(np.array([[2, 4], [5, 6]]))
-    >>> cells, rows, cols, grand   # totals alone leave the 2 as 1 or 2: two solutions
-    ([['<3', 'x'], ['x', 'x']], ['6', '11'], ['7', '10'], '17')
-    """
-    v = np.asarray(values, dtype=np.int64)
-    code, rc, cc, g = suppress_table(v, row_totals=row_totals, col_totals=col_totals,
-                                     grand_total=grand_total)
-    cells = [[_cell_text(v[i, j], code[i, j]) for j in range(v.shape[1])]
-             for i in range(v.shape[0])]
-    rows = [_cell_text(t, k) for t, k in zip(v.sum(axis=1), rc, strict=True)]
-    cols = [_cell_text(t, k) for t, k in zip(v.sum(axis=0), cc, strict=True)]
-    grand = SUPPRESSED if g and 0 < v.sum() < MIN_PUBLIC_COUNT else (
-        SECONDARY if g else _fmt_int(v.sum()))
-    return cells, rows, cols, grand
 
 
 # --------------------------------------------------------------------------- SVG map
@@ -261,7 +126,7 @@ def _svg_context(
 ) -> dict[str, Any]:
     """What ``report/map.svg`` draws, in pixels of the frame (no incident coordinate)."""
     w, h = frame.width_px, frame.height_px
-    cell_m = float(cells.attrs.get("cell_m", MIN_PUBLIC_CELL_M))
+    cell_m = float(cells.attrs.get("cell_m", sdc.GRID_M))
     out: dict[str, Any] = {
         "w": w, "h": h, "cell_px": cell_m * frame.scale,
         "buildings": _clipped_d(buildings.geometry.to_numpy(), frame)
@@ -317,7 +182,7 @@ class ReportOptions:
 
     ring_m: float = DEFAULT_RING_M
     hours_share: float = 0.6
-    cell_m: float = MIN_PUBLIC_CELL_M
+    cell_m: float = sdc.GRID_M
     max_stops: int = 6
     title: str | None = None
 
@@ -331,16 +196,18 @@ def area_report(
     areas: gpd.GeoDataFrame,
     area_id: str,
     *,
+    secret: bytes | None,
     buildings: gpd.GeoDataFrame | None = None,
     streets: gpd.GeoDataFrame | None = None,
     weights: pd.Series | np.ndarray | None = None,
+    severity: SeverityLike = None,
     sources: Mapping[str, str] | None = None,
     severity_name: str = "default",
     options: ReportOptions | None = None,
     generated: dt.date | None = None,
     lang: str | None = None,
 ) -> str:
-    """The HTML evidence report for one area (a complete, self-contained document).
+    """The HTML evidence report for one area: public, or its non-public appendix.
 
     Parameters
     ----------
@@ -351,15 +218,23 @@ def area_report(
         EPSG:3006 areas with ``id`` and ``name``; the others are context only.
     area_id : str
         The area to report on.
+    secret : bytes or None
+        The deployment's disclosure-control secret: the public report, every figure
+        protected (:func:`geo.public.report_figures`), the ring fixed at 500 m. ``None``:
+        the appendix with the exact figures, marked "Ej för publicering" (never to be
+        attached to a public document).
     buildings, streets : GeoDataFrame, optional
         Drawn on the map (EPSG:3006).
     weights : Series or array, optional
-        Incident weights (for the weighted density), aligned with ``incidents``.
+        Incident weights for the appendix's weighted density, aligned with ``incidents``.
+    severity : optional
+        Severity table of the public weighted density (Σ severity × protected count).
     sources : mapping, optional
         Layer name -> where it came from (file, db:NAME, licence), printed as is.
     severity_name : str
         Which severity table made the weights (printed).
     options : ReportOptions, optional
+        ``ring_m`` applies to the appendix only.
     generated : date, optional
         Date printed as the report date (default today).
     lang : str, optional
@@ -384,56 +259,30 @@ def area_report(
     if str(area_id) not in set(ids):
         shown = ", ".join(list(ids)[:20])
         raise NotFoundError(f"{area_src}: no area with id {area_id!r} (ids: {shown})")
-    if weights is None:
+    public = secret is not None
+    if weights is None and not public:
         weights = incident_weights(incidents)
-    scores = score_areas(incidents, areas, weights=weights, ring_m=opt.ring_m,
-                         source=inc_src, areas_source=area_src)
-    row = scores[scores["id"] == str(area_id)].iloc[0]
-    area = row.geometry
-    kept, left_out = precise_incidents(incidents, source=inc_src)
-    pts = kept.geometry.to_numpy()
-    inside_idx, _ = points_in_polygons(pts, np.array([area], dtype=object))
-    sub = kept.iloc[np.sort(inside_idx)]
-    n = int(row["incidents"])
-
-    # map frame: the ring's bounds, grown to the 100 m grid
-    ring_outer = shapely.buffer(area, opt.ring_m, quad_segs=32)
-    ring = shapely.difference(ring_outer, area)
+    area = areas.geometry.to_numpy()[int(np.nonzero((ids == str(area_id)).to_numpy())[0][0])]
+    ring_w = float(sdc.PUBLIC_RING_M) if public else float(opt.ring_m)
     c = opt.cell_m
-    bx0, by0, bx1, by1 = ring_outer.bounds
+    # map frame: the ring's bounds on the 100 m grid (public: the ring of the area's cells)
+    base = area
+    if public:
+        held_cells = _held_cells(area)
+        if len(held_cells):
+            base = _cells_shape(held_cells)
+    bx0, by0, bx1, by1 = shapely.buffer(base, ring_w, quad_segs=32).bounds
     frame = _Frame(math.floor(bx0 / c) * c, math.floor(by0 / c) * c,
                    math.ceil(bx1 / c) * c, math.ceil(by1 / c) * c, 700.0)
-    in_frame = kept[kept.geometry.within(shapely.box(frame.minx, frame.miny,
-                                                      frame.maxx, frame.maxy)).to_numpy()]
-    if len(in_frame):
-        cells = public_cells(in_frame, cell_m=c)
-    else:
-        cells = gpd.GeoDataFrame({"cell_x": [], "cell_y": [], "count": []},
-                                 geometry=[], crs=incidents.crs)
-        cells.attrs.update(suppressed_cells=0, suppressed_incidents=0, cell_m=c)
-    area_cells = cells[shapely.intersects(cells.geometry.to_numpy(), area)] \
-        if len(cells) else cells
-    area_cells.attrs.update(cells.attrs)
-    stops = patrol_plan(area_cells, max_stops=opt.max_stops)
-
-    # when: local weekday × hour
-    wt = when_table(sub)
-    wh = wt[[f"h{h:02d}" for h in range(24)]].to_numpy(np.int64)
-    hour_counts = wh.sum(axis=0)
-    windows = recommended_hours(hour_counts, share=opt.hours_share)
-    held = sum(int(hour_counts[(s + k) % 24]) for s, ln in windows for k in range(ln))
-
-    # categories and months
-    cat_cols = [col for col in scores.columns if col.startswith(CATEGORY_PREFIX)]
-    cats = [(col[len(CATEGORY_PREFIX):], int(row[col])) for col in cat_cols if row[col] > 0]
-    month_cols = [col for col in scores.columns if col.startswith(MONTH_PREFIX)]
-    months = [(col[len(MONTH_PREFIX):], int(row[col])) for col in month_cols]
-    exposure = np.asarray(scores.attrs["exposure_days"], float)
-    trend = poisson_trend(np.array([m[1] for m in months]), exposure) if n else None
-
-    period = scores.attrs["period"]
+    fig = report_figures(incidents, areas, area_id, secret=secret, weights=weights,
+                         severity=severity, ring_m=ring_w, hours_share=opt.hours_share,
+                         max_stops=opt.max_stops,
+                         map_frame=(frame.minx, frame.miny, frame.maxx, frame.maxy),
+                         source=inc_src, areas_source=area_src)
+    ring = shapely.difference(shapely.buffer(area, ring_w, quad_segs=32), area)
+    n = fig.incidents
     today = generated or dt.date.today()
-    name = str(row["name"]) or str(area_id)
+    name = fig.name
     code = resolve_lang(lang)
     fmt = formatter(code)
 
@@ -441,109 +290,93 @@ def area_report(
         text = gettext(message, lang=code, domain="report")
         return text % values if values else text
 
-    def count_text(k: int) -> str:
-        return SUPPRESSED if 0 < k < MIN_PUBLIC_COUNT else fmt.number(k)
-
-    def texts(values: np.ndarray, codes: np.ndarray) -> list[str]:
-        return [_cell_text(int(v), int(k), fmt) for v, k in zip(values, codes, strict=True)]
-
-    enough = n >= MIN_PUBLIC_COUNT
-    ring_n = int(row["ring_incidents"])
+    num = fmt.number
+    enough = n > 0
     dash = fmt.MISSING
+
+    def finite(v: float) -> str:
+        return num(v) if math.isfinite(v) else dash
+
     key_rows = [
-        [tr(N_("Area")), f"{fmt.km2(row['area_km2'])} ({fmt.number(row['area_km2'] * 1e6)} m²)"],
-        [tr(N_("Incidents in the area")), count_text(n)],
-        [tr(N_("Incidents per km²")), fmt.number(row["incidents_per_km2"]) if enough else dash],
+        [tr(N_("Area")), f"{fmt.km2(fig.area_km2)} ({num(fig.area_km2 * 1e6)} m²)"],
+        [tr(N_("100 m grid cells in the area")), num(fig.grid_cells)],
+        [tr(N_("Incidents in the area")), num(n)],
+        [tr(N_("Incidents per km²")), finite(fig.per_km2) if enough else dash],
         [tr(N_("Severity-weighted incidents per km²")),
-         fmt.number(row["weighted_density"]) if enough else dash],
+         finite(fig.weighted_density) if enough else dash],
         [tr(N_("Share at night (%(night)s)"), night=night_hours_text()),
-         fmt.percent(row["night_share"]) if enough else dash],
+         fmt.percent(fig.night_share) if enough and math.isfinite(fig.night_share)
+         else dash],
         [tr(N_("Density against the surroundings")),
          tr(N_("%(ratio)s × the %(ring)s m ring around it (p %(p)s)"),
-            ratio=_ratio(row["ring_ratio"], fmt), ring=fmt.number(opt.ring_m),
-            p=fmt.p_value(row["ring_p"])) if enough else dash],
-        [tr(N_("Trend")), _trend_text(trend, fmt, tr) if trend is not None and enough else dash],
+            ratio=_ratio(fig.ring_ratio, fmt), ring=num(ring_w),
+            p=fmt.p_value(fig.ring_p)) if enough else dash],
+        [tr(N_("Trend")),
+         _trend_text(fig.trend, fmt, tr) if fig.trend is not None and enough else dash],
         [tr(N_("Recommended hours of deployment")),
-         tr(N_("%(hours)s (%(share)s of the incidents)"), hours=_hours_text(windows, fmt),
-            share=fmt.percent(held / max(n, 1))) if windows and enough else dash],
+         tr(N_("%(hours)s (%(share)s of the incidents)"), hours=_hours_text(fig.windows, fmt),
+            share=fmt.percent(min(1.0, fig.held / max(n, 1))))
+         if fig.windows and enough else dash],
     ]
-
-    # categories: one column, the grand total printed
-    categories: list[list[str]] = []
-    categories_total = ""
-    if cats:
-        code_c, _, _, grand_hidden = suppress_table(np.array([[k for _, k in cats]]).T,
-                                                    row_totals=False)
-        categories = [[cat, _cell_text(k, int(code_c[i][0]), fmt)]
-                      for i, (cat, k) in enumerate(cats)]
-        total = sum(k for _, k in cats)
-        categories_total = (SUPPRESSED if grand_hidden and 0 < total < MIN_PUBLIC_COUNT else
-                            SECONDARY if grand_hidden else fmt.number(total))
-
-    # months: one row, its total printed
+    categories = [[cat, num(k)] for cat, k in fig.categories]
+    categories_total = num(fig.categories_total)
     month_parts: list[list[tuple[str, str]]] = []
-    months_total = ""
-    if months:
-        vals = np.array([[k for _, k in months]])
-        code_m, row_m, _, _ = suppress_table(vals, col_totals=False, grand_total=False)
-        month_texts = texts(vals[0], code_m[0])
-        half = (len(months) + 1) // 2
-        month_parts = [list(zip([m for m, _ in months[lo:hi]], month_texts[lo:hi], strict=True))
-                       for lo, hi in ((0, half), (half, len(months))) if hi > lo]
-        months_total = _cell_text(int(vals.sum()), int(row_m[0]), fmt)
-
-    # weekday × hour with both margins and the grand total
-    code_w, row_w, col_w, grand_w = suppress_table(wh)
+    if fig.months:
+        half = (len(fig.months) + 1) // 2
+        month_parts = [[(m, num(k)) for m, k in fig.months[lo:hi]]
+                       for lo, hi in ((0, half), (half, len(fig.months))) if hi > lo]
     day_names = [d.capitalize() for d in fmt.weekdays("abbreviated")]
-    weekday_rows = [[day_names[i], *texts(wh[i], code_w[i]),
-                     _cell_text(int(wh[i].sum()), int(row_w[i]), fmt)] for i in range(7)]
-    hour_totals = texts(wh.sum(axis=0), col_w)
-    total_wh = int(wh.sum())
-    grand_total = (SUPPRESSED if grand_w and 0 < total_wh < MIN_PUBLIC_COUNT else
-                   SECONDARY if grand_w else fmt.number(total_wh))
-
-    region_km2 = float(scores.attrs["region_km2"])
-    n_all = int(scores.attrs["region_incidents"])
+    weekday_rows = [[day_names[i], *[num(v) for v in fig.weekday_hour[i]],
+                     num(fig.weekday_totals[i])] for i in range(7)]
+    hour_totals = [num(v) for v in fig.hour_totals]
     comparison = [
-        [tr(N_("The area")), fmt.number(row["area_km2"], 3), count_text(n),
-         fmt.number(row["incidents_per_km2"]) if enough else dash, "", ""],
-        [tr(N_("Ring of %(ring)s m around it"), ring=fmt.number(opt.ring_m)),
-         fmt.number(row["ring_km2"], 3), count_text(ring_n),
-         fmt.number(ring_n / row["ring_km2"]) if ring_n >= MIN_PUBLIC_COUNT else dash,
-         _ratio(row["ring_ratio"], fmt) if enough else dash,
-         fmt.p_value(row["ring_p"]) if enough else dash],
-        [tr(N_("Whole study region")), fmt.number(region_km2, 3), count_text(n_all),
-         fmt.number(n_all / region_km2) if n_all >= MIN_PUBLIC_COUNT else dash,
-         _ratio(row["region_ratio"], fmt) if enough else dash,
-         fmt.p_value(row["region_p"]) if enough else dash],
+        [tr(N_("The area")), fmt.number(fig.rate_km2, 3), num(n),
+         finite(fig.per_km2) if enough else dash, "", ""],
+        [tr(N_("Ring of %(ring)s m around it"), ring=num(ring_w)),
+         fmt.number(fig.ring_km2, 3), num(fig.ring_incidents),
+         num(fig.ring_incidents / fig.ring_km2) if fig.ring_km2 > 0 else dash,
+         _ratio(fig.ring_ratio, fmt) if enough else dash,
+         fmt.p_value(fig.ring_p) if enough else dash],
+        [tr(N_("Whole study region")), fmt.number(fig.region_km2, 3),
+         num(fig.region_incidents),
+         num(fig.region_incidents / fig.region_km2) if fig.region_km2 > 0 else dash,
+         _ratio(fig.region_ratio, fmt) if enough else dash,
+         fmt.p_value(fig.region_p) if enough else dash],
     ]
-
+    if public:  # whole months: the first and last incident's dates are not published
+        first = dt.date.fromisoformat(f"{fig.period[0]}-01")
+        last_month = pd.Period(fig.period[1], freq="M")
+        period = (first, last_month.end_time.date())
+    else:
+        period = (dt.date.fromisoformat(str(fig.period[0])[:10]),
+                  dt.date.fromisoformat(str(fig.period[1])[:10]))
     src = dict(sources or {})
     title = opt.title or tr(N_("Evidence for an application for permission to use "
                                "ordningsvakter"))
+    if not public:
+        title = tr(N_("%(title)s: appendix with the exact figures"), title=title)
     return render(
         "report/area.html", lang=code,
         title=title, name=name, area_id=str(area_id),
-        period=(dt.date.fromisoformat(str(period[0])[:10]),
-                dt.date.fromisoformat(str(period[1])[:10])),
-        generated=today, public=True,
+        period=period, generated=today, public=public,
+        method=sdc.method_statement(lang=code), cell_note=sdc.cell_note(lang=code),
+        nopub=sdc.appendix_heading(lang=code), nopub_note=sdc.appendix_note(lang=code),
         sources=[f"{tr(_SOURCE_KINDS.get(k, k))}: {v}" for k, v in src.items()],
         source_items=[(tr(_SOURCE_KINDS.get(k, k)), v) for k, v in src.items()],
-        key_rows=key_rows, left_out=left_out,
-        svg=_svg_context(area, ring, frame, cells, stops, buildings, streets),
+        key_rows=key_rows, left_out=fig.left_out,
+        svg=_svg_context(area, ring, frame, fig.cells, fig.stops, buildings, streets),
         has_buildings=buildings is not None, has_streets=streets is not None,
-        ring_m=opt.ring_m, cell_m=c, min_count=MIN_PUBLIC_COUNT,
-        suppressed_cells=int(cells.attrs.get("suppressed_cells", 0)),
+        ring_m=ring_w, cell_m=c, min_count=sdc.SMALLEST_PUBLISHED if public else 1,
         frame=(frame.minx, frame.miny, frame.maxx, frame.maxy),
         categories=categories, categories_total=categories_total,
-        months=month_parts, months_total=months_total,
-        trend_sentence=_trend_sentence(trend, fmt, tr),
+        months=month_parts, months_total=num(fig.months_total),
+        trend_sentence=_trend_sentence(fig.trend, fmt, tr),
         hours=[f"{h:02d}" for h in range(24)], weekday_rows=weekday_rows,
-        hour_totals=hour_totals, grand_total=grand_total,
-        suppressed=SUPPRESSED, secondary=SECONDARY,
+        hour_totals=hour_totals, grand_total=num(fig.weekday_hour_total),
         comparison=comparison,
-        deploy=_deployment(windows, held, n, wh, stops, opt, fmt, tr),
-        region_incidents=n_all, severity_name=severity_name,
+        deploy=_deployment(fig.windows, fig.held, n, fig.weekday_totals, fig.stops, opt,
+                           fmt, tr),
+        region_incidents=fig.region_incidents, severity_name=severity_name,
         hours_share=opt.hours_share, walk_kmh=fmt.number(WALK_M_PER_MIN * 60 / 1000, 1),
     )
 
@@ -581,16 +414,15 @@ def _trend_sentence(trend: TrendResult | None, fmt: Formatter, tr: Any) -> str:
                   direction=tr(_DIRECTIONS[trend.direction])))
 
 
-def _deployment(windows: list[tuple[int, int]], held: int, n: int, wh: np.ndarray,
+def _deployment(windows: list[tuple[int, int]], held: int, n: int, day_tot: np.ndarray,
                 stops: list[PatrolStop], opt: ReportOptions, fmt: Formatter,
                 tr: Any) -> dict[str, Any] | None:
     """Hours, busiest days, the patrol round and its schedule (``None``: too few)."""
-    if n < MIN_PUBLIC_COUNT or not windows:
+    if n <= 0 or not windows:
         return None
-    day_tot = wh.sum(axis=1)
     busy_days = [fmt.weekday(int(i)) for i in np.argsort(-day_tot, kind="stable")[:3]
                  if day_tot[i] > 0]
-    out: dict[str, Any] = {"hours": _hours_text(windows, fmt), "share": held / n,
+    out: dict[str, Any] = {"hours": _hours_text(windows, fmt), "share": min(1.0, held / n),
                            "busy_days": busy_days, "stops": [], "schedule": [],
                            "round_min": 0}
     if not stops:

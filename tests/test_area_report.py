@@ -21,7 +21,8 @@ from pyproj import Transformer
 from api.cli import app
 from api.cli._common import run_app
 from geo.io import read_layer
-from geo.report import SECONDARY, SUPPRESSED, find_chromium, format_table, suppress_table
+from geo.report import find_chromium
+from geo.temporal import when_table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _cdp import Browser  # noqa: E402
@@ -100,8 +101,9 @@ def rendered(tmp_path_factory):
     code = run_app(app, ["report-area", "--incidents", paths["incidents"], "--areas",
                          paths["areas"], "--area", "S1", "--buildings", paths["buildings"],
                          "--streets", paths["streets"], "--out", str(out), "--pdf", str(pdf),
-                         "--lang", "en"])
+                         "--lang", "en", "--appendix", str(d / "appendix.html")])
     assert code == 0
+    paths["appendix"] = str(d / "appendix.html")
     sv = d / "rapport.html"
     code = run_app(app, ["report-area", "--incidents", paths["incidents"], "--areas",
                          paths["areas"], "--area", "S1", "--buildings", paths["buildings"],
@@ -165,41 +167,72 @@ def _table_after(text: str, heading: str) -> list[list[str]]:
              for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", r, re.S)] for r in rows]
 
 
-def test_weekday_hour_table_local_time_across_dst(rendered):
-    _, out, _, _ = rendered
-    table = _table_after(out.read_text("utf-8"), "When: weekday × hour")
-    header, rows = table[0], {r[0]: r[1:] for r in table[1:]}
+def _wh(path: str | Path) -> dict[str, list[int]]:
+    table = _table_after(Path(path).read_text("utf-8"), "When: weekday × hour")
+    header = table[0]
     assert header[1] == "00" and header[-1] == "All"
-    sun = rows["Sun"]
-    assert sun[2] == "3" and sun[3] == "3"  # 02:xx on Oct 27 and 03:xx on Mar 31
-    assert sun[-1] == "6" and all(v == "0" for i, v in enumerate(sun[:-1]) if i not in (2, 3))
-    # every printed count is 0, ≥ 3, <3 or x: never 1 or 2
-    for r in table[1:]:
-        for v in r[1:]:
-            assert v in (SUPPRESSED, SECONDARY) or int(v.replace("\u2009", "")) in (0,) or \
-                int(v.replace("\u2009", "")) >= 3, v
+    return {r[0]: [int(v.replace(",", "")) for v in r[1:]] for r in table[1:]}
 
 
-def test_category_table_suppresses_and_protects(rendered):
-    _, out, _, _ = rendered
-    text = out.read_text("utf-8")
-    table = _table_after(text, "Incidents by category")
-    values = {r[0]: r[1] for r in table[1:]}
-    assert values["Ovanlig kategori"] in (SUPPRESSED, SECONDARY) or \
-        int(values["Ovanlig kategori"]) >= 3
-    hidden = [k for k, v in values.items() if v in (SUPPRESSED, SECONDARY)]
-    assert len(hidden) != 1  # one hidden count would follow from the total
+def _grid_held(paths: dict[str, str]) -> gpd.GeoDataFrame:
+    """The incidents whose 100 m grid-cell centre lies in S1 (what public figures count)."""
+    inc = read_layer(paths["incidents"], "incidents").frame
+    inc = inc[inc["precision"].isin(["point", "street"]).to_numpy()]
+    area = gpd.read_file(paths["areas"]).set_index("id").geometry["S1"]
+    xy = shapely.get_coordinates(inc.geometry.to_numpy())
+    c = np.floor(xy / 100) * 100 + 50
+    return inc[[area.intersects(shapely.Point(x, y)) for x, y in c]]
+
+
+def test_weekday_hour_table_local_time_across_dst(rendered):
+    paths, out, _, _ = rendered
+    exact = _wh(paths["appendix"])  # the appendix: exact counts
+    sun = exact["Sun"]
+    assert sun[2] == 3 and sun[3] == 3  # 02:xx on Oct 27 and 03:xx on Mar 31
+    assert sun[-1] == 6 and all(v == 0 for i, v in enumerate(sun[:-1]) if i not in (2, 3))
+    # the public table: every cell and total protected, never 1 or 2, within 3 of the
+    # exact table of the incidents whose 100 m grid-cell centre lies in the area
+    public = _wh(out)
+    wt = when_table(_grid_held(paths))
+    grid_exact = {d.capitalize(): [int(v) for v in wt.iloc[i, 1:]]
+                  for i, d in enumerate(wt["weekday"])}
+    grid_exact["All"] = [int(v) for v in wt.iloc[:, 1:].sum(axis=0)]
+    for day, values in public.items():
+        for v, e in zip(values, grid_exact[day], strict=True):
+            assert v not in (1, 2) and abs(v - e) <= 3, (day, v, e)
+    assert public != grid_exact
+
+
+def test_category_table_is_protected(rendered):
+    paths, out, _, _ = rendered
+    table = _table_after(out.read_text("utf-8"), "Incidents by category")
+    values = {r[0]: int(r[1].replace(",", "")) for r in table[1:]}
+    held = _grid_held(paths)
+    exact = held["category"].value_counts().to_dict()
+    exact["All categories"] = len(held)
+    assert all(v >= 3 for v in values.values())  # categories published as 0 are not listed
+    for k, v in values.items():
+        assert abs(v - exact[k]) <= 3, (k, v, exact[k])
 
 
 def test_report_states_period_sources_crs_and_method(rendered):
     paths, out, _, _ = rendered
     text = out.read_text("utf-8")
-    for needle in ("SWEREF 99 TM", "EPSG:3006", "data period 1 January 2024", "Recommended hours",
-                   "Patrol round", "quasi-Poisson", "binomial", "Koper",
-                   "1 incidents of the whole layer have only a municipality",
-                   Path(paths["incidents"]).name, "Torget"):
+    for needle in ("SWEREF 99 TM", "EPSG:3006", "data period 1 January 2024",
+                   "Recommended hours", "quasi-Poisson", "binomial", "Koper",
+                   "cell key method", "at most 3", "500 m", Path(paths["incidents"]).name,
+                   "Torget"):
         assert needle in text, needle
     assert str(Path(paths["incidents"]).parent) not in text  # no local folders
+    assert "Ej för publicering" not in text
+
+
+def test_appendix_is_marked_and_holds_the_exact_figures(rendered):
+    paths, _, _, _ = rendered
+    text = Path(paths["appendix"]).read_text("utf-8")
+    assert text.count("Ej för publicering") >= 2  # top and end
+    assert "1 incidents of the whole layer have only a municipality" in text
+    assert "cell key method" not in text
 
 
 def test_report_renders_offline_in_chromium(rendered):
@@ -229,31 +262,10 @@ def test_unknown_area_is_a_clear_error(capsys, tmp_path):
     assert not (tmp_path / "r.html").exists()
 
 
-def test_suppression_leaves_no_line_with_one_hidden_count():
-    rng = np.random.default_rng(0)
-    for _ in range(200):
-        shape = (int(rng.integers(1, 8)), int(rng.integers(1, 12)))
-        v = rng.choice([0, 1, 2, 3, 4, 9], size=shape, p=[0.4, 0.15, 0.1, 0.15, 0.1, 0.1])
-        cells, rows, cols, grand = suppress_table(v)
-        assert np.all(cells[(v >= 1) & (v <= 2)] == 1)
-        assert np.all(cells[(v == 0) | (v >= 3)] != 1)
-        full_hidden = np.zeros((shape[0] + 1, shape[1] + 1), bool)
-        full_hidden[:-1, :-1] = cells > 0
-        full_hidden[:-1, -1] = rows > 0
-        full_hidden[-1, :-1] = cols > 0
-        full_hidden[-1, -1] = grand
-        for line in list(full_hidden) + list(full_hidden.T):
-            assert line.sum() != 1, (v, cells)
-
-
-def test_format_table_marks():
-    cells, rows, cols, grand = format_table(np.array([[0, 1, 5, 7]]), col_totals=False,
-                                            grand_total=False)
-    assert cells == [["0", SUPPRESSED, SECONDARY, "7"]] and rows == ["13"]
-
-
-def test_demo_part_writes_scores_proposals_and_report(tmp_path):
+def test_demo_part_writes_scores_proposals_and_report(tmp_path, monkeypatch):
     from api.cli.areas import demo
+
+    monkeypatch.setenv("TRYGGKARTA_DATA_DIR", str(tmp_path / "var"))
 
     (tmp_path / "in").mkdir()
     paths = _scene(tmp_path / "in")

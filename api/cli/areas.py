@@ -206,19 +206,29 @@ def report_area_cmd(
     hours_share: Annotated[float, typer.Option(
         "--hours-share", min=0.05, max=1.0, metavar="S",
         help="Share of the area's incidents the recommended hours must hold.")] = 0.6,
+    appendix: Annotated[str | None, typer.Option(
+        "--appendix", metavar="F.html",
+        help="Also write the appendix with the exact figures, marked 'Ej för publicering' "
+        "(for the police; never attach it to a public document).",
+        show_default=False)] = None,
     skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help=SKIP_INVALID_HELP)] = False,
     lang: LangOpt = None,
 ) -> None:
-    """Write the permit evidence report for one area (self-contained, public-safe HTML).
+    """Write the permit evidence report for one area (self-contained, public HTML).
 
-    Map (incidents only as counts per 100 m cell, under 3 not shown), counts by
-    category and month, weekday x hour, trend, comparison with the surroundings,
-    recommended hours and a patrol plan. No incident position appears in the file.
+    Map (incidents only as protected counts per 100 m cell), counts by category and
+    month, weekday x hour, trend, comparison with the surroundings, recommended hours and
+    a patrol plan. Every area report is public: no incident position appears in it, and
+    every count is protected by the cell key method (docs/disclosure.md), with the ring
+    fixed at 500 m; --ring-m applies to the --appendix with the exact figures only.
     """
     from geo.report import html_to_pdf, write_report
 
     target = output_path(out, (".html", ".htm"))
     pdf_target = output_path(pdf, (".pdf",)) if pdf else None
+    appendix_target = output_path(appendix, (".html", ".htm")) if appendix else None
+    if appendix_target is not None and appendix_target.resolve() == target.resolve():
+        raise typer.BadParameter("--appendix must be another file than --out")
     params = service.ReportParams(ring_m=ring_m, hours_share=hours_share,
                                   weights=weight_options(severity, half_life_days, as_of))
     inc = load_input(incidents, "incidents", skip_invalid=skip_invalid)
@@ -232,8 +242,18 @@ def report_area_cmd(
         sources["streets"] = _source_name(streets)
     text = service.area_report(inc, ar, area, params, buildings=bld, streets=st,
                                sources=sources, lang=lang)
+    exact = (service.area_report(inc, ar, area, params, buildings=bld, streets=st,
+                                 sources=sources, lang=lang, appendix=True)
+             if appendix_target is not None else None)
     write_report(text, target)
     console.print(f"wrote {target}", highlight=False, markup=False)
+    if exact is not None and appendix_target is not None:
+        write_report(exact, appendix_target)
+        console.print(f"wrote {appendix_target} (Ej för publicering: exact figures)",
+                      highlight=False, markup=False)
+    elif ring_m != DEFAULT_RING_M:
+        err_console.print("note: the public report uses the fixed 500 m ring; --ring-m "
+                          "applies to the --appendix only", highlight=False)
     if pdf_target is not None:
         html_to_pdf(target, pdf_target)
         console.print(f"wrote {pdf_target}", highlight=False, markup=False)
@@ -279,7 +299,13 @@ def demo(layers: dict[str, gpd.GeoDataFrame], out: Path) -> list[str]:
     if bld is None and osm_buildings.exists():
         bld = load_input(str(osm_buildings), "buildings", skip_invalid=True)
     if ar is not None and len(ar):
-        text = area_report(inc, ar, str(best["id"]), buildings=bld,
+        from api.settings import get_settings, sdc_secret
+
+        settings = get_settings()
+        if settings.sdc_secret is None:  # the demo's key file lives in its own store
+            settings = settings.model_copy(update={"data_dir": out / "store"})
+        text = area_report(inc, ar, str(best["id"]), secret=sdc_secret(settings),
+                           buildings=bld,
                            streets=layers.get("streets"), weights=w,
                            sources={"incidents": "data/demo/incidents.geojson ("
                                     + gettext("synthetic", lang=lang, domain="report") + ")",

@@ -291,8 +291,11 @@ def area_report(rt: Context, incidents: str, areas: str, area: str, buildings: s
     if bld is not None and buildings:
         sources["buildings"] = f"db:{buildings} v{bld.info.version}"
         used[buildings] = bld.info.version
+    from api.settings import sdc_secret
+
     text = areas_service.area_report(inc.frame, ar.frame, area, params,
-                                     buildings=_frame(bld), sources=sources, lang=lang)
+                                     buildings=_frame(bld), sources=sources, lang=lang,
+                                     secret=sdc_secret(rt.settings))
     return text.encode("utf-8"), used
 
 

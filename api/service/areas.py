@@ -103,13 +103,26 @@ def propose_areas(incidents: gpd.GeoDataFrame, params: ProposeParams, *,
 def area_report(incidents: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, area: str,
                 params: ReportParams, *, buildings: gpd.GeoDataFrame | None = None,
                 streets: gpd.GeoDataFrame | None = None,
-                sources: dict[str, str] | None = None, lang: str | None = None) -> str:
-    """The self-contained, public-safe HTML evidence report for one area (in ``lang``)."""
+                sources: dict[str, str] | None = None, lang: str | None = None,
+                appendix: bool = False, secret: bytes | None = None) -> str:
+    """The evidence report for one area (in ``lang``): public, or the appendix.
+
+    The public report protects every count with the cell key method and the deployment's
+    secret (``secret``, default :func:`api.settings.sdc_secret` of the environment), with
+    the ring fixed at 500 m; ``appendix=True`` gives the exact figures (``params.ring_m``),
+    marked "Ej för publicering", for the police only.
+    """
+    from api.settings import get_settings, sdc_secret
     from geo.report import ReportOptions
     from geo.report import area_report as report
 
-    w = incident_weights(incidents, params.weights)
-    return report(incidents, areas, area, buildings=buildings, streets=streets, weights=w,
+    if appendix:
+        secret = None
+    elif secret is None:
+        secret = sdc_secret(get_settings())
+    w = incident_weights(incidents, params.weights) if appendix else None
+    return report(incidents, areas, area, secret=secret, buildings=buildings,
+                  streets=streets, weights=w, severity=params.weights.severity,
                   sources=sources, severity_name=params.weights.severity or "default",
                   options=ReportOptions(ring_m=params.ring_m,
                                         hours_share=params.hours_share), lang=lang)
