@@ -180,3 +180,68 @@ def test_an_unknown_ending_is_a_usage_error_naming_the_endings(scene, capsys, tm
     code = run_app(app, ["coverage", "--cameras", str(scene["cameras"]), "--out", str(out)])
     err = capsys.readouterr().err
     assert code == 2 and ".gpkg" in err and ".parquet" in err and not out.exists()
+
+
+# -- the same formats over HTTP ---------------------------------------------------------
+
+TOKEN = "planner-token-for-output-formats"
+H = {"Authorization": f"Bearer {TOKEN}"}
+
+#: route, query (dataset names are the scene's keys), formats it answers
+ROUTES = {
+    "density": ("/analyses/density", {"incidents": "incidents", "cell_m": 50, "extent":
+                f"{X0 - 100},{Y0 - 100},{X0 + 400},{Y0 + 400}"}, True),
+    "emerging-hotspots": ("/analyses/emerging-hotspots", {"incidents": "incidents",
+                                                          "cell_m": 100}, True),
+    "coverage": ("/analyses/coverage", {"cameras": "cameras", "buildings": "buildings"},
+                 False),
+    "score-sites": ("/analyses/score-sites", {"incidents": "incidents", "sites": "sites",
+                                              "buildings": "buildings"}, True),
+    "score-areas": ("/analyses/score-areas", {"incidents": "incidents", "areas": "areas"},
+                    False),
+    "propose-areas": ("/analyses/propose-areas", {"incidents": "incidents",
+                                                  "min_incidents": 5}, False),
+    "evaluate": ("/analyses/evaluate", {"incidents": "incidents", "treated": "areas",
+                                        "start": "2025-04-01", "months": 2,
+                                        "buffer_m": 50}, False),
+}
+
+
+@pytest.fixture(scope="module")
+def client(scene, tmp_path_factory):
+    from fastapi.testclient import TestClient
+
+    from api.http.app import create_app
+    from api.http.security import hash_token
+    from api.settings import Settings
+
+    tmp = tmp_path_factory.mktemp("formats-api")
+    tokens = tmp / "tokens.txt"
+    tokens.write_text(f"planner {hash_token(TOKEN)} formats\n")
+    c = TestClient(create_app(Settings(data_dir=tmp / "var", database_url="",
+                                       tokens_file=tokens)))
+    for kind in ("incidents", "sites", "cameras", "buildings", "areas"):
+        path = scene[kind]
+        r = c.post("/datasets", headers=H, data={"kind": kind, "name": kind},
+                   files={"file": (path.name, path.read_bytes())})
+        assert r.status_code == 201, r.text
+    return c
+
+
+@pytest.mark.parametrize("name", list(ROUTES))
+def test_every_layer_route_answers_every_format_alike(name, client, tmp_path):
+    path, query, points_or_cells = ROUTES[name]
+    got = {}
+    for suffix in FORMATS:
+        r = client.get(path, params={**query, "format": suffix[1:]}, headers=H)
+        assert r.status_code == 200, (suffix, r.text[:300])
+        f = tmp_path / f"{name}{suffix}"
+        f.write_bytes(r.content)
+        got[suffix] = _read(f)
+    gj, gpkg, pq, csv = (got[s] for s in FORMATS)
+    assert gj.crs.to_epsg() == 4326 and gpkg.crs.to_epsg() == 3006 == pq.crs.to_epsg()
+    n = len(gpkg)
+    assert n > 0 and len(gj) == len(pq) == len(csv) == n
+    cols = set(gpkg.columns) - {"geometry"}
+    assert set(gj.columns) - {"geometry"} == cols == set(pq.columns) - {"geometry"}
+    assert set(csv.columns) == (cols | {"x", "y"} if points_or_cells else cols)

@@ -19,13 +19,15 @@ from fastapi.responses import Response
 
 __all__ = ["MEDIA_TYPES", "Format", "negotiate", "file_bytes", "frame_bytes", "answer"]
 
-Format = Literal["geojson", "csv", "gpkg", "tif", "html", "json", "pdf", "xlsx", "zip"]
+Format = Literal["geojson", "csv", "gpkg", "parquet", "tif", "html", "json", "pdf", "xlsx",
+                 "zip"]
 
 #: Media type and file suffix per format.
 MEDIA_TYPES: Final[dict[str, tuple[str, str]]] = {
     "geojson": ("application/geo+json", ".geojson"),
     "csv": ("text/csv; charset=utf-8", ".csv"),
     "gpkg": ("application/geopackage+sqlite3", ".gpkg"),
+    "parquet": ("application/vnd.apache.parquet", ".parquet"),
     "tif": ("image/tiff", ".tif"),
     "html": ("text/html; charset=utf-8", ".html"),
     "json": ("application/json", ".json"),
@@ -38,6 +40,7 @@ _ACCEPT: Final = (
     ("application/geo+json", "geojson"),
     ("image/tiff", "tif"),
     ("application/geopackage+sqlite3", "gpkg"),
+    ("application/vnd.apache.parquet", "parquet"),
     ("text/html", "html"),
     ("application/json", "geojson"),
 )
@@ -67,7 +70,7 @@ def file_bytes(write: Callable[[Path], object], fmt: str) -> bytes:
 
 
 def frame_bytes(frame: pd.DataFrame, fmt: str) -> bytes:
-    """A table or layer as CSV, GeoJSON or GeoPackage bytes through :func:`geo.io.write_output`."""
+    """A table or layer as CSV, GeoJSON, GeoPackage or GeoParquet (:func:`geo.io.write_output`)."""
     from geo.io import write_output
 
     return file_bytes(lambda p: write_output(frame, p), fmt)

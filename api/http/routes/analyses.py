@@ -123,9 +123,9 @@ async def density(
     severity: SeverityQ = "default",
     half_life_days: HalfLifeQ = 0.0,
     as_of: AsOfQ = None,
-    format: Annotated[Literal["csv", "geojson", "tif"] | None, Query(
-        description="csv (x, y EPSG:3006), geojson (cell polygons, WGS84) or tif "
-        "(5 bands); default from Accept, else csv.")] = None,
+    format: Annotated[Literal["csv", "geojson", "gpkg", "parquet", "tif"] | None, Query(
+        description="csv (x, y EPSG:3006), cell polygons (geojson WGS84, gpkg or parquet "
+        "EPSG:3006) or tif (5 bands); default from Accept, else csv.")] = None,
     since: SinceQ = None,
     until: UntilQ = None,
     hours: HoursQ = None,
@@ -139,7 +139,7 @@ async def density(
     ``X-Incidents-Used`` and ``X-Incidents-Left-Out`` say how many. At most
     1,000,000 cells per request.
     """
-    fmt = negotiate(request, format, ("csv", "geojson", "tif"))
+    fmt = negotiate(request, format, ("csv", "geojson", "gpkg", "parquet", "tif"))
     query = dict(incidents=incidents, cell_m=cell_m, bandwidth_m=bandwidth_m, extent=extent,
                  hotspot_distance_m=hotspot_distance_m, severity=severity,
                  half_life_days=half_life_days, as_of=as_of)
@@ -180,7 +180,7 @@ async def coverage(
         description="Comma-separated levels among identify, recognize, observe, detect, "
         "visible.", examples=["observe,detect"], max_length=200)]
     = "identify,recognize,observe,detect,visible",
-    format: Annotated[Literal["geojson", "csv", "gpkg"] | None, Query(
+    format: Annotated[Literal["geojson", "csv", "gpkg", "parquet"] | None, Query(
         description="geojson (WGS84 polygons), csv (no geometry) or gpkg (EPSG:3006 "
         "polygons).")] = None,
 ) -> Response:
@@ -188,7 +188,7 @@ async def coverage(
 
     Cached per version of the cameras and buildings datasets.
     """
-    fmt = negotiate(request, format, ("geojson", "csv", "gpkg"))
+    fmt = negotiate(request, format, ("geojson", "csv", "gpkg", "parquet"))
     audit(request, "analysis.coverage", params={"cameras": cameras, "buildings": buildings,
                                                 "levels": levels, "format": fmt})
     lv = tuple(parse_levels(levels))
@@ -223,7 +223,7 @@ async def score_sites(
     severity: SeverityQ = "default",
     half_life_days: HalfLifeQ = 0.0,
     as_of: AsOfQ = None,
-    format: Annotated[Literal["csv", "geojson", "gpkg"] | None, Query(
+    format: Annotated[Literal["csv", "geojson", "gpkg", "parquet"] | None, Query(
         description="csv (x, y EPSG:3006), geojson (site points, WGS84) or gpkg (site "
         "points, EPSG:3006).")] = None,
 ) -> Response:
@@ -233,7 +233,7 @@ async def score_sites(
     ``point``/``street`` incidents count; the headers ``X-Incidents-Used`` and
     ``X-Incidents-Left-Out`` say how many.
     """
-    fmt = negotiate(request, format, ("csv", "geojson", "gpkg"))
+    fmt = negotiate(request, format, ("csv", "geojson", "gpkg", "parquet"))
     names = {"incidents": incidents, "sites": sites, "buildings": buildings,
              "cameras": cameras, "sensitive": sensitive}
     audit(request, "analysis.score-sites", params={
@@ -337,7 +337,7 @@ async def score_areas(
     half_life_days: HalfLifeQ = 0.0,
     as_of: AsOfQ = None,
     ring_m: RingQ = 500.0,
-    format: Annotated[Literal["csv", "geojson", "gpkg"] | None, Query(
+    format: Annotated[Literal["csv", "geojson", "gpkg", "parquet"] | None, Query(
         description="csv, geojson (area polygons, WGS84) or gpkg (area polygons, "
         "EPSG:3006).")] = None,
 ) -> Response:
@@ -347,7 +347,7 @@ async def score_areas(
     ``incidents_per_km2``, ``weighted_density``, ``night_share``, ``score`` (0-100),
     ``rank``, the ring comparison and counts per category and month.
     """
-    fmt = negotiate(request, format, ("csv", "geojson", "gpkg"))
+    fmt = negotiate(request, format, ("csv", "geojson", "gpkg", "parquet"))
     audit(request, "analysis.score-areas", params={
         "incidents": incidents, "areas": areas, "severity": severity,
         "half_life_days": half_life_days, "as_of": as_of, "ring_m": ring_m, "format": fmt})
@@ -384,7 +384,7 @@ async def propose_areas(
     severity: SeverityQ = "default",
     half_life_days: HalfLifeQ = 0.0,
     as_of: AsOfQ = None,
-    format: Annotated[Literal["geojson", "csv", "gpkg"] | None, Query(
+    format: Annotated[Literal["geojson", "csv", "gpkg", "parquet"] | None, Query(
         description="geojson (WGS84 polygons), csv (no geometry) or gpkg (EPSG:3006 "
         "polygons).")] = None,
 ) -> Response:
@@ -394,7 +394,7 @@ async def propose_areas(
     ``point``/``street`` incidents count (headers ``X-Incidents-Used``,
     ``X-Incidents-Left-Out``).
     """
-    fmt = negotiate(request, format, ("geojson", "csv", "gpkg"))
+    fmt = negotiate(request, format, ("geojson", "csv", "gpkg", "parquet"))
     audit(request, "analysis.propose-areas", params={
         "incidents": incidents, "max_area_km2": max_area_km2, "cell_m": cell_m,
         "bandwidth_m": bandwidth_m, "severity": severity, "half_life_days": half_life_days,
@@ -438,7 +438,7 @@ async def emerging_hotspots(
     hours: HoursQ = None,
     weekdays: WeekdaysQ = None,
     categories: CategoriesQ = None,
-    format: Annotated[Literal["csv", "geojson", "gpkg"] | None, Query(
+    format: Annotated[Literal["csv", "geojson", "gpkg", "parquet"] | None, Query(
         description="csv (cell centres x, y EPSG:3006), geojson (cell squares, WGS84) or "
         "gpkg (cell squares, EPSG:3006).")] = None,
 ) -> Response:
@@ -450,7 +450,7 @@ async def emerging_hotspots(
     At most 200,000 cells per request. Only ``point``/``street`` incidents count
     (headers ``X-Incidents-Used``, ``X-Incidents-Left-Out``).
     """
-    fmt = negotiate(request, format, ("csv", "geojson", "gpkg"))
+    fmt = negotiate(request, format, ("csv", "geojson", "gpkg", "parquet"))
     filters = Filters(since, until, hours, weekdays, categories)
     audit(request, "analysis.emerging-hotspots", params={
         "incidents": incidents, "cell_m": cell_m, "extent": extent,

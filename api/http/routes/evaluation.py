@@ -65,7 +65,7 @@ def _job(rt: Context, names: dict[str, str | None], params: service.EvaluatePara
                    for k, d in loaded.items() if d is not None]
         return service.report(ev, kind=kind, level=params.level, lang=lang,
                               sources=sources).encode("utf-8"), used
-    return frame_bytes(service.table(ev) if fmt == "geojson" else ev.table, fmt), used
+    return frame_bytes(service.table(ev) if fmt != "csv" else ev.table, fmt), used
 
 
 @dataclass(frozen=True)
@@ -116,9 +116,9 @@ async def evaluate(
     runtime: RuntimeDep,
     user: CurrentUser,
     q: QueryDep,
-    format: Annotated[Literal["csv", "geojson"] | None, Query(
-        description="csv (the contract's table) or geojson (with the treated polygons, "
-        "WGS84).")] = None,
+    format: Annotated[Literal["csv", "geojson", "gpkg", "parquet"] | None, Query(
+        description="csv (the contract's table) or a layer of the treated polygons "
+        "(geojson WGS84, gpkg or parquet EPSG:3006).")] = None,
 ) -> Response:
     """``tryggkarta evaluate``: one row per treated feature.
 
@@ -126,7 +126,7 @@ async def evaluate(
     ``c_*`` in the control; ``res`` (relative effect size) with its 95 % interval and
     ``wdq`` (weighted displacement quotient); undefined values are empty (CSV) or null.
     """
-    fmt = negotiate(request, format, ("csv", "geojson"))
+    fmt = negotiate(request, format, ("csv", "geojson", "gpkg", "parquet"))
     audit(request, "analysis.evaluate", params={**q.names, **q.options, "format": fmt})
     data, used = await runtime.run_cached(_job, list(q.names.values()), q.names, q.params(),
                                           "table", fmt, None)
