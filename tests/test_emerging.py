@@ -527,3 +527,34 @@ def test_map_command_draws_the_patterns_in_chromium(tmp_path):
             assert label in legend
         assert "hot spot" not in legend.lower()
         browser.close()
+
+
+def test_api_map_with_emerging_hot_spots(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from api.http.security import hash_token
+    from api.settings import Settings
+
+    tokens = tmp_path / "tokens.txt"
+    tokens.write_text(f"planner {hash_token('p-token')} p\n")
+    client = TestClient(create_app(Settings(data_dir=tmp_path / "var", database_url="",
+                                            tokens_file=tokens)))
+    head = {"Authorization": "Bearer p-token"}
+    f = _scene_csv(tmp_path, "persistent_cold")
+    r = client.post("/datasets", headers=head,
+                    data={"kind": "incidents", "name": "brott", "crs": "EPSG:3006"},
+                    files={"file": (f.name, f.read_bytes())})
+    assert r.status_code == 201, r.text
+    q = {"incidents": "brott", "emerging": True, "tiles": False}
+    sv = client.get("/exports/map", headers=head, params=q)
+    assert sv.status_code == 200, sv.text
+    assert pattern_label("persistent_cold") in sv.text            # 'Ihållande kall zon'
+    en = client.get("/exports/map", headers=head, params={**q, "lang": "en"})
+    assert "Persistent cold spot" in en.text and "Ihållande kall zon" not in en.text
+    plain = client.get("/exports/map", headers=head, params={**q, "emerging": False})
+    assert "Ihållande kall zon" not in plain.text
+    public = client.get("/exports/map", headers=head, params={**q, "public": True})
+    assert public.status_code == 200 and "Ihållande kall zon" not in public.text
+    r = client.get("/exports/map", headers=head, params={"cameras": "brott", "emerging": True})
+    assert r.status_code == 422 and "emerging" in r.json()["detail"]

@@ -262,19 +262,29 @@ def when(rt: Context, incidents: str, areas: str | None, area: str | None,
 
 
 def map_html(rt: Context, names: dict[str, str | None], coverage: bool, public: bool, title: str,
-         tiles: bool, lang: str | None) -> tuple[bytes, dict[str, int]]:
+         tiles: bool, lang: str | None, emerging: bool = False) -> tuple[bytes, dict[str, int]]:
 
     loaded = {kind: rt.load(name, kind) for kind, name in names.items() if name}
     cov = None
     if coverage:
         cov = coverage_of(rt, loaded["cameras"], loaded.get("buildings"), LEVELS)
+    extra: dict[str, Any] = {}
+    if emerging and not public:      # a public map leaves the cells out anyway
+        inc = loaded["incidents"]
+        params = density_service.EmergingParams()
+        extra["emerging"] = rt.cache.get_or_compute(
+            ("map-emerging", fingerprint(inc.info), params),
+            lambda: density_service.emerging_hotspots(
+                inc.frame, params, source=f"db:{inc.info.name}",
+                max_cells=API_MAX_TREND_CELLS).frame())
     from geo.maps import source_line
 
     sources = [source_line(kind, f"db:{d.info.name} v{d.info.version}", lang=lang)
                for kind, d in loaded.items()]
     from api.settings import sdc_secret
 
-    text = exports_service.map_html({k: d.frame for k, d in loaded.items()}, coverage=cov,
+    text = exports_service.map_html({**{k: d.frame for k, d in loaded.items()}, **extra},
+                                    coverage=cov,
                             public=public, title=title, sources=sources, tiles=tiles,
                             lang=lang, secret=sdc_secret(rt.settings) if public else None)
     return text.encode("utf-8"), {d.info.name: d.info.version for d in loaded.values()}

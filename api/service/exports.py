@@ -19,13 +19,17 @@ __all__ = ["MAP_LAYERS", "check_map_layers", "map_html"]
 MAP_LAYERS = ("incidents", "sites", "cameras", "buildings", "areas", "sensitive")
 
 
-def check_map_layers(names: dict[str, str | None], *, coverage: bool = False) -> None:
-    """At least one layer, and cameras when their coverage is asked for."""
+def check_map_layers(names: dict[str, str | None], *, coverage: bool = False,
+                     emerging: bool = False) -> None:
+    """At least one layer, cameras when their coverage is asked for, incidents for the
+    emerging hot spots."""
     if not any(names.values()):
         raise ParameterError("incidents", "give at least one layer (incidents, sites, "
                              "cameras, buildings, areas or sensitive)")
     if coverage and not names.get("cameras"):
         raise ParameterError("coverage", "needs {cameras}")
+    if emerging and not names.get("incidents"):
+        raise ParameterError("emerging", "needs {incidents}")
 
 
 def map_html(layers: dict[str, gpd.GeoDataFrame], *,

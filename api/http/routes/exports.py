@@ -68,6 +68,10 @@ async def map_export(
     tiles: Annotated[bool, Query(description=(
         "OpenStreetMap base map (needs network when viewed)."))] = True,
     lang: LangQ = None,
+    emerging: Annotated[bool, Query(description=(
+        "Add the emerging hot and cold spots of the incidents (100 m cells, monthly "
+        "slices; the sixteen patterns in their colours). Needs incidents; left out of "
+        "public maps."))] = False,
 ) -> Response:
     """``tryggkarta map``: every layer, Leaflet code and styles inside one HTML file.
 
@@ -76,9 +80,10 @@ async def map_export(
     layers = {"incidents": incidents, "sites": sites, "cameras": cameras,
               "buildings": buildings, "areas": areas, "sensitive": sensitive}
     audit(request, "export.map", params={**layers, "coverage": coverage, "public": public,
-                                          "lang": lang})
-    service.check_map_layers(layers, coverage=coverage)
-    data, used = await runtime.run_job(jobs.map_html, layers, coverage, public, title, tiles, lang)
+                                          "lang": lang, "emerging": emerging})
+    service.check_map_layers(layers, coverage=coverage, emerging=emerging)
+    data, used = await runtime.run_job(jobs.map_html, layers, coverage, public, title, tiles, lang,
+                                       emerging)
     audit(request, "export.map", datasets=used)
     return answer(data, "html", filename="map_public" if public else "map")
 
