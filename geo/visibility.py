@@ -174,12 +174,20 @@ def _merge_overlapping(parts: NDArray, src: NDArray) -> tuple[NDArray, NDArray]:
     lone = sizes[label] == 1
     out_parts = [parts[lone]]
     out_src = [src[lone]]
-    for comp in np.flatnonzero(sizes > 1):
-        members = np.flatnonzero(label == comp)
-        merged = shapely.union_all(parts[members])
-        p, s = _polygonal_parts(np.array([merged], dtype=object), src[members[:1]])
-        out_parts.append(p)
-        out_src.append(s)
+    # members of each group, found once (not one scan of all parts per group)
+    order = np.argsort(label, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(sizes)])
+    groups = np.flatnonzero(sizes > 1)
+    merged = np.empty(len(groups), dtype=object)
+    two = sizes[groups] == 2
+    if two.any():  # most groups are two footprints: one vectorised union for all
+        first = starts[groups[two]]
+        merged[two] = shapely.union(parts[order[first]], parts[order[first + 1]])
+    for k in np.flatnonzero(~two):
+        merged[k] = shapely.union_all(parts[order[starts[groups[k]]:starts[groups[k] + 1]]])
+    p, s = _polygonal_parts(merged, src[order[starts[groups]]])
+    out_parts.append(p)
+    out_src.append(s)
     return np.concatenate(out_parts), np.concatenate(out_src)
 
 
