@@ -19,19 +19,21 @@ A level's coverage polygon of a camera is (contract):
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 from numpy.typing import ArrayLike, NDArray
-from scipy import sparse
 
 from geo.camera import LEVELS, DoriThresholds, blind_radius_m, camera_radii
 from geo.crs import METRIC_CRS, require_metric
 from geo.errors import AnalysisError, InputError, Problem
 from geo.visibility import Obstacles, mount_viewpoints, visibility_polygons
+
+if TYPE_CHECKING:
+    from scipy import sparse
 
 __all__ = [
     "sector_polygons",
@@ -389,6 +391,8 @@ def coverage_matrix(polygons: ArrayLike, points: ArrayLike) -> sparse.csr_matrix
     >>> m.toarray().astype(int).tolist()
     [[1, 1, 0], [0, 1, 0]]
     """
+    from scipy import sparse  # here: the coverage command alone needs no scipy
+
     polys = np.asarray(polygons, dtype=object)
     pts = np.asarray(points, dtype=object)
     if len(polys) == 0 or len(pts) == 0:

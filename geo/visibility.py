@@ -41,8 +41,6 @@ from typing import cast
 import numpy as np
 import shapely
 from numpy.typing import ArrayLike, NDArray
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from geo.errors import InputError, Problem
 
@@ -168,6 +166,9 @@ def _merge_overlapping(parts: NDArray, src: NDArray) -> tuple[NDArray, NDArray]:
     a, b = a[hit], b[hit]
     if len(a) == 0:
         return parts, src
+    from scipy.sparse import coo_matrix  # only when footprints overlap (a slow import)
+    from scipy.sparse.csgraph import connected_components
+
     graph = coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n))
     n_comp, label = connected_components(graph, directed=False)
     sizes = np.bincount(label, minlength=n_comp)
