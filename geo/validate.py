@@ -332,8 +332,12 @@ def _numeric(
     if name not in gdf.columns:
         return pd.Series(default, index=gdf.index, dtype=float)
     raw = gdf[name]
-    blank = raw.isna() | (raw.astype(str).str.strip() == "")
-    num = pd.to_numeric(raw.where(~blank), errors="coerce").astype(float)
+    if isinstance(raw.dtype, np.dtype) and raw.dtype.kind in "fiu":
+        blank = raw.isna()  # a number column has no blank text (and needs no parsing)
+        num = raw.astype(float)
+    else:
+        blank = raw.isna() | (raw.astype(str).str.strip() == "")
+        num = pd.to_numeric(raw.where(~blank), errors="coerce").astype(float)
     notnum = ~blank & num.isna()
     col.add(notnum, [f"{name} is not a number: {v!r}" for v in raw[notnum]])
     infinite = ~blank & np.isinf(num)
