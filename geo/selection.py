@@ -19,8 +19,8 @@ covered weight alone).
   least ½(1 − 1/e) of the optimum). The LP relaxation (HiGHS) bounds the optimum
   from above; the result reports the gap.
 * ``exact=True``: a proven optimum. When the greedy already meets the LP bound it is
-  one (often so); otherwise the MILP above is solved with HiGHS
-  (``scipy.optimize.milp``), relative gap 0.
+  one (often so); otherwise the MILP above is solved with HiGHS (highspy), relative
+  gap 0.
 
 The chosen sites are listed in greedy order (each row the site adding the most
 among the rest), so ``marginal_weight`` of a row is the weight it newly covers
@@ -38,7 +38,6 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import sparse
-from scipy.optimize import LinearConstraint, milp
 
 from geo.errors import AnalysisError
 
@@ -233,23 +232,69 @@ def _model(
     budget: float | None,
     penalty: NDArray | None,
     privacy_weight: float,
-) -> tuple[NDArray, list[LinearConstraint], int, NDArray]:
+) -> tuple[NDArray, sparse.csc_matrix, NDArray, int, NDArray]:
+    """The model as arrays: costs c, constraint matrix A (CSC), row upper bounds, n, ub."""
     n, g = b.shape
     ub = np.ones(n + g)
     if budget is not None:  # a site costing more than the whole budget stays out
         ub[:n] = np.asarray(costs, float) <= float(budget) + 1e-9
     pen = np.zeros(n) if penalty is None else np.asarray(penalty, float)
     c = np.concatenate([privacy_weight * pen, -np.asarray(w, float)])
-    # y_g − Σ_{i covers g} x_i ≤ 0
-    cover = sparse.hstack([-sparse.csr_matrix(b.T, dtype=float), sparse.identity(g, format="csr")])
-    cons = [LinearConstraint(sparse.csr_matrix(cover), -np.inf, 0.0)]
+    # y_g − Σ_{i covers g} x_i ≤ 0, then the budget and/or k rows
+    blocks = [[-sparse.csr_matrix(b.T, dtype=float), sparse.identity(g, format="csr")]]
+    row_ub = [np.zeros(g)]
     if budget is not None:
-        row = np.concatenate([np.asarray(costs, float), np.zeros(g)])
-        cons.append(LinearConstraint(sparse.csr_matrix(row), -np.inf, float(budget)))
+        blocks.append([sparse.csr_matrix(np.asarray(costs, float)[None, :]),
+                       sparse.csr_matrix((1, g))])
+        row_ub.append(np.array([float(budget)]))
     if k is not None:
-        row = np.concatenate([np.ones(n), np.zeros(g)])
-        cons.append(LinearConstraint(sparse.csr_matrix(row), -np.inf, float(k)))
-    return c, cons, n, ub
+        blocks.append([sparse.csr_matrix(np.ones((1, n))), sparse.csr_matrix((1, g))])
+        row_ub.append(np.array([float(k)]))
+    a = sparse.csc_matrix(sparse.bmat(blocks, format="csc"))
+    return c, a, np.concatenate(row_ub), n, ub
+
+
+def _highs(
+    c: NDArray, a: sparse.csc_matrix, row_ub: NDArray, ub: NDArray, integer: int,
+    options: dict[str, float | bool],
+) -> tuple[NDArray | None, float, bool, str]:
+    """Minimise c·x subject to A x ≤ row_ub, 0 ≤ x ≤ ub, the first ``integer`` x whole.
+
+    HiGHS through highspy, built from the sparse arrays in one call (importing
+    ``scipy.optimize`` for its wrapper costs a quarter of a second). Returns
+    (x or None, objective, proven optimal, status text).
+    """
+    from highspy import _core as hs
+
+    h = hs._Highs()  # the plain solver object (highspy.Highs prints a banner)
+    h.setOptionValue("output_flag", False)
+    for key, val in options.items():
+        h.setOptionValue(key, val)
+    lp = hs.HighsLp()
+    lp.num_col_ = len(c)
+    lp.num_row_ = a.shape[0]
+    lp.col_cost_ = np.asarray(c, float)
+    lp.col_lower_ = np.zeros(len(c))
+    lp.col_upper_ = np.asarray(ub, float)
+    lp.row_lower_ = np.full(a.shape[0], -hs.kHighsInf)
+    lp.row_upper_ = np.asarray(row_ub, float)
+    lp.a_matrix_.format_ = hs.MatrixFormat.kColwise
+    lp.a_matrix_.num_col_ = len(c)
+    lp.a_matrix_.num_row_ = a.shape[0]
+    lp.a_matrix_.start_ = a.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = a.indices.astype(np.int32)
+    lp.a_matrix_.value_ = a.data.astype(float)
+    if integer:
+        lp.integrality_ = ([hs.HighsVarType.kInteger] * integer
+                           + [hs.HighsVarType.kContinuous] * (len(c) - integer))
+    h.passModel(lp)
+    h.run()
+    status = h.getModelStatus()
+    info = h.getInfo()
+    has_x = int(info.primal_solution_status) == 2  # feasible
+    x = np.asarray(h.getSolution().col_value, dtype=float) if has_x else None
+    proven = status == hs.HighsModelStatus.kOptimal
+    return x, float(info.objective_function_value), proven, h.modelStatusToString(status)
 
 
 def lp_bound(
@@ -272,14 +317,12 @@ def lp_bound(
     """
     if b.shape[0] == 0 or b.shape[1] == 0:
         return 0.0
-    c, cons, n, ub = _model(b, w, k=k, costs=costs, budget=budget, penalty=penalty,
-                            privacy_weight=privacy_weight)
-    from scipy.optimize import Bounds
-
-    res = milp(c, constraints=cons, bounds=Bounds(0, ub), integrality=np.zeros(len(c)))
-    if res.status != 0 or res.x is None:  # pragma: no cover - HiGHS failure
-        raise AnalysisError(f"the LP relaxation failed: {res.message}")
-    return float(max(-res.fun, 0.0))
+    c, a, row_ub, n, ub = _model(b, w, k=k, costs=costs, budget=budget, penalty=penalty,
+                                 privacy_weight=privacy_weight)
+    x, fun, proven, message = _highs(c, a, row_ub, ub, 0, {})
+    if not proven or x is None:  # pragma: no cover - HiGHS failure
+        raise AnalysisError(f"the LP relaxation failed: {message}")
+    return float(max(-fun, 0.0))
 
 
 def milp_select(
@@ -309,21 +352,16 @@ def milp_select(
     n, g = b.shape
     if n == 0 or g == 0:
         return [], 0.0, True
-    c, cons, n, ub = _model(b, w, k=k, costs=costs, budget=budget, penalty=penalty,
-                            privacy_weight=privacy_weight)
-    from scipy.optimize import Bounds
-
-    integrality = np.concatenate([np.ones(n), np.zeros(g)])
-    options: dict[str, object] = {"mip_rel_gap": 0.0}
+    c, a, row_ub, n, ub = _model(b, w, k=k, costs=costs, budget=budget, penalty=penalty,
+                                 privacy_weight=privacy_weight)
+    options: dict[str, float | bool] = {"mip_rel_gap": 0.0}
     if time_limit_s is not None:
         options["time_limit"] = float(time_limit_s)
-    res = milp(c, constraints=cons, bounds=Bounds(0, ub), integrality=integrality,
-               options=options)
-    if res.x is None:
-        raise AnalysisError(f"the exact selection found no solution: {res.message}")
-    x = res.x[:n] > 0.5
-    chosen = [int(i) for i in np.flatnonzero(x)]
-    return chosen, float(-res.fun), bool(res.status == 0)
+    x, fun, proven, message = _highs(c, a, row_ub, ub, n, options)
+    if x is None:
+        raise AnalysisError(f"the exact selection found no solution: {message}")
+    chosen = [int(i) for i in np.flatnonzero(x[:n] > 0.5)]
+    return chosen, float(-fun), proven
 
 
 def _order(b: sparse.csr_matrix, w: NDArray, chosen: Sequence[int], pen: NDArray,
