@@ -71,19 +71,18 @@ def run(argv: list[str]) -> dict[str, object]:
                             env={**os.environ, "COLUMNS": "100"})
     os.close(slave)
     err = bytearray()
-    while True:
-        ready, _, _ = select.select([master], [], [], 0.5)
-        if ready:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:
-                chunk = b""
-            if not chunk and proc.poll() is not None:
-                break
-            err += chunk
-        elif proc.poll() is not None:
+    while True:  # until the terminal closes (the process and its workers are done)
+        ready, _, _ = select.select([master], [], [], 1.0)
+        if not ready:
+            continue
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: no process has the terminal open any more
             break
-    _, status, usage = os.wait4(proc.pid, 0)
+        if not chunk:
+            break
+        err += chunk
+    _, status, usage = os.wait4(proc.pid, 0)  # reaps it: rusage of the process tree
     wall = time.perf_counter() - t0
     out = proc.stdout.read().decode() if proc.stdout else ""
     os.close(master)
