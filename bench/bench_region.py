@@ -16,7 +16,7 @@ shared machine the wall time also holds the time other people's work had the cor
 peak memory (largest resident set of the process tree). With ``--profile`` each command
 runs once more under cProfile (timed by CPU time, which the other users of a shared
 machine do not inflate) and the functions of ``geo``/``api`` taking the most time are
-listed (where the time goes).
+listed (where the time goes; cumulative, so an outer function includes its inner ones).
 
 Run: .venv/bin/python bench/bench_region.py [--folder DIR] [--only score,select,density,
 emerging] [--profile]
@@ -91,11 +91,11 @@ def run(argv: list[str]) -> dict[str, object]:
             "stdout": out, "stderr": err.decode(errors="replace")}
 
 
-def where(prof: Path, n: int = 8) -> list[str]:
+def where(prof: Path, n: int = 12) -> list[str]:
     st = pstats.Stats(str(prof))
     rows = []
     for (file, _line, func), (_, _, _, cum, _) in st.stats.items():  # type: ignore[attr-defined]
-        if "/geo/" in file or "/api/" in file:
+        if "/geo/" in file and not file.endswith("__init__.py"):
             rows.append((cum, f"{Path(file).parent.name}/{Path(file).name}:{func}"))
     rows.sort(reverse=True)
     return [f"{name} {cum:.1f} s" for cum, name in rows[:n]]
