@@ -346,3 +346,25 @@ def test_machine_tables_do_not_change_with_language(tmp_path, monkeypatch):
                              paths["areas"], "--out", str(out)]) == 0
         outs[lang] = out.read_bytes()
     assert outs["sv"] == outs["en"] and b"night_share" in outs["sv"]
+
+
+def test_ring_width_and_appendix_options(capsys, tmp_path):
+    paths = _scene(tmp_path, n=60)
+    base = ["report-area", "--incidents", paths["incidents"], "--areas", paths["areas"],
+            "--area", "S1"]
+    out = tmp_path / "r.html"
+    assert run_app(app, [*base, "--out", str(out), "--ring-m", "300"]) == 0
+    err = capsys.readouterr().err
+    assert "fixed 500 m ring" in err and "--appendix" in err
+    assert "500" in out.read_text("utf-8")
+    # the appendix cannot overwrite the public report
+    code = run_app(app, [*base, "--out", str(out), "--appendix", str(out)])
+    assert code == 2 and "another file" in capsys.readouterr().err
+    # with an appendix the ring of --ring-m is used there
+    app_path = tmp_path / "exact.html"
+    assert run_app(app, [*base, "--out", str(out), "--appendix", str(app_path),
+                         "--ring-m", "300", "--lang", "en"]) == 0
+    exact = app_path.read_text("utf-8")
+    assert "300 m ring" in exact and "Ej för publicering" in exact
+    public = out.read_text("utf-8")
+    assert "500 m ring" in public and "300 m ring" not in public
