@@ -266,3 +266,78 @@ def test_default_limits_are_documented(suffix):
     for var in ("TRYGGKARTA_MAX_ROWS", "TRYGGKARTA_MAX_UNPACKED_MB",
                 "TRYGGKARTA_WORKER_PROCESSES", "TRYGGKARTA_REQUEST_TIMEOUT_S"):
         assert var in text, var
+
+
+# -- the audit trail --------------------------------------------------------------------
+
+
+def _audit_lines(tmp_path: Path) -> list[str]:
+    path = tmp_path / "var" / "audit.jsonl"
+    return path.read_text(encoding="utf-8").split("\n")[:-1] if path.exists() else []
+
+
+def test_an_unauthenticated_flood_is_summarised_not_written_line_by_line(tmp_path):
+    import json
+    import time
+
+    big = "q=" + "A" * 60_000
+    c = make(tmp_path, audit_flood_window_s=300)
+    for _ in range(200):
+        assert c.get(f"/datasets?{big}").status_code == 401
+    lines = _audit_lines(tmp_path)
+    assert len(lines) == 1  # the first refusal in full, the other 199 only counted
+    assert len(lines[0].encode("utf-8")) <= 4096
+    # windows that are over are written as one summary each; nothing is lost
+    short = tmp_path / "short"
+    short.mkdir()
+    (short / "tokens.txt").write_text((tmp_path / "tokens.txt").read_text())
+    c = make(short, audit_flood_window_s=0.3)
+    for _ in range(50):
+        c.get(f"/datasets?{big}", headers={"Authorization": "Bearer nope"})
+    time.sleep(0.4)
+    c.get("/datasets")
+    entries = [json.loads(line) for line in _audit_lines(short)]
+    summaries = [e for e in entries if e.get("action") == "unauthenticated.summary"]
+    full = [e for e in entries if e.get("action") != "unauthenticated.summary"]
+    assert summaries and all(e["paths"] == {"/datasets": e["count"]} for e in summaries)
+    assert len(full) + sum(e["count"] for e in summaries) == 51
+    assert all(e["status"] == 401 and e["user"] is None for e in entries)
+
+
+def test_audit_entries_are_bounded_and_one_line_each(tmp_path):
+    import json
+
+    c = make(tmp_path)
+    assert c.get("/datasets", headers=H, params={"x": "B" * 60_000}).status_code == 200
+    # an analysis with parameters full of line separators of every kind
+    r = c.get("/analyses/when", headers=H, params={"incidents": "saknas",
+                                                   "categories": "a\u2028b\u2029c\u0085d"})
+    assert r.status_code == 404
+    raw = (tmp_path / "var" / "audit.jsonl").read_text(encoding="utf-8")
+    assert not {"\u2028", "\u2029", "\u0085"} & set(raw)
+    lines = raw.splitlines()  # str.splitlines breaks at those separators too
+    assert len(lines) == 2
+    entries = [json.loads(line) for line in lines]
+    assert entries[1]["params"]["categories"] == "a\u2028b\u2029c\u0085d"
+    assert all(len(line.encode("utf-8")) <= 4096 for line in lines)
+    assert "characters)" in lines[0]  # the 60 KB value was cut, saying so
+
+
+def test_x_forwarded_for_is_believed_only_from_configured_proxies(tmp_path):
+    import json
+
+    tokens = tmp_path / "tokens.txt"
+    tokens.write_text(f"planner {hash_token(TOKEN)} anna\n")
+
+    def client_seen(trusted: str, peer: str) -> str:
+        settings = Settings(data_dir=tmp_path / f"var-{trusted or 'none'}-{peer}",
+                            database_url="", tokens_file=tokens, trusted_proxies=trusted)
+        c = TestClient(create_app(settings), client=(peer, 40000))
+        c.get("/datasets", headers={**H, "X-Forwarded-For": "6.6.6.6, 203.0.113.7"})
+        path = settings.data_dir / "audit.jsonl"
+        return json.loads(path.read_text(encoding="utf-8").splitlines()[-1])["client"]
+
+    assert client_seen("", "127.0.0.1") == "127.0.0.1"        # no proxy configured
+    assert client_seen("10.0.0.5", "198.51.100.1") == "198.51.100.1"  # not the proxy
+    assert client_seen("10.0.0.5", "10.0.0.5") == "203.0.113.7"   # the proxy's hop
+    assert client_seen("10.0.0.0/8,203.0.113.7", "10.0.0.5") == "6.6.6.6"

@@ -34,7 +34,10 @@ def serve(
         raise typer.BadParameter(f"--log-level {log_level!r}: use critical, error, warning, "
                                  "info or debug")
     _check_address(host, port)
-    uvicorn.run("api.http.app:app", host=host, port=port, workers=workers, log_level=log_level)
+    # proxy_headers=False: uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1;
+    # the API decides itself, from TRYGGKARTA_TRUSTED_PROXIES (api.http.middleware)
+    uvicorn.run("api.http.app:app", host=host, port=port, workers=workers,
+                log_level=log_level, proxy_headers=False)
 
 
 def _check_address(host: str, port: int) -> None:

@@ -72,7 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.info("%d API tokens in %s", n, settings.tokens_file)
     except Exception as exc:  # noqa: BLE001 - logged; requests are refused (fail closed)
         log.error("%s", exc)
-    audit_log = AuditLog(settings.data_dir)
+    audit_log = AuditLog(settings.data_dir, max_bytes=settings.audit_entry_max_bytes)
     runtime = Runtime(settings=settings, store=open_store(settings), tokens=tokens,
                       audit=audit_log)
 
@@ -105,7 +105,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     max_bytes = int(settings.max_upload_mb * 1_000_000)
     application.add_middleware(BodyLimit, max_bytes=max_bytes)
     application.add_middleware(WriteGate, tokens=tokens)  # no body read for a refused write
-    application.add_middleware(AuditTrail, log=audit_log)  # outermost: sees all answers
+    application.add_middleware(AuditTrail, log=audit_log,  # outermost: sees all answers
+                               trusted_proxies=settings.trusted_proxies,
+                               flood_window_s=settings.audit_flood_window_s)
     return application
 
 

@@ -30,10 +30,123 @@ try:  # POSIX
 except ImportError:  # pragma: no cover - Windows: the in-process lock only
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["AuditLog", "AUDIT_FILE"]
+__all__ = ["AuditLog", "AUDIT_FILE", "bounded_line", "FloodGate"]
 
 #: File name of the log inside the data folder.
 AUDIT_FILE = "audit.jsonl"
+
+
+#: Characters a line-oriented reader may take for a line break that JSON leaves as they
+#: are (it escapes the control characters below U+0020 itself).
+_LINE_BREAKS = {"\u0085": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+_MAX_TEXT = 256
+
+
+def _cut(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > _MAX_TEXT:
+        return value[:_MAX_TEXT] + f"…(+{len(value) - _MAX_TEXT} characters)"
+    if isinstance(value, dict):
+        return {str(k)[:_MAX_TEXT]: _cut(v) for k, v in list(value.items())[:50]}
+    if isinstance(value, list | tuple):
+        return [_cut(v) for v in list(value)[:50]]
+    return value
+
+
+def _dump(entry: dict[str, Any]) -> str:
+    text = json.dumps(entry, ensure_ascii=False, default=str)
+    for char, escaped in _LINE_BREAKS.items():
+        text = text.replace(char, escaped)
+    return text
+
+
+def bounded_line(entry: dict[str, Any], max_bytes: int = 4096) -> str:
+    """One audit entry as one JSON line of at most ``max_bytes`` UTF-8 bytes.
+
+    Long texts are cut (saying how much was left out); if the entry is still too long,
+    its parameters are replaced by their cut JSON text. Unicode line and paragraph
+    separators are escaped, so every entry is exactly one line for any reader.
+
+    Examples
+    --------
+    >>> line = bounded_line({"user": None, "params": {"query": "a" * 60_000}}, 1024)
+    >>> len(line.encode()) <= 1024, "characters)" in line
+    (True, True)
+    >>> bounded_line({"path": "/x\u2028y"})
+    '{"path": "/x\\\\u2028y"}'
+    """
+    line = _dump(_cut(entry))
+    if len(line.encode("utf-8")) <= max_bytes:
+        return line
+    params = _dump(_cut(entry.get("params")))
+    short = {**_cut(entry), "params": {"cut": ""}}
+    room = max_bytes - len(_dump(short).encode("utf-8")) - 16
+    short["params"] = {"cut": params.encode("utf-8")[:max(room, 0)].decode("utf-8",
+                                                                          "ignore")}
+    line = _dump(short)
+    while len(line.encode("utf-8")) > max_bytes and short["params"]["cut"]:
+        short["params"]["cut"] = short["params"]["cut"][:-64]
+        line = _dump(short)
+    return line
+
+
+class FloodGate:
+    """Summarise refused unauthenticated requests per client instead of logging each.
+
+    The first refusal of a client in a window of ``window_s`` seconds is written in
+    full; the others are counted, and one summary entry (``action``
+    ``unauthenticated.summary``, ``count``, the first and last time, a few paths) is
+    written when the window is over (:meth:`admit_summaries`, called before each
+    :meth:`admit`; ``force`` at shutdown). A flood of 401s thus writes about one line
+    per client per window.
+
+    Examples
+    --------
+    >>> gate = FloodGate(window_s=60)
+    >>> [gate.admit("10.0.0.9", "/x", now=t) for t in (0.0, 1.0, 2.0)]
+    [True, False, False]
+    >>> [e["count"] for e in gate.admit_summaries(now=61.0)]
+    [2]
+    """
+
+    def __init__(self, *, window_s: float = 60.0, max_clients: int = 10_000) -> None:
+        self.window_s = window_s
+        self.max_clients = max_clients
+        self._lock = threading.Lock()
+        self._open: dict[str, dict[str, Any]] = {}
+
+    def admit(self, client: str | None, path: str | None, *, now: float) -> bool:
+        """Whether this refusal is written in full (else it is only counted)."""
+        key = client or "?"
+        with self._lock:
+            if key not in self._open and len(self._open) >= self.max_clients:
+                key = "(other clients)"
+            win = self._open.get(key)
+            if win is None or now - win["start"] >= self.window_s:
+                self._open[key] = {"start": now, "count": 0, "last": now, "paths": {}}
+                return True
+            win["count"] += 1
+            win["last"] = now
+            if len(win["paths"]) < 5 or path in win["paths"]:
+                win["paths"][path] = win["paths"].get(path, 0) + 1
+            return False
+
+    def admit_summaries(self, *, now: float, force: bool = False) -> list[dict[str, Any]]:
+        """The summary entries of the windows that are over (all with ``force``)."""
+        out = []
+        with self._lock:
+            for key, win in list(self._open.items()):
+                if force or now - win["start"] >= self.window_s:
+                    if win["count"]:
+                        out.append({
+                            "user": None, "role": None, "action": "unauthenticated.summary",
+                            "client": key, "status": 401, "count": win["count"],
+                            "first": datetime.fromtimestamp(win["start"], UTC).isoformat(),
+                            "last": datetime.fromtimestamp(win["last"], UTC).isoformat(),
+                            "paths": dict(win["paths"]),
+                            "error": "requests without a valid token (counted, not logged "
+                                     "one by one)"})
+                    del self._open[key]
+        return out
 
 
 def _at_or_after(stamp: object, since: datetime) -> bool:
@@ -56,16 +169,17 @@ class AuditLog:
     ['dataset.upload']
     """
 
-    def __init__(self, data_dir: str | os.PathLike[str]) -> None:
+    def __init__(self, data_dir: str | os.PathLike[str], *, max_bytes: int = 4096) -> None:
         self.path = Path(data_dir) / AUDIT_FILE
+        self.max_bytes = max_bytes
         self._lock = threading.Lock()
 
     def record(self, entry: dict[str, Any]) -> None:
-        """Append one entry (``time`` is added when absent)."""
+        """Append one entry (``time`` is added when absent), at most ``max_bytes``."""
         entry = {"time": datetime.now(UTC).isoformat(timespec="milliseconds"), **entry}
-        line = (json.dumps(entry, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+        line = (bounded_line(entry, self.max_bytes) + "\n").encode("utf-8")
         with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.parent.mkdir(mode=0o750, parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
             try:
                 if fcntl is not None:

@@ -11,13 +11,14 @@ soon as it passes the limit). :class:`AuditTrail` appends one line per request t
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import time
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.http.audit import AuditLog
+from api.http.audit import AuditLog, FloodGate
 from api.http.security import READ_METHODS, TokenTable
 
 __all__ = ["WriteGate", "BodyLimit", "AuditTrail", "UNAUDITED_PATHS"]
@@ -159,12 +160,78 @@ class BodyLimit:
             await send(body)
 
 
-class AuditTrail:
-    """Append one :class:`~api.http.audit.AuditLog` entry per request (except meta paths)."""
+def parse_proxies(text: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """``TRYGGKARTA_TRUSTED_PROXIES``: comma-separated addresses or networks.
 
-    def __init__(self, app: ASGIApp, *, log: AuditLog) -> None:
+    Examples
+    --------
+    >>> [str(n) for n in parse_proxies("10.0.0.5, 10.1.0.0/16")]
+    ['10.0.0.5/32', '10.1.0.0/16']
+    """
+    from geo.errors import InputError
+
+    nets = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        try:
+            nets.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise InputError.single("TRYGGKARTA_TRUSTED_PROXIES",
+                                    f"{part!r} is not an address or network") from None
+    return tuple(nets)
+
+
+def client_address(peer: str | None, forwarded: str | None,
+                   trusted: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+                   ) -> str | None:
+    """The client of a request: ``X-Forwarded-For`` is believed only from trusted proxies.
+
+    Walking the header from the right (the hop nearest the server), the first address
+    that is not a trusted proxy is the client; a request whose peer is not a trusted
+    proxy is its own client, whatever the header says.
+
+    Examples
+    --------
+    >>> proxies = parse_proxies("10.0.0.5")
+    >>> client_address("10.0.0.5", "1.2.3.4, 203.0.113.7", proxies)
+    '203.0.113.7'
+    >>> client_address("198.51.100.1", "1.2.3.4", proxies)
+    '198.51.100.1'
+    """
+    def is_trusted(addr: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(addr)
+        except ValueError:
+            return False
+        return any(ip in net for net in trusted)
+
+    if peer is None or not forwarded or not is_trusted(peer):
+        return peer
+    hops = [h.strip() for h in forwarded.split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not is_trusted(hop):
+            try:
+                return str(ipaddress.ip_address(hop))
+            except ValueError:
+                return peer  # a forged or broken header: the proxy is what we know
+    return peer
+
+
+class AuditTrail:
+    """Append one :class:`~api.http.audit.AuditLog` entry per request (except meta paths).
+
+    Requests refused for want of a valid token go through a
+    :class:`~api.http.audit.FloodGate`: per client, the first of a window is written,
+    the rest become one summary entry.
+    """
+
+    def __init__(self, app: ASGIApp, *, log: AuditLog, trusted_proxies: str = "",
+                 flood_window_s: float = 60.0) -> None:
         self.app = app
         self.log = log
+        self.trusted = parse_proxies(trusted_proxies)
+        self.gate = FloodGate(window_s=flood_window_s)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or _unaudited(scope.get("path")):
@@ -186,7 +253,12 @@ class AuditTrail:
             user = state.get("user")
             details: dict[str, Any] = state.get("audit") or {}
             query = scope.get("query_string", b"").decode("latin-1")
-            client = scope.get("client")
+            peer = scope.get("client")
+            forwarded = None
+            for key, value in scope.get("headers", []):
+                if key == b"x-forwarded-for":
+                    forwarded = value.decode("latin-1")
+            client = client_address(peer[0] if peer else None, forwarded, self.trusted)
             entry = {
                 "user": getattr(user, "label", None),
                 "role": getattr(user, "role", None),
@@ -197,13 +269,18 @@ class AuditTrail:
                 "params": details.get("params") or ({"query": query} if query else {}),
                 "status": status,
                 "duration_ms": round((time.perf_counter() - t0) * 1000, 1),
-                "client": client[0] if client else None,
+                "client": client,
                 "error": state.get("audit_error"),
             }
             if "stored" in details:
                 entry["stored"] = details["stored"]
+            now = time.time()
             try:
-                self.log.record(entry)
+                for summary in self.gate.admit_summaries(now=now):
+                    self.log.record(summary)
+                if user is not None or status != 401 or self.gate.admit(
+                        client, scope.get("path"), now=now):
+                    self.log.record(entry)
             except OSError:  # pragma: no cover - a full disk must not hide the answer
                 import logging
 
