@@ -2,7 +2,7 @@
 
 Read-only, so open to planners and reviewers ("read results and maps"); every export is
 in the audit log. ``public=true`` maps and area reports never contain an incident
-position (incidents only as counts in cells of at least 100 m, counts under 3 left out).
+position; their counts are protected by the cell key method (docs/disclosure.md).
 """
 
 from __future__ import annotations
@@ -107,9 +107,9 @@ async def area_report(
         "Share of the area's incidents the recommended hours must hold."))] = 0.6,
     lang: LangQ = None,
 ) -> Response:
-    """``tryggkarta report-area``: self-contained, public-safe HTML.
+    """``tryggkarta report-area``: self-contained public HTML (every count protected).
 
-    Map (incidents only as counts per 100 m cell, under 3 not shown), counts by category
+    Map (incidents only as protected counts per 100 m cell), counts by category
     and month, weekday × hour, trend, comparison with the surroundings, recommended
     hours and a patrol plan. PDF: use the CLI's ``--pdf`` (headless Chromium).
     """
