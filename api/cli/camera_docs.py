@@ -8,14 +8,17 @@ documentation and keeps it in the configured store; ``camera-docs list`` and
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from api.cli._common import SKIP_INVALID_HELP, CrsOpt, console, csv_crs, load_input
 
+if TYPE_CHECKING:
+    import geopandas as gpd
+
 __all__ = ["app", "camera_docs_app", "camera_docs_cmd", "camera_docs_list",
-           "camera_docs_show"]
+           "camera_docs_show", "demo"]
 
 app = typer.Typer()
 camera_docs_app = typer.Typer(
@@ -178,3 +181,41 @@ def camera_docs_show(
         _write_dir(out, files)
         console.print(f"wrote {len(files)} files to {out}", highlight=False, markup=False,
                       soft_wrap=True)
+
+
+def demo(layers: dict[str, gpd.GeoDataFrame], out: Path) -> list[str]:
+    """The camera documentation of the demo cameras, kept in the demo's own store.
+
+    Uses ``layers['cameras']`` with ``buildings``, ``incidents`` and ``sensitive`` when
+    present; writes ``out/camera_docs/`` (``register.csv``, ``register.gpkg``,
+    ``masks.csv``, ``camera_<id>.html``) in the language of ``TRYGGKARTA_LANG`` (Swedish
+    by default). Returns short summary lines.
+    """
+    from api.service.camera_docs import (
+        ROLES,
+        CameraDocsParams,
+        Input,
+        frame_fingerprint,
+        make_documentation,
+    )
+    from api.settings import Settings
+    from api.storage import open_store
+
+    cams = layers.get("cameras")
+    if cams is None or len(cams) == 0:
+        return []
+    from api.cli.data import DEMO_DIR
+
+    def source(role: str) -> str:
+        folder = "demo" if (DEMO_DIR / f"{role}.geojson").is_file() else "osm"
+        return f"data/{folder}/{role}.geojson"
+
+    inputs = {role: Input(layers[role], source(role), frame_fingerprint(layers[role]))
+              for role in ROLES if role != "sites" and layers.get(role) is not None}
+    store = open_store(Settings(data_dir=out / "store", database_url=None))
+    info, files = make_documentation(inputs, CameraDocsParams(), store=store)  # type: ignore[arg-type]
+    _write_dir(out / "camera_docs", files)
+    masks = sum(1 for _ in files.get("masks.csv", b"").splitlines()[1:])
+    return [f"camera documentation of {len(cams)} cameras ({masks} privacy masks), kept as "
+            f"document {info.id} -> camera_docs/{{register.csv, register.gpkg, masks.csv, "
+            f"camera_<id>.html}}"]

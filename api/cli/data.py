@@ -25,7 +25,8 @@ DEMO_DIR = Path(__file__).resolve().parents[2] / "data" / "demo"
 
 #: Command modules that contribute to ``tryggkarta demo`` through a
 #: ``demo(layers, out) -> list[str]`` function, in the order they run.
-ANALYSIS_MODULES = ("api.cli.density", "api.cli.sites", "api.cli.areas", "api.cli.maps")
+ANALYSIS_MODULES = ("api.cli.density", "api.cli.sites", "api.cli.areas", "api.cli.maps",
+                    "api.cli.lagesbild", "api.cli.camera_docs", "api.cli.evaluation")
 
 
 @app.command("validate")

@@ -6,7 +6,7 @@ Parses its options, calls :mod:`api.service.evaluation` and prints.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -22,7 +22,11 @@ from api.cli._common import (
 )
 from api.service import evaluation as service
 
-__all__ = ["app", "evaluate_cmd"]
+if TYPE_CHECKING:
+    import geopandas as gpd
+    import pandas as pd
+
+__all__ = ["app", "evaluate_cmd", "demo_start", "demo"]
 
 app = typer.Typer()
 
@@ -136,3 +140,58 @@ def evaluate_cmd(
         console.print(f"  {r['id']}: area {r['a_before']} → {r['a_after']}, ring "
                       f"{r['b_before']} → {r['b_after']}, control {r['c_before']} → "
                       f"{r['c_after']}; RES {res}", highlight=False, markup=False)
+
+
+def demo_start(times: pd.Series) -> tuple[str, int]:
+    """A start date (``YYYY-MM-DD``, the first of a month) in the middle of the times'
+    calendar months (local time), and the months before and after it (at most 12).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.Series(pd.to_datetime(["2024-11-01T03:14Z", "2026-10-31T22:57Z"], utc=True))
+    >>> demo_start(t)
+    ('2025-11-01', 12)
+    >>> demo_start(pd.Series(pd.to_datetime(["2025-01-05T12:00Z", "2025-06-30T12:00Z"],
+    ...                                     utc=True)))
+    ('2025-04-01', 3)
+    """
+    from geo.times import local
+
+    t = local(times)
+    first, last = t.min(), t.max()
+    n = (last.year - first.year) * 12 + last.month - first.month + 1
+    half = n // 2
+    index = first.year * 12 + first.month - 1 + half
+    return f"{index // 12:04d}-{index % 12 + 1:02d}-01", max(1, min(12, half))
+
+
+def demo(layers: dict[str, gpd.GeoDataFrame], out: Path) -> list[str]:
+    """An evaluation with the demo areas as treated, started in the middle of the
+    incidents' period, and its report.
+
+    Writes ``evaluation.csv`` and ``evaluation_report.html`` (in the language of
+    ``TRYGGKARTA_LANG``, Swedish by default) into ``out``. Returns short summary lines.
+    """
+    from geo.documents import resolve_lang
+    from geo.errors import AnalysisError, InputError
+    from geo.io import atomic_path, write_output
+
+    inc, ar = layers.get("incidents"), layers.get("areas")
+    if inc is None or ar is None or len(inc) == 0 or len(ar) == 0:
+        return []
+    start, months = demo_start(inc["time"])
+    params = service.EvaluateParams(start=start, months=months)
+    try:
+        ev = service.evaluate(inc, ar, params, kind="areas", source="areas.geojson")
+    except (AnalysisError, InputError) as exc:
+        return [f"evaluation skipped: {exc}"]
+    html = service.report(ev, kind="areas", level=params.level, lang=resolve_lang(None),
+                          sources=["data/demo/incidents.geojson", "data/demo/areas.geojson"])
+    write_output(ev.table, out / "evaluation.csv")
+    with atomic_path(out / "evaluation_report.html") as tmp:
+        tmp.write_text(html, encoding="utf-8")
+    res = ", ".join(f"{r['id']} {'–' if r['res'] != r['res'] else format(r['res'], '.2f')}"
+                    for _, r in ev.table.iterrows())
+    return [f"evaluation of the {len(ar)} areas as if treated from {start} ({months} months "
+            f"before and after): RES {res} -> evaluation.csv, evaluation_report.html"]

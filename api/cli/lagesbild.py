@@ -7,14 +7,18 @@ service and writes the folder with :func:`geo.lagesbild_doc.write_lagesbild`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from api.cli._common import SKIP_INVALID_HELP, CrsOpt, console, csv_crs, err_console, load_input
 from api.service import lagesbild as service
 
-__all__ = ["app", "lagesbild_cmd"]
+if TYPE_CHECKING:
+    import geopandas as gpd
+    import pandas as pd
+
+__all__ = ["app", "lagesbild_cmd", "newest_full_month", "demo"]
 
 app = typer.Typer()
 
@@ -122,3 +126,74 @@ def lagesbild_cmd(
         err_console.print(f"note: no incident in the 24 months to {result.period.labels[-1]}; "
                           f"{incidents} runs from {first:%Y-%m-%d} to {last:%Y-%m-%d}",
                           highlight=False, markup=False)
+
+
+def newest_full_month(times: pd.Series) -> str:
+    """The newest calendar month (local time, ``YYYY-MM``) that the times cover to its end.
+
+    The month of the newest time when that time falls on the month's last day, else the
+    month before.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> newest_full_month(pd.Series(pd.to_datetime(["2026-09-03T08:00Z",
+    ...                                             "2026-10-31T22:57Z"], utc=True)))
+    '2026-10'
+    >>> newest_full_month(pd.Series(pd.to_datetime(["2026-10-30T22:57Z"], utc=True)))
+    '2026-09'
+    """
+    import pandas as pd
+
+    from geo.times import local
+
+    last = local(times).max()
+    month = pd.Period(year=last.year, month=last.month, freq="M")
+    if last.day != month.days_in_month:
+        month -= 1
+    return str(month)
+
+
+def demo(layers: dict[str, gpd.GeoDataFrame], out: Path) -> list[str]:
+    """The lägesbild of the demo incidents' newest full month, with the demo areas.
+
+    Writes ``out/lagesbild/`` (HTML, PDF with Chromium, the two CSV tables, the workbook)
+    and the public variant ``out/lagesbild_public/`` (protected counts, no PDF), in the
+    language of ``TRYGGKARTA_LANG`` (Swedish by default). Returns short summary lines.
+    """
+    from api.settings import get_settings, sdc_secret
+    from geo.documents import gettext, resolve_lang
+    from geo.errors import AnalysisError
+    from geo.lagesbild_doc import write_lagesbild
+
+    inc = layers.get("incidents")
+    if inc is None or len(inc) == 0:
+        return []
+    ar = layers.get("areas")
+    lang = resolve_lang(None)
+    period = newest_full_month(inc["time"])
+    title = gettext("tryggkarta demo: central Stockholm", lang=lang, domain="maps")
+    sources = ["data/demo/incidents.geojson"] + (["data/demo/areas.geojson"]
+                                                 if ar is not None else [])
+    settings = get_settings()
+    if settings.sdc_secret is None:  # the demo's key file lives in its own store
+        settings = settings.model_copy(update={"data_dir": out / "store"})
+    lines: list[str] = []
+    for public, folder in ((False, "lagesbild"), (True, "lagesbild_public")):
+        params = service.LagesbildParams(period=period, public=public, lang=lang,
+                                         title=title)
+        try:
+            result = service.lagesbild(inc, ar, params,
+                                       secret=sdc_secret(settings) if public else None,
+                                       source="incidents.geojson",
+                                       areas_source="areas.geojson")
+        except AnalysisError as exc:
+            return lines + [f"lägesbild skipped: {exc}"]
+        written = write_lagesbild(result, out / folder, lang=lang, title=params.title,
+                                  sources=sources, pdf=None if not public else False)
+        whole = result.row()
+        lines.append(f"lägesbild {period}{' (public)' if public else ''}: "
+                     f"{int(whole['count'])} incidents (previous {int(whole['previous'])}, "
+                     f"a year earlier {int(whole['last_year'])}) -> {folder}/"
+                     f"{{{', '.join(p.name for p in written.values())}}}")
+    return lines
