@@ -127,6 +127,9 @@ def evaluate_cmd(
     if html is not None and report_path is not None:
         with atomic_path(report_path) as tmp:
             tmp.write_text(html, encoding="utf-8")
+    for gap in service.period_gaps(ev, inc):
+        err_console.print(f"note: {gap}: months the incidents do not cover count as none",
+                          highlight=False, markup=False)
     if ev.left_out:
         err_console.print(f"note: {ev.left_out:,} incidents with only a municipality/county/"
                           "district position were left out", highlight=False)

@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 
     from geo.evaluation import Evaluation
 
-__all__ = ["EvaluateParams", "TreatedKind", "treated_kind", "evaluate", "report", "table"]
+__all__ = ["EvaluateParams", "TreatedKind", "treated_kind", "evaluate", "report", "table",
+           "period_gaps"]
 
 TreatedKind = Literal["areas", "cameras"]
 
@@ -137,3 +138,50 @@ def report(ev: Evaluation, *, kind: TreatedKind, level: str, lang: str | None,
     from geo.evaluation import report_html
 
     return report_html(ev, lang=lang, kind=kind, level=level, sources=sources)
+
+
+def period_gaps(ev: Evaluation, incidents: gpd.GeoDataFrame) -> list[str]:
+    """Notes for treated features whose before or after period reaches a calendar month
+    (local time) outside the incidents' months.
+
+    A period that the incident layer does not cover to its end counts zero incidents for
+    the missing months, in the treated area and the control alike, so the counts (and the
+    ring's displacement) read as a change that is only missing data.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, pandas as pd
+    >>> from shapely import Point
+    >>> class Ev:
+    ...     months = 12
+    ...     table = pd.DataFrame({"id": ["A"], "start": ["2026-10-01"]})
+    >>> inc = gpd.GeoDataFrame({"time": pd.to_datetime(["2025-12-10T12:00Z",
+    ...                        "2026-10-31T12:00Z"], utc=True)}, geometry=[Point(0, 0)] * 2)
+    >>> period_gaps(Ev, inc)  # doctest: +NORMALIZE_WHITESPACE
+    ['A: the before period 2025-10-01 to 2026-09-30 starts before the first incident
+      (2025-12-10); the after period 2026-10-01 to 2027-09-30 ends after the last incident
+      (2026-10-31)']
+    """
+    import pandas as pd
+
+    from geo.times import local
+
+    if len(incidents) == 0 or len(ev.table) == 0:
+        return []
+    t = local(incidents["time"])
+    first, last = t.min().date(), t.max().date()
+    notes = []
+    for fid, start in zip(ev.table["id"], ev.table["start"], strict=True):
+        s = pd.Timestamp(start)
+        b0 = (s - pd.DateOffset(months=ev.months)).date()
+        a1 = (s + pd.DateOffset(months=ev.months) - pd.Timedelta(days=1)).date()
+        parts = []
+        if (b0.year, b0.month) < (first.year, first.month):
+            parts.append(f"the before period {b0} to {(s - pd.Timedelta(days=1)).date()} "
+                         f"starts before the first incident ({first})")
+        if (a1.year, a1.month) > (last.year, last.month):
+            parts.append(f"the after period {s.date()} to {a1} ends after the last "
+                         f"incident ({last})")
+        if parts:
+            notes.append(f"{fid}: {'; '.join(parts)}")
+    return notes
