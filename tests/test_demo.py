@@ -38,6 +38,8 @@ def test_demo_exits_cleanly_and_writes_every_analysis(demo_run):
         assert expected in names
     assert all(p.stat().st_size > 0 for p in out.iterdir() if p.is_file())
     assert f"Wrote {len(names)} files" in proc.stdout
+    assert "and the folders camera_docs/, lagesbild/, lagesbild_public/" in " ".join(
+        proc.stdout.split())
     # the layers went through the embedded store (the default backend) and are listed there
     env = {**os.environ, "TRYGGKARTA_DATA_DIR": str(out / "store")}
     env.pop("TRYGGKARTA_DATABASE_URL", None)

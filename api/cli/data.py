@@ -121,10 +121,12 @@ def demo(
     summary.append(f"layers stored in the embedded GeoPackage store {out / 'store'}; try "
                    f"TRYGGKARTA_DATA_DIR={out / 'store'} tryggkarta datasets list")
     written = sorted(p.name for p in out.iterdir() if p.is_file())
+    folders = sorted(f"{p.name}/" for p in out.iterdir() if p.is_dir() and p.name != "store")
     console.print(f"\n[bold]Summary[/bold] ({time.perf_counter() - started:.1f} s)")
     for line in summary:
         console.print(f"  {line}", highlight=False)
-    console.print(f"\nWrote {len(written)} files to {out}: {', '.join(written)}",
+    console.print(f"\nWrote {len(written)} files to {out}: {', '.join(written)}"
+                  + (f"; and the folders {', '.join(folders)}" if folders else ""),
                   highlight=False)
     if not written:  # pragma: no cover - defensive
         err_console.print("nothing was written")
