@@ -341,3 +341,57 @@ def test_x_forwarded_for_is_believed_only_from_configured_proxies(tmp_path):
     assert client_seen("10.0.0.5", "198.51.100.1") == "198.51.100.1"  # not the proxy
     assert client_seen("10.0.0.5", "10.0.0.5") == "203.0.113.7"   # the proxy's hop
     assert client_seen("10.0.0.0/8,203.0.113.7", "10.0.0.5") == "6.6.6.6"
+
+
+def test_the_audit_trail_is_a_hash_chain_that_shows_edits_and_deletions(
+        tmp_path, monkeypatch, capsys):
+    import getpass
+    import json
+
+    from api.cli import app
+    from api.cli._common import run_app
+
+    c = make(tmp_path)
+    assert upload(c, "brott", "a.csv", CSV.encode(), crs="EPSG:3006").status_code == 201
+    assert c.get("/datasets", headers=H).status_code == 200
+    monkeypatch.setenv("TRYGGKARTA_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.delenv("TRYGGKARTA_DATABASE_URL", raising=False)
+    out = tmp_path / "w.csv"
+    # a command line analysis against the store is recorded, with the OS user
+    assert run_app(app, ["when", "--incidents", "db:brott", "--out", str(out)]) == 0
+    path = tmp_path / "var" / "audit.jsonl"
+    entries = [json.loads(line) for line in path.read_text().splitlines()]
+    assert entries[-1]["user"] == getpass.getuser() and entries[-1]["role"] == "cli"
+    assert entries[-1]["action"] == "cli.when" and "db:brott" in entries[-1]["params"]["argv"]
+    capsys.readouterr()
+    assert run_app(app, ["audit", "verify"]) == 0
+    assert "3 entries, hash chain intact" in capsys.readouterr().out
+    lines = path.read_bytes().splitlines(keepends=True)
+    # an edit of the first entry (who uploaded) shows
+    path.write_bytes(lines[0].replace(b"anna", b"bert") + b"".join(lines[1:]))
+    assert run_app(app, ["audit", "verify"]) == 1
+    assert "line 2: prev does not match line 1" in capsys.readouterr().err
+    # so does a deletion
+    path.write_bytes(lines[0] + b"".join(lines[2:]))
+    assert run_app(app, ["audit", "verify"]) == 1
+    assert "line 2: prev does not match line 1" in capsys.readouterr().err
+    path.write_bytes(b"".join(lines))
+    assert run_app(app, ["audit", "verify"]) == 0
+
+
+def test_several_server_processes_keep_one_chain(tmp_path):
+    """serve --workers N: every process appends under the file lock, one chain."""
+    script = textwrap.dedent(f"""
+        import sys
+        from api.http.audit import AuditLog
+        log = AuditLog({str(tmp_path)!r})
+        for n in range(40):
+            log.record({{"action": "load", "user": sys.argv[1], "n": n}})
+    """)
+    procs = [subprocess.Popen([sys.executable, "-c", script, f"p{i}"], cwd=ROOT)
+             for i in range(4)]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0, 0, 0]
+    from api.http.audit import AuditLog
+
+    n, problems = AuditLog(tmp_path).verify()
+    assert (n, problems) == (160, [])

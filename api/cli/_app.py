@@ -60,6 +60,7 @@ COMMANDS: Final[dict[str, tuple[str, str]]] = {
     "print-map": ("api.cli.maps", "Render an HTML map to PNG and/or PDF with headless "
                   "Chromium (offline)."),
     "serve": ("api.cli.serve", "Run the HTTP API (OpenAPI at /docs; docs/api.md)."),
+    "audit": ("api.cli.audit", "The audit trail: verify its hash chain."),
 }
 
 

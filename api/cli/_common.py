@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final
 
 import typer
 from rich.console import Console
@@ -156,21 +156,59 @@ def run_app(app: typer.Typer, argv: list[str] | None = None) -> int:
     if clash:
         err_console.print(f"[bold red]error:[/bold red] {clash}", highlight=False)
         return EXIT_USAGE
+    args = [str(a) for a in (sys.argv[1:] if argv is None else argv)]
+    code, error = _run(command, argv)
+    _audit_cli(args, code, error)
+    return code
+
+
+def _run(command: Any, argv: list[str] | None) -> tuple[int, str | None]:
     try:
         command.main(args=argv, prog_name="tryggkarta", standalone_mode=True)
     except SystemExit as exc:
         code = exc.code
-        return code if isinstance(code, int) else (0 if code is None else EXIT_INPUT)
+        return (code if isinstance(code, int) else (0 if code is None else EXIT_INPUT)), None
     except TryggkartaError as exc:
         err_console.print("[bold red]error:[/bold red] ", end="", highlight=False)
         err_console.print(message_for(exc), highlight=False, markup=False)
-        return exit_code_for(exc)
+        return exit_code_for(exc), str(exc).splitlines()[0][:300] if str(exc) else None
     except OSError as exc:
         name = getattr(exc, "filename", None) or ""
         err_console.print(f"[bold red]error:[/bold red] {name}: {exc.strerror or exc}",
                           highlight=False)
-        return EXIT_INPUT
-    return 0
+        return EXIT_INPUT, f"{name}: {exc.strerror or exc}"
+    return 0, None
+
+
+#: Commands that change the store (recorded in the audit trail whatever their inputs).
+STORE_COMMANDS = frozenset({"load", "datasets", "db"})
+
+
+def _audit_cli(args: list[str], code: int, error: str | None) -> None:
+    """Record a command run against the store (``db:NAME`` inputs, ``load``, ...) in
+    the audit trail, with the operating system user (the API records its tokens)."""
+    command = next((a for a in args if not a.startswith("-")), None)
+    if command is None or code == EXIT_USAGE or "-h" in args or "--help" in args:
+        return
+    if command not in STORE_COMMANDS and not any("db:" in a for a in args):
+        return
+    import getpass
+
+    from api.http.audit import AuditLog
+    from api.settings import get_settings
+
+    try:
+        settings = get_settings()
+        user = getpass.getuser()
+    except Exception:  # noqa: BLE001 - no settings or no user: nothing to record into
+        return
+    entry = {"user": user, "role": "cli", "method": "CLI", "path": command,
+             "action": f"cli.{command}", "params": {"argv": args}, "status": code,
+             "client": "localhost", "error": error}
+    try:
+        AuditLog(settings.data_dir, max_bytes=settings.audit_entry_max_bytes).record(entry)
+    except OSError as exc:
+        err_console.print(f"warning: cannot write the audit trail: {exc}", highlight=False)
 
 
 #: Options that name a file a command writes.

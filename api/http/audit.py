@@ -16,6 +16,7 @@ must keep its camera documentation for five years: archive the file, do not dele
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import threading
@@ -30,7 +31,7 @@ try:  # POSIX
 except ImportError:  # pragma: no cover - Windows: the in-process lock only
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["AuditLog", "AUDIT_FILE", "bounded_line", "FloodGate"]
+__all__ = ["AuditLog", "AUDIT_FILE", "GENESIS", "bounded_line", "FloodGate"]
 
 #: File name of the log inside the data folder.
 AUDIT_FILE = "audit.jsonl"
@@ -149,6 +150,29 @@ class FloodGate:
         return out
 
 
+#: ``prev`` of the first entry.
+GENESIS = "0" * 64
+
+
+def _last_line(fd: int) -> bytes:
+    """The last line of an open file (without its newline), read from the end."""
+    end = os.lseek(fd, 0, os.SEEK_END)
+    chunks: list[bytes] = []
+    pos = end
+    while pos > 0:
+        step = min(8192, pos)
+        pos -= step
+        chunk = os.pread(fd, step, pos)
+        chunks.insert(0, chunk)
+        data = b"".join(chunks)
+        body = data[:-1] if data.endswith(b"\n") else data
+        cut = body.rfind(b"\n")
+        if cut >= 0:
+            return body[cut + 1:]
+    data = b"".join(chunks)
+    return data[:-1] if data.endswith(b"\n") else data
+
+
 def _at_or_after(stamp: object, since: datetime) -> bool:
     try:
         t = datetime.fromisoformat(str(stamp))
@@ -175,18 +199,76 @@ class AuditLog:
         self._lock = threading.Lock()
 
     def record(self, entry: dict[str, Any]) -> None:
-        """Append one entry (``time`` is added when absent), at most ``max_bytes``."""
+        """Append one entry (``time`` is added when absent), at most ``max_bytes``.
+
+        The entry carries ``prev``, the SHA-256 of the line before it (64 zeros for the
+        first), read and written under the file lock, so that an edit or a deletion of
+        any line but the last ones shows in :meth:`verify`.
+        """
         entry = {"time": datetime.now(UTC).isoformat(timespec="milliseconds"), **entry}
-        line = (bounded_line(entry, self.max_bytes) + "\n").encode("utf-8")
         with self._lock:
             self.path.parent.mkdir(mode=0o750, parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o640)
             try:
                 if fcntl is not None:
                     fcntl.flock(fd, fcntl.LOCK_EX)
+                entry["prev"] = hashlib.sha256(_last_line(fd)).hexdigest() if os.fstat(
+                    fd).st_size else GENESIS
+                line = (bounded_line(entry, self.max_bytes) + "\n").encode("utf-8")
                 os.write(fd, line)
             finally:
                 os.close(fd)
+
+    def verify(self) -> tuple[int, list[str]]:
+        """Check the hash chain: the number of entries and the problems found.
+
+        Each entry's ``prev`` must be the SHA-256 of the line before it (the first:
+        64 zeros). Lines written before the chain existed (no ``prev``) at the start
+        of the file are counted and accepted; after the first chained entry every line
+        must be chained.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> log = AuditLog(tempfile.mkdtemp())
+        >>> for n in range(3):
+        ...     log.record({"action": f"a{n}"})
+        >>> log.verify()
+        (3, [])
+        >>> lines = log.path.read_bytes().split(b"\\n")
+        >>> _ = log.path.write_bytes(b"\\n".join(lines[:1] + lines[2:]))  # delete one
+        >>> log.verify()[1]
+        ['line 2: prev does not match line 1 (an entry was changed, removed or inserted)']
+        """
+        problems: list[str] = []
+        if not self.path.exists():
+            return 0, problems
+        previous: bytes | None = None
+        chained = False
+        n = 0
+        with open(self.path, "rb") as fh:
+            for number, raw in enumerate(fh, start=1):
+                line = raw.rstrip(b"\n")
+                n += 1
+                try:
+                    item = json.loads(line)
+                except (json.JSONDecodeError, UnicodeDecodeError):
+                    problems.append(f"line {number}: not a JSON entry")
+                    previous = line
+                    continue
+                prev = item.get("prev") if isinstance(item, dict) else None
+                if prev is None:
+                    if chained:
+                        problems.append(f"line {number}: no prev (not written by tryggkarta)")
+                else:
+                    want = GENESIS if previous is None else hashlib.sha256(previous).hexdigest()
+                    if prev != want:
+                        problems.append(f"line {number}: prev does not match line "
+                                        f"{number - 1} (an entry was changed, removed or "
+                                        "inserted)")
+                    chained = True
+                previous = line
+        return n, problems
 
     def _lines(self) -> Iterator[dict[str, Any]]:
         if not self.path.exists():
