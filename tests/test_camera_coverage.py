@@ -224,15 +224,35 @@ def scenes(draw: st.DrawFn) -> tuple[list[shapely.Geometry], tuple[float, float]
 
 
 def _line_of_sight_blocked(view: np.ndarray, pts: np.ndarray, polys: list) -> np.ndarray:
+    """Whether the sight line from ``view`` to each point passes through a building.
+
+    Blocked means the interiors of the segment and of a footprint meet (DE-9IM
+    ``T********``, by GEOS's relate); grazing a vertex or an edge does not block.
+    Not the length of ``shapely.intersection(segment, footprint)``: the overlay loses
+    the part inside for some segments into a footprint with a subnormal coordinate
+    (see test_sight_line_into_a_footprint_with_a_subnormal_coordinate_is_blocked).
+    """
     segs = shapely.linestrings(np.stack([np.broadcast_to(view, pts.shape), pts], axis=1))
     blocked = np.zeros(len(pts), dtype=bool)
     for p in polys:
-        blocked |= shapely.length(shapely.intersection(segs, p)) > 1e-7
+        blocked |= shapely.relate_pattern(segs, p, "T********")
     return blocked
+
+
+# Found by hypothesis: a 2.25 × 1 m box whose bottom edge is at y = 2.2e-309 (a
+# subnormal float), overlapped by two identical unit squares; camera at (3.5, −1).
+# The sweep was right; the oracle was not: shapely.intersection of the sight line to
+# a point inside the box (x > 1, so in no unit square) returned only that point.
+_SUBNORMAL_Y = 2.225073858507203e-309
+_SUBNORMAL_SCENE = (
+    [box(0, _SUBNORMAL_Y, 2.25, 1), box(0, 0, 1, 1), box(0, 0, 1, 1)],
+    (3.5, -1.0), {"azimuth_deg": 0.0, "fov_deg": 136.0, "height_m": 2.0},
+)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenes(), st.integers(0, 2**31))
+@example(_SUBNORMAL_SCENE, 0)
 def test_coverage_within_sector_and_nothing_behind_a_wall(scene: tuple, seed: int) -> None:
     polys, cam, opts = scene
     union = shapely.union_all(polys)
@@ -261,6 +281,34 @@ def test_coverage_within_sector_and_nothing_behind_a_wall(scene: tuple, seed: in
         pts = rng.uniform((x0, y0), (x1, y1), (300, 2))
         pts = pts[shapely.contains_xy(out, pts[:, 0], pts[:, 1])]
         assert _line_of_sight_blocked(np.array(cam), pts, polys).all()
+
+
+def test_sight_line_into_a_footprint_with_a_subnormal_coordinate_is_blocked() -> None:
+    polys, cam, opts = _SUBNORMAL_SCENE
+    view = np.array(cam)
+    # 0.0097 m above the bottom edge of the big box, right of the unit squares: the
+    # sight line from (3.5, −1) enters through that edge, about 0.021 m before the point
+    inside = np.array([1.5623381442656799, 0.00972432626285502])
+    assert polys[0].contains(Point(inside)) and not polys[1].intersects(Point(inside))
+    seg = shapely.LineString([view, inside])
+    assert shapely.length(shapely.intersection(seg, box(0, 0, 2.25, 1))) == pytest.approx(
+        0.0097243 * np.hypot(*(inside - view)) / (inside[1] - view[1]), rel=1e-4)
+    assert _line_of_sight_blocked(view, inside[None, :], polys).all()
+    # and the coverage is the sector minus the box's shadow, built by hand: the camera
+    # sees the bottom and east faces; the shadow is bounded by the rays through the
+    # corners (0, 0) and (2.25, 1) (convex: the hull of the box and two far points)
+    c = cams([{"id": "A", **opts}], [Point(cam)])
+    cov = coverage(c, bld(*polys), levels=["observe"])
+    poly, r = cov.geometry.iloc[0], cov["radius_m"].iloc[0]
+    sector = sector_polygons([cam], azimuth_deg=[0.0], fov_deg=[136.0], radius_m=[r])[0]
+    far = [view + 100 * (np.array(q) - view) for q in [(0.0, 0.0), (2.25, 1.0)]]
+    shadow = shapely.MultiPoint([(0, 0), (2.25, 0), (2.25, 1), (0, 1), *far]).convex_hull
+    expected = sector.difference(shadow)
+    assert shapely.symmetric_difference(poly, expected).area < 1e-6
+    assert not poly.intersects(Point(inside))
+    # at y = 1.5 the ray through (2.25, 1) is at x = 3.5 − 1.25 · 2.5 / 2 = 1.9375
+    assert poly.contains(Point(2.3, 0.5)) and poly.contains(Point(2.0, 1.5))
+    assert not poly.intersects(Point(1.85, 1.5))
 
 
 # ---------------------------------------------------------------- real OSM buildings
