@@ -182,7 +182,7 @@ def test_cell_far_larger_than_the_bandwidth_is_refused_quickly(capsys, files, tm
     out = tmp_path / "d.csv"
     code, _, err = run(capsys, "density", "--incidents", files["incidents"],
                        "--cell", "1e9", "--out", out)
-    assert code == 2 and "--cell 1e+09: a number of metres from 0.01 to 100,000" in err
+    assert code == 1 and "--cell 1e+09: a number of metres from 0.01 to 100,000" in err
     assert not out.exists()
     # the geo-level guard stays for direct callers
     from geo.density import kde_grid, make_grid

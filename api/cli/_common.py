@@ -13,7 +13,12 @@ from typing import TYPE_CHECKING, Annotated, Any, Final
 import typer
 from rich.console import Console
 
-from api.service.errors import ParameterError, UnmetParameterError, cli_option
+from api.service.errors import (
+    OutOfRangeError,
+    ParameterError,
+    UnmetParameterError,
+    cli_option,
+)
 from geo.errors import TryggkartaError
 
 if TYPE_CHECKING:
@@ -48,6 +53,7 @@ EXIT_USAGE = 2
 #: wins (the HTTP statuses are in :data:`api.http.errors.ERROR_STATUS`).
 EXIT_CODES: Final[dict[type[BaseException], int]] = {
     UnmetParameterError: EXIT_INPUT,   # a well-formed option these inputs cannot meet
+    OutOfRangeError: EXIT_INPUT,       # a number out of every usable range (1e-320 m)
     ParameterError: EXIT_USAGE,        # a bad option value, like Click's own
     TryggkartaError: EXIT_INPUT,       # bad input, failed analysis, storage, CRS ...
 }

@@ -11,7 +11,7 @@ import math
 from dataclasses import astuple, dataclass
 from typing import TYPE_CHECKING, Any
 
-from api.service.errors import ParameterError, UnmetParameterError
+from api.service.errors import OutOfRangeError, ParameterError, UnmetParameterError
 from geo.errors import AnalysisError, EmptyLayerError, Problem
 
 if TYPE_CHECKING:
@@ -66,13 +66,13 @@ def check_metres(name: str, value: object, *, low: float = MIN_CELL_M,
     >>> check_metres("cell_m", 1e-300)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    api.service.errors.ParameterError: cell_m 1e-300: a number of metres from 0.01 to ...
+    api.service.errors.OutOfRangeError: cell_m 1e-300: a number of metres from 0.01 to ...
     """
     if (isinstance(value, int | float) and not isinstance(value, bool)
             and math.isfinite(value) and low <= value <= high):
         return float(value)
-    raise ParameterError(name, f"a number of metres from {low:,g} to {high:,g} expected",
-                         value=value)
+    raise OutOfRangeError(name, f"a number of metres from {low:,g} to {high:,g} expected",
+                          value=value)
 
 
 def parse_extent(text: str | None) -> Extent | None:
@@ -92,7 +92,7 @@ def parse_extent(text: str | None) -> Extent | None:
     >>> parse_extent("18.0,59.3,18.1,59.4")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    api.service.errors.ParameterError: extent '18.0,59.3,18.1,59.4': outside Sweden: ...
+    api.service.errors.OutOfRangeError: extent '18.0,59.3,18.1,59.4': outside Sweden: ...
     """
     if text is None or not text.strip():
         return None
@@ -107,11 +107,11 @@ def parse_extent(text: str | None) -> Extent | None:
         raise ParameterError("extent", "need minx < maxx and miny < maxy", value=text)
     x0, y0, x1, y1 = SWEDEN_3006_BOUNDS
     if vals[2] < x0 or vals[0] > x1 or vals[3] < y0 or vals[1] > y1:
-        raise ParameterError("extent", f"outside Sweden: EPSG:3006 metres expected (Sweden "
+        raise OutOfRangeError("extent", f"outside Sweden: EPSG:3006 metres expected (Sweden "
                              f"lies within x {x0:,.0f}–{x1:,.0f}, y {y0:,.0f}–{y1:,.0f})",
                              value=text)
     if not (vals[2] - vals[0] <= MAX_EXTENT_M and vals[3] - vals[1] <= MAX_EXTENT_M):
-        raise ParameterError("extent", f"wider or higher than {MAX_EXTENT_M / 1000:,.0f} km",
+        raise OutOfRangeError("extent", f"wider or higher than {MAX_EXTENT_M / 1000:,.0f} km",
                              value=text)
     return vals  # type: ignore[return-value]
 

@@ -13,7 +13,8 @@ from typing import Final
 
 from geo.errors import AnalysisError, TryggkartaError
 
-__all__ = ["ParameterError", "UnmetParameterError", "CLI_OPTION", "cli_option"]
+__all__ = ["ParameterError", "OutOfRangeError", "UnmetParameterError", "CLI_OPTION",
+           "cli_option"]
 
 _NAME = re.compile(r"\{([a-z][a-z0-9_]*)\}")
 _NO: Final = object()
@@ -102,6 +103,12 @@ class ParameterError(TryggkartaError):
 def _rebuild(cls: type[ParameterError], param: str, reason: str, given: bool,
              value: object) -> ParameterError:
     return cls(param, reason, value=value) if given else cls(param, reason)
+
+
+class OutOfRangeError(ParameterError):
+    """A number no analysis can work with: a cell of 1e-320 m, an extent of 1e308 m or
+    one outside Sweden. An input error (CLI exit 1, issue 16), answered 422
+    ``parameter_error`` like every bad parameter."""
 
 
 class UnmetParameterError(ParameterError, AnalysisError):
