@@ -61,6 +61,15 @@ from geo.areas import TrendResult, excess_test, month_exposure, poisson_trend
 from geo.camera import DORI_LEVELS, LEVELS, DoriThresholds
 from geo.coverage import camera_geometry, coverage, coverage_matrix, sector_polygons
 from geo.crs import METRIC_CRS, require_metric
+from geo.disclosure import (
+    cell_note,
+    grid_points_in_polygons,
+    incident_record_keys,
+    method_statement,
+    not_published,
+    protected_total,
+    share,
+)
 from geo.documents import N_, gettext, render
 from geo.errors import AnalysisError, InputError, Problem
 from geo.layers import precise_incidents
@@ -564,6 +573,36 @@ class _Scene:
     in_view: Any  # sparse (n, m) at the level
     level: str
     seen: pd.DataFrame
+    keys: NDArray | None = None  # record keys (public documents only)
+
+
+def _grid_in_view(polygons: NDArray, incidents: gpd.GeoDataFrame) -> Any:
+    """Sparse (n, m): incident j counts in polygon i when the centre of its 100 m grid
+    cell lies in the polygon (the rule of every public statistic)."""
+    from scipy import sparse
+
+    xy = shapely.get_coordinates(incidents.geometry.to_numpy())
+    pt, poly = grid_points_in_polygons(xy, polygons)
+    return sparse.csr_matrix((np.ones(len(pt), dtype=np.int64), (poly, pt)),
+                             shape=(len(polygons), len(incidents)))
+
+
+def _counter(scene: _Scene) -> Any:
+    """Incidents in each of some polygons: exact (point in polygon), or in a public
+    document assigned by the grid and protected by the cell key method."""
+    inc = scene.incidents
+    assert inc is not None
+
+    def count(polygons: NDArray) -> NDArray:
+        if scene.keys is None:
+            return np.asarray(coverage_matrix(polygons, inc.geometry.to_numpy())
+                              .sum(axis=1)).ravel().astype(np.int64)
+        m = _grid_in_view(np.asarray(polygons, dtype=object), inc)
+        keys = scene.keys
+        return np.array([protected_total(keys[m.getrow(i).indices])
+                         for i in range(m.shape[0])], dtype=np.int64)
+
+    return count
 
 
 def _prepare(
@@ -575,6 +614,7 @@ def _prepare(
     level: str,
     thresholds: DoriThresholds | None,
     sources: Mapping[str, str],
+    secret: bytes | None = None,
 ) -> _Scene:
     if level not in LEVELS:
         raise AnalysisError(f"unknown level {level!r}; use one of {', '.join(LEVELS)}")
@@ -607,14 +647,19 @@ def _prepare(
         isrc = sources.get("incidents", "incidents")
         require_metric(incidents, name=isrc)
         inc, left_out = precise_incidents(incidents, source=isrc)
-        in_view = coverage_matrix(polygons[level], inc.geometry.to_numpy())
+        if secret is None:
+            in_view = coverage_matrix(polygons[level], inc.geometry.to_numpy())
+        else:
+            in_view = _grid_in_view(polygons[level], inc)
     if sensitive is not None:
         require_metric(sensitive, name=sources.get("sensitive", "sensitive"))
         seen = seen_parts(polygons["visible"], vp, sensitive, levels=polygons)
     else:
         seen = seen_parts([], vp, gpd.GeoDataFrame(geometry=[], crs=METRIC_CRS))
+    keys = (incident_record_keys(inc, secret=secret).to_numpy(np.float64)
+            if secret is not None and inc is not None else None)
     return _Scene(cameras, xy, vp, az, fov, polygons, obstacles, inc, left_out, in_view,
-                  level, seen)
+                  level, seen, keys)
 
 
 def _register(scene: _Scene, *, source: str) -> gpd.GeoDataFrame:
@@ -636,10 +681,17 @@ def _register(scene: _Scene, *, source: str) -> gpd.GeoDataFrame:
         data[f"{lv}_area_m2"] = shapely.area(scene.polygons[lv])
     if scene.in_view is not None and scene.incidents is not None:
         night = is_night(scene.incidents["time"]).to_numpy(bool)
-        data["incidents_in_view"] = np.asarray(scene.in_view.sum(axis=1)).ravel().astype(
-            np.int64)
-        data["incidents_in_view_night"] = np.asarray(
-            scene.in_view @ night.astype(np.int64)).ravel().astype(np.int64)
+        if scene.keys is not None:
+            rows = [np.sort(scene.in_view.getrow(i).indices) for i in range(n)]
+            data["incidents_in_view"] = np.array(
+                [protected_total(scene.keys[r]) for r in rows], dtype=np.int64)
+            data["incidents_in_view_night"] = np.array(
+                [protected_total(scene.keys[r[night[r]]]) for r in rows], dtype=np.int64)
+        else:
+            data["incidents_in_view"] = np.asarray(scene.in_view.sum(axis=1)).ravel().astype(
+                np.int64)
+            data["incidents_in_view_night"] = np.asarray(
+                scene.in_view @ night.astype(np.int64)).ravel().astype(np.int64)
     else:
         data["incidents_in_view"] = pd.array([pd.NA] * n, dtype="Int64")
         data["incidents_in_view_night"] = pd.array([pd.NA] * n, dtype="Int64")
@@ -792,6 +844,7 @@ class WeighingBasis:
     privacy_penalty: float
     map: dict[str, Any] = field(default_factory=dict)
     has_sensitive: bool = False
+    public: bool = False
 
 
 @dataclass
@@ -816,6 +869,7 @@ class CameraDocs:
     bases: list[WeighingBasis]
     level: str
     left_out: int = 0
+    public: bool = False
 
 
 def _band_of(hours: NDArray) -> NDArray:
@@ -885,6 +939,64 @@ def _surveillance(scene: _Scene, i: int, months_all: list[str], exposure: NDArra
     }
 
 
+def _public_surveillance(scene: _Scene, i: int, months_all: list[str]) -> dict[str, Any]:
+    """The surveillance interest of a public document: every count assigned by the
+    100 m grid and protected (its own cell each: a category, a band, a month, a total),
+    shares from protected counts, the ring comparison and the trend test left out
+    (``None``), the period in whole months."""
+    inc, keys = scene.incidents, scene.keys
+    assert inc is not None and scene.in_view is not None and keys is not None
+    idx = np.sort(scene.in_view.getrow(i).indices)
+    sub = inc.iloc[idx]
+    k_in = keys[idx]
+    loc = local(sub["time"])
+    hours = loc.dt.hour.to_numpy() if len(sub) else np.empty(0, int)
+    bands = _band_of(hours)
+    cats = sub["category"].astype(str).to_numpy() if len(sub) else np.empty(0, dtype=object)
+    by_cat: list[dict[str, Any]] = []
+    for c in sorted(set(cats.tolist())):
+        sel = cats == c
+        entry: dict[str, Any] = {"category": c, "total": protected_total(k_in[sel])}
+        for name, _ in TIME_BANDS:
+            entry[name] = protected_total(k_in[sel & (bands == name)])
+        if entry["total"]:  # a category is listed only when its protected count is not 0
+            by_cat.append(entry)
+    by_cat.sort(key=lambda e: (-int(e["total"]), str(e["category"])))
+    band_tot = {name: protected_total(k_in[bands == name]) for name, _ in TIME_BANDS}
+    month_codes = (loc.dt.strftime("%Y-%m").to_numpy() if len(sub) else np.empty(0, object))
+    by_month = [(m, protected_total(k_in[month_codes == m])) for m in months_all]
+    n_in = protected_total(k_in)
+    total = protected_total(keys)
+    return {
+        "in_view": n_in,
+        "night": protected_total(k_in[bands == "night"]),
+        "by_category": by_cat,
+        "bands": band_tot,
+        "months": by_month,
+        "trend": None,
+        "ring_m": None,
+        "ring_count": None,
+        "ring_area_m2": None,
+        "level_area_m2": float(shapely.area(scene.polygons[scene.level][i])),
+        "density_ratio": None,
+        "ratio_p": None,
+        "share_of_surroundings": None,
+        "share_of_all": share(n_in, total),
+        "total": total,
+        "left_out": scene.left_out,
+        "period": (months_all[0], months_all[-1]) if months_all else None,
+    }
+
+
+def _public_sites(rows: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+    """Candidate sites in a public document: what depends on incidents (score,
+    incidents covered, shared) left out (``None``)."""
+    if rows is None:
+        return None
+    return [{**r, "rank": None, "score": None, "covered_incidents": None, "shared": None}
+            for r in rows]
+
+
 def _variant_cameras(scene: _Scene, i: int) -> gpd.GeoDataFrame:
     """The camera with narrower fields of view (2/3 and 1/2 of its own; an all-round
     camera: 180° and 90° towards its incidents, or north without any)."""
@@ -920,6 +1032,7 @@ def camera_docs(
     thresholds: DoriThresholds | None = None,
     sources: Mapping[str, str] | None = None,
     map_margin_m: float = 30.0,
+    secret: bytes | None = None,
 ) -> CameraDocs:
     """The register, the masks and one weighing basis per camera.
 
@@ -932,6 +1045,13 @@ def camera_docs(
         ``incidents``.
     map_margin_m : float
         Margin (metres) around the visible polygon of the features drawn on each map.
+    secret : bytes, optional
+        The deployment's secret (``api.settings.sdc_secret``). Given, the documentation
+        is the *public* variant: every incident count is assigned by the national 100 m
+        grid (a polygon holds the incidents of the grid cells whose centre lies in it)
+        and protected by the cell key method (:mod:`geo.disclosure`); every derived
+        figure is computed from protected counts or left out (``None``); the data
+        period is given in whole months. Masks and coverage areas stay exact.
 
     Returns
     -------
@@ -954,9 +1074,11 @@ def camera_docs(
         raise AnalysisError("candidate sites (--sites) need incidents (--incidents) to be "
                             "compared with the cameras")
     scene = _prepare(cameras, buildings=buildings, incidents=incidents, sensitive=sensitive,
-                     level=level, thresholds=thresholds, sources=src)
+                     level=level, thresholds=thresholds, sources=src, secret=secret)
+    public = secret is not None
     register = _register(scene, source=src["cameras"])
     masks = _masks(scene)
+    count = _counter(scene) if scene.incidents is not None else None
     n = len(scene.cameras)
     lv_polys = scene.polygons[level]
     vis = scene.polygons["visible"]
@@ -974,8 +1096,8 @@ def camera_docs(
         lvl_after = shapely.difference(lv_polys, masked)
     after_in_view: NDArray | None = None
     if scene.incidents is not None:
-        pts = scene.incidents.geometry.to_numpy()
-        after_in_view = np.asarray(coverage_matrix(lvl_after, pts).sum(axis=1)).ravel()
+        assert count is not None
+        after_in_view = count(lvl_after)
         if sensitive is not None and len(sensitive):
             still = seen_parts(vis_after, scene.viewpoints, sensitive)
         else:
@@ -1015,8 +1137,7 @@ def camera_docs(
                         else ["visible"], thresholds=thresholds, source=src["cameras"])
         v_lvl = vcov[vcov["level"] == level].geometry.to_numpy()
         v_vis = vcov[vcov["level"] == "visible"].geometry.to_numpy()
-        v_in = (np.asarray(coverage_matrix(v_lvl, scene.incidents.geometry.to_numpy())
-                           .sum(axis=1)).ravel() if scene.incidents is not None else None)
+        v_in = count(v_lvl) if count is not None else None
         v_seen = (seen_parts(v_vis, np.repeat(scene.viewpoints[[i]], len(var), axis=0),
                              sensitive) if sensitive is not None else None)
         v_pen = privacy_exposure(v_vis, sensitive) if sensitive is not None else np.zeros(
@@ -1073,11 +1194,9 @@ def camera_docs(
     for lv in LEVELS:
         radii[lv] = rad[lv].to_numpy(float)
     level_in_view: dict[str, NDArray] = {}
-    if scene.incidents is not None:
-        pts = scene.incidents.geometry.to_numpy()
+    if count is not None:
         for lv in LEVELS:
-            level_in_view[lv] = np.asarray(coverage_matrix(scene.polygons[lv], pts)
-                                           .sum(axis=1)).ravel()
+            level_in_view[lv] = count(scene.polygons[lv])
 
     b_geoms = scene.obstacles.parts if scene.obstacles is not None else np.empty(0, object)
     s_geoms = sensitive.geometry.to_numpy() if sensitive is not None else np.empty(0, object)
@@ -1107,7 +1226,9 @@ def camera_docs(
         bases.append(WeighingBasis(
             camera=row,
             level=level,
-            surveillance=(_surveillance(scene, i, months_all, exposure, ring_polys, ring_counts)
+            surveillance=((_public_surveillance(scene, i, months_all) if public else
+                           _surveillance(scene, i, months_all, exposure, ring_polys,
+                                         ring_counts))
                           if scene.incidents is not None else None),
             privacy=privacy,
             after_masks={
@@ -1118,9 +1239,10 @@ def camera_docs(
             },
             levels=levels_i,
             narrower=narrower[i],
-            sites=site_rows[i],
+            sites=(_public_sites(site_rows[i]) if public else site_rows[i]),
             privacy_penalty=float(penalty[i]),
             has_sensitive=sensitive is not None,
+            public=public,
             map={
                 "camera": shapely.Point(scene.xy[i]),
                 "viewpoint": shapely.Point(scene.viewpoints[i]),
@@ -1136,7 +1258,7 @@ def camera_docs(
                 "extent": frame,
             },
         ))
-    return CameraDocs(register, masks, bases, level, scene.left_out)
+    return CameraDocs(register, masks, bases, level, scene.left_out, public=public)
 
 
 def _plain(v: object) -> object:
@@ -1351,6 +1473,10 @@ def weighing_basis_html(
         map=_map_context(basis.map),
         inputs=[(t(ROLE_LABELS.get(r, r)), src, h) for r, src, h in inputs],
         software_version=software_version,
+        public=basis.public,
+        method_statement=method_statement(lang=code) if basis.public else "",
+        cell_note=cell_note(lang=code) if basis.public else "",
+        nopub=not_published(lang=code),
     )
 
 

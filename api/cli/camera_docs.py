@@ -81,6 +81,10 @@ def camera_docs_cmd(
     out: Annotated[Path | None, typer.Option(
         "--out", metavar="DIR", help="Folder for register.csv, register.gpkg, masks.csv "
         "and camera_<id>.html.", show_default=False)] = None,
+    public: Annotated[bool, typer.Option(
+        "--public", help="The public variant: every incident count assigned by the national "
+        "100 m grid and protected by the cell key method (docs/disclosure.md), derived "
+        "figures from protected counts or left out; masks and coverage stay exact.")] = False,
     skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help=SKIP_INVALID_HELP)]
     = False,
     crs: CrsOpt = None,
@@ -98,7 +102,7 @@ def camera_docs_cmd(
     from api.service.camera_docs import ROLES, CameraDocsParams, make_documentation
     from api.storage import open_store
 
-    params = CameraDocsParams(level=level, lang=lang)
+    params = CameraDocsParams(level=level, lang=lang, public=public)
     if out.exists() and not out.is_dir():
         raise typer.BadParameter(f"--out {out}: exists and is not a folder")
     if not out.parent.exists():
@@ -108,13 +112,20 @@ def camera_docs_cmd(
     inputs = {role: _input(arg, ROLES[role], skip_invalid=skip_invalid, crs=crs)
               for role, arg in args.items() if arg is not None}
     store = open_store()
-    info, files = make_documentation(inputs, params, store=store)  # type: ignore[arg-type]
+    secret = None
+    if public:
+        from api.settings import get_settings, sdc_secret
+
+        secret = sdc_secret(get_settings())
+    info, files = make_documentation(inputs, params, store=store,  # type: ignore[arg-type]
+                                     secret=secret)
     _write_dir(out, files)
     n = len(info.meta.get("cameras", []))
     keep = info.keep_until.isoformat() if info.keep_until else "open-ended (no 'ends')"
     console.print(
-        f"wrote {len(files)} files for {n} cameras to {out}; kept as document {info.id} "
-        f"(until {keep}) in {store.describe()}",
+        f"wrote {len(files)} files for {n} cameras to {out}"
+        + (" (public: protected counts)" if public else "")
+        + f"; kept as document {info.id} (until {keep}) in {store.describe()}",
         highlight=False, markup=False, soft_wrap=True)
 
 

@@ -59,7 +59,7 @@ class CameraDocsParams:
     Examples
     --------
     >>> CameraDocsParams(level=" Detect ", lang="EN")
-    CameraDocsParams(level='detect', lang='en')
+    CameraDocsParams(level='detect', lang='en', public=False)
     >>> CameraDocsParams(level="watch")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
@@ -68,6 +68,8 @@ class CameraDocsParams:
 
     level: str = "observe"
     lang: str | None = None
+    #: The public variant (counts by the 100 m grid, protected by the cell key method).
+    public: bool = False
 
     def __post_init__(self) -> None:
         from geo.documents import resolve_lang
@@ -144,6 +146,7 @@ def make_documentation(
     *,
     store: Store,
     generated: date | None = None,
+    secret: bytes | None = None,
 ) -> tuple[DocumentInfo, dict[str, bytes]]:
     """Compute, render and keep one camera documentation.
 
@@ -158,6 +161,9 @@ def make_documentation(
         Where the documentation is kept.
     generated : date, optional
         The documents' date (default today).
+    secret : bytes, optional
+        The deployment's secret (``api.settings.sdc_secret``); needed, and used only,
+        for the public variant (``params.public``).
 
     Returns
     -------
@@ -181,13 +187,15 @@ def make_documentation(
     if "sites" in inputs and "incidents" not in inputs:
         raise ParameterError("sites", "candidate sites are compared by the incidents they "
                              "cover: give {incidents} too")
+    if params.public and secret is None:
+        raise ValueError("the public camera documentation needs the deployment's secret")
     level, code = params.level, str(params.lang)
     frames = {role: inp.frame for role, inp in inputs.items()}
     sources = {role: inp.source for role, inp in inputs.items()}
     docs = camera_docs(
         frames["cameras"], buildings=frames.get("buildings"), incidents=frames.get("incidents"),
         sensitive=frames.get("sensitive"), sites=frames.get("sites"), level=level,
-        sources=sources)
+        sources=sources, secret=secret if params.public else None)
     version = software_version()
     listed = [(role, inputs[role].source, inputs[role].sha256) for role in ROLES
               if role in inputs]
@@ -207,6 +215,7 @@ def make_documentation(
         "cameras": list(per_camera),
         "keep_until_per_camera": per_camera,
         "left_out_incidents": docs.left_out,
+        "public": bool(params.public),
     }
     info = store.put_document(
         KIND, files, software_version=version,

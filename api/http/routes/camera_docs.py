@@ -43,7 +43,7 @@ EXAMPLE = {
     "created": "2026-12-01T09:18:39.614172+00:00", "software_version": "0.1.0",
     "inputs": {"cameras": {"source": "db:kameror (version 3)", "sha256": "ab" * 32}},
     "keep_until": "2032-06-30",
-    "meta": {"level": "observe", "lang": "sv", "cameras": ["K1"]},
+    "meta": {"level": "observe", "lang": "sv", "cameras": ["K1"], "public": False},
     "files": {"register.csv": "cd" * 32, "masks.csv": "ef" * 32},
 }
 
@@ -65,6 +65,10 @@ class CameraDocsRequest(BaseModel):
         "observe", description="Level at which incidents count as in view.")
     lang: Literal["sv", "en"] | None = Field(
         None, description="Language of the documents (default sv, or TRYGGKARTA_LANG).")
+    public: bool = Field(
+        False, description="The public variant: every incident count assigned by the "
+        "national 100 m grid and protected by the cell key method (docs/disclosure.md); "
+        "derived figures from protected counts or left out; masks and coverage exact.")
 
 
 def create_job(ctx: Context, names: dict[str, str | None],
@@ -80,7 +84,13 @@ def create_job(ctx: Context, names: dict[str, str | None],
         used[name] = ds.info.version
         inputs[role] = service.Input(ds.frame, f"db:{name} (version {ds.info.version})",
                                      service.frame_fingerprint(ds.frame))
-    info, _ = service.make_documentation(inputs, params, store=ctx.ready_store())
+    secret = None
+    if params.public:
+        from api.settings import sdc_secret
+
+        secret = sdc_secret(ctx.settings)
+    info, _ = service.make_documentation(inputs, params, store=ctx.ready_store(),
+                                         secret=secret)
     return info.to_dict(), used
 
 
@@ -97,7 +107,7 @@ async def create_camera_docs(
     fingerprints, the software version and the keep-until date. Bad input answers 422
     and nothing is kept. Fetch the files from ``/camera-docs/{id}/files/{name}``."""
     audit(request, "camera_docs.create", params=body.model_dump())
-    params = service.CameraDocsParams(level=body.level, lang=body.lang)
+    params = service.CameraDocsParams(level=body.level, lang=body.lang, public=body.public)
     names = {role: getattr(body, role) for role in service.ROLES}
     # never cached: every request keeps a new documentation
     info, used = await runtime.run_job(create_job, names, params)
