@@ -61,3 +61,39 @@ def test_evaluate_inside_the_incidents_has_no_period_note(tmp_path, cli):
     assert "period" not in err
     table = pd.read_csv(tmp_path / "ev.csv")
     assert (int(table.loc[0, "a_before"]), int(table.loc[0, "a_after"])) == (12, 12)
+
+
+def test_evaluate_treated_stored_incidents_names_both_kinds_it_takes(tmp_path, cli):
+    _monthly_scene(tmp_path)
+    code, _, err = cli("load", "incidents", "inc.geojson", "--name", "brott")
+    assert code == 0, err
+    code, out, err = cli("evaluate", "--incidents", "db:brott", "--treated", "db:brott",
+                         "--start", "2024-07-01", "--out", "ev.csv")
+    assert code == 1 and "Traceback" not in err
+    assert "db:brott: the stored dataset holds incidents; the treated layer must be areas or " \
+        "cameras" in " ".join(err.split())
+    assert not (tmp_path / "ev.csv").exists()
+
+
+def test_http_evaluate_treated_stored_incidents_is_one_clear_4xx(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from api.http.app import create_app
+    from api.http.security import hash_token
+    from api.settings import Settings
+
+    _monthly_scene(tmp_path)
+    token = "p" * 32
+    tokens = tmp_path / "tokens.txt"
+    tokens.write_text(f"planner {hash_token(token)} p\n")
+    client = TestClient(create_app(Settings(data_dir=tmp_path / "var", database_url="",
+                                            tokens_file=tokens)))
+    auth = {"Authorization": f"Bearer {token}"}
+    r = client.post("/datasets", headers=auth, data={"kind": "incidents", "name": "brott"},
+                    files={"file": ("inc.geojson", (tmp_path / "inc.geojson").read_bytes())})
+    assert r.status_code in (200, 201), r.text
+    r = client.get("/analyses/evaluate", headers=auth,
+                   params={"incidents": "brott", "treated": "brott", "start": "2024-07-01"})
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"] == ("db:brott: the stored dataset holds incidents; the treated "
+                                  "layer must be areas or cameras")

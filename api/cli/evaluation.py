@@ -37,8 +37,7 @@ def _load_treated(arg: str, *, skip_invalid: bool, crs: str | None) -> tuple:
         from api.storage import open_store
 
         store = open_store()
-        stored = store.info(arg[3:]).kind
-        kind: service.TreatedKind = "cameras" if stored in ("cameras", "sites") else "areas"
+        kind = service.stored_treated_kind(store.info(arg[3:]).kind, source=arg)
         return load_input(arg, kind), kind
     from geo.crs import to_metric
     from geo.io import Layer, read_frame

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from geo.evaluation import Evaluation
 
 __all__ = ["EvaluateParams", "TreatedKind", "treated_kind", "evaluate", "report", "table",
-           "period_gaps"]
+           "period_gaps", "stored_treated_kind"]
 
 TreatedKind = Literal["areas", "cameras"]
 
@@ -99,6 +99,26 @@ def treated_kind(frame: gpd.GeoDataFrame, *, source: str = "treated") -> Treated
     raise InputError([Problem(source, first, "the treated layer must be all polygons "
                               f"(areas) or all points (cameras); this feature is a "
                               f"{types[first]}")])
+
+
+def stored_treated_kind(stored: str, *, source: str) -> TreatedKind:
+    """The treated kind of a stored dataset of kind ``stored`` (``db:NAME`` = ``source``).
+
+    Examples
+    --------
+    >>> stored_treated_kind("sites", source="db:s")
+    'cameras'
+    >>> stored_treated_kind("incidents", source="db:brott")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    geo.errors.InputError: db:brott: the stored dataset holds incidents; the treated layer ...
+    """
+    if stored in ("cameras", "sites"):
+        return "cameras"
+    if stored == "areas":
+        return "areas"
+    raise InputError([Problem(source, None, f"the stored dataset holds {stored}; the treated "
+                              "layer must be areas or cameras")])
 
 
 def evaluate(incidents: gpd.GeoDataFrame, treated: gpd.GeoDataFrame, params: EvaluateParams,

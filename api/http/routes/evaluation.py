@@ -50,7 +50,7 @@ def _job(rt: Context, names: dict[str, str | None], params: service.EvaluatePara
 
     inc = rt.load(names["incidents"] or "", "incidents")
     info = rt.ready_store().info(names["treated"] or "")
-    kind: service.TreatedKind = "cameras" if info.kind in ("cameras", "sites") else "areas"
+    kind = service.stored_treated_kind(info.kind, source=f"db:{info.name}")
     tr = rt.load(info.name, info.kind)
     bld = rt.load(names["buildings"], "buildings") if names["buildings"] else None
     ctrl = rt.load(names["control"], "areas") if names["control"] else None
