@@ -63,6 +63,7 @@ from geo.coverage import camera_geometry, coverage, coverage_matrix, sector_poly
 from geo.crs import METRIC_CRS, require_metric
 from geo.disclosure import (
     cell_note,
+    grid_centres,
     grid_points_in_polygons,
     incident_record_keys,
     method_statement,
@@ -1008,8 +1009,10 @@ def _variant_cameras(scene: _Scene, i: int) -> gpd.GeoDataFrame:
         if scene.incidents is not None and scene.in_view is not None:
             idx = scene.in_view.getrow(i).indices
             if len(idx):
-                b = np.radians(bearing_deg(scene.viewpoints[i], shapely.get_coordinates(
-                    scene.incidents.geometry.to_numpy()[idx])))
+                pts = shapely.get_coordinates(scene.incidents.geometry.to_numpy()[idx])
+                if scene.keys is not None:  # public: no incident position, its grid cell
+                    pts = grid_centres(pts)
+                b = np.radians(bearing_deg(scene.viewpoints[i], pts))
                 az = float(np.degrees(np.arctan2(np.sin(b).sum(), np.cos(b).sum())) % 360.0)
         widths = [180.0, 90.0]
     else:
@@ -1173,8 +1176,13 @@ def camera_docs(
         shared = (scene.in_view.astype(np.int64) @ sc.matrix.T.astype(np.int64)).toarray()
         s_xy = shapely.get_coordinates(sites.geometry.to_numpy())
         for i in range(n):
-            cand = np.flatnonzero(shared[i] > 0)
-            cand = cand[np.lexsort((scores["rank"].to_numpy()[cand], -shared[i][cand]))][:3]
+            if public:  # no incident data in the choice: the three nearest sites
+                dist = np.hypot(*(s_xy - scene.xy[i]).T)
+                cand = np.lexsort((np.arange(len(dist)), dist))[:3]
+            else:
+                cand = np.flatnonzero(shared[i] > 0)
+                cand = cand[np.lexsort((scores["rank"].to_numpy()[cand],
+                                        -shared[i][cand]))][:3]
             site_rows[i] = [{
                 "id": str(scores["id"].iloc[j]),
                 "rank": int(scores["rank"].iloc[j]),

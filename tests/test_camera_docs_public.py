@@ -219,3 +219,38 @@ def test_api_public(client, tmp_path):  # noqa: F811
     assert method_statement(lang="sv") in page
     r2 = client.post("/camera-docs", headers=P, json={**body, "public": False})
     assert r2.json()["meta"]["public"] is False
+
+
+def test_public_sites_and_directions_use_no_incident_data():
+    cams, inc = _cameras(), _incidents()
+    sites = gpd.GeoDataFrame(
+        {"id": ["S1", "S2", "S3", "S4"], "azimuth_deg": [0.0] * 4, "fov_deg": [90.0] * 4,
+         "resolution_px": [7680] * 4},
+        geometry=[shapely.Point(X0 + 50 + d, Y0) for d in (40, 10, 300, 20)], crs=3006)
+    docs = camera_docs(cams, incidents=inc, sites=sites, secret=SECRET)
+    rows = docs.bases[0].sites
+    # the three nearest to K1 (10, 20, 40 m), whatever they cover
+    assert [r["id"] for r in rows] == ["S2", "S4", "S1"]
+    assert [r["distance_m"] for r in rows] == pytest.approx([10.0, 20.0, 40.0])
+    for r in rows:
+        assert r["rank"] is None and r["score"] is None
+        assert r["covered_incidents"] is None and r["shared"] is None
+    text = _text(documentation_files(docs)["camera_K1.html"].decode("utf-8"))
+    assert "Jämförelse med ringen runt bilden: ej publicerat." in text
+    assert english_words(re.sub(r"\b[0-9a-f]{64}\b", " ", text)) == []
+    # an all-round camera's narrower views point at its incidents' grid cells: moving an
+    # incident within its cell changes nothing
+    allround = gpd.GeoDataFrame({"id": ["R"], "resolution_px": [7680]},
+                                geometry=[shapely.Point(X0 + 50, Y0 + 45)], crs=3006)
+    moved = inc.copy()
+    moved.geometry = shapely.points(shapely.get_coordinates(inc.geometry.to_numpy())
+                                    // 100 * 100 + 50 + (np.arange(len(inc)) % 7)[:, None])
+    a = camera_docs(allround, incidents=inc, secret=SECRET).bases[0].narrower
+    b = camera_docs(allround, incidents=moved, secret=SECRET).bases[0].narrower
+    assert [v["azimuth_deg"] for v in a] == [v["azimuth_deg"] for v in b]
+    # its view holds one cell centre, (X0 + 50, Y0 + 50): due north of the camera
+    assert [v["azimuth_deg"] for v in a] == pytest.approx([0.0, 0.0], abs=1e-9)
+    # exactly counted, the directions follow the incidents' positions
+    ea = camera_docs(allround, incidents=inc).bases[0].narrower
+    eb = camera_docs(allround, incidents=moved).bases[0].narrower
+    assert [v["azimuth_deg"] for v in ea] != [v["azimuth_deg"] for v in eb]
