@@ -38,12 +38,12 @@ CSV = (f"id,x,y,time,category\na,{X0},{Y0},2025-05-01T22:10,Stöld\n"
        f"b,{X0 + 10},{Y0},2025-05-02T12:00,Rån\n")
 
 
-def make(tmp_path: Path, **overrides: object) -> TestClient:
+def make(tmp_path: Path, database_url: str = "", **overrides: object) -> TestClient:
     tokens = tmp_path / "tokens.txt"
     if not tokens.exists():
         tokens.write_text(f"planner {hash_token(TOKEN)} anna\n")
-    settings = Settings(data_dir=tmp_path / "var", database_url="", tokens_file=tokens,
-                        **overrides)  # type: ignore[arg-type]
+    settings = Settings(data_dir=tmp_path / "var", database_url=database_url,
+                        tokens_file=tokens, **overrides)  # type: ignore[arg-type]
     return TestClient(create_app(settings))
 
 
@@ -271,32 +271,39 @@ def test_default_limits_are_documented(suffix):
 # -- the audit trail --------------------------------------------------------------------
 
 
-def _audit_lines(tmp_path: Path) -> list[str]:
-    path = tmp_path / "var" / "audit.jsonl"
-    return path.read_text(encoding="utf-8").split("\n")[:-1] if path.exists() else []
+@pytest.fixture(params=["gpkg", "postgis"])
+def db_url(request: pytest.FixtureRequest) -> str:
+    """The audit trail is in the store: "" (embedded) or a fresh PostGIS database."""
+    return request.getfixturevalue("postgis_url") if request.param == "postgis" else ""
 
 
-def test_an_unauthenticated_flood_is_summarised_not_written_line_by_line(tmp_path):
+def _audit_lines(c: TestClient) -> list[str]:
+    """The stored lines of the app's audit trail, oldest first."""
+    return [line for _seq, line in c.app.state.runtime.audit.store.audit_entries()]
+
+
+def test_an_unauthenticated_flood_is_summarised_not_written_line_by_line(tmp_path, db_url):
     import json
     import time
 
     big = "q=" + "A" * 60_000
-    c = make(tmp_path, audit_flood_window_s=300)
+    c = make(tmp_path, db_url, audit_flood_window_s=300)
     for _ in range(200):
         assert c.get(f"/datasets?{big}").status_code == 401
-    lines = _audit_lines(tmp_path)
+    lines = _audit_lines(c)
     assert len(lines) == 1  # the first refusal in full, the other 199 only counted
     assert len(lines[0].encode("utf-8")) <= 4096
     # windows that are over are written as one summary each; nothing is lost
     short = tmp_path / "short"
     short.mkdir()
     (short / "tokens.txt").write_text((tmp_path / "tokens.txt").read_text())
-    c = make(short, audit_flood_window_s=0.3)
+    c = make(short, db_url, audit_flood_window_s=0.3)
+    before = len(_audit_lines(c))  # the same database as above with PostGIS
     for _ in range(50):
         c.get(f"/datasets?{big}", headers={"Authorization": "Bearer nope"})
     time.sleep(0.4)
     c.get("/datasets")
-    entries = [json.loads(line) for line in _audit_lines(short)]
+    entries = [json.loads(line) for line in _audit_lines(c)[before:]]
     summaries = [e for e in entries if e.get("action") == "unauthenticated.summary"]
     full = [e for e in entries if e.get("action") != "unauthenticated.summary"]
     assert summaries and all(e["paths"] == {"/datasets": e["count"]} for e in summaries)
@@ -304,16 +311,16 @@ def test_an_unauthenticated_flood_is_summarised_not_written_line_by_line(tmp_pat
     assert all(e["status"] == 401 and e["user"] is None for e in entries)
 
 
-def test_audit_entries_are_bounded_and_one_line_each(tmp_path):
+def test_audit_entries_are_bounded_and_one_line_each(tmp_path, db_url):
     import json
 
-    c = make(tmp_path)
+    c = make(tmp_path, db_url)
     assert c.get("/datasets", headers=H, params={"x": "B" * 60_000}).status_code == 200
     # an analysis with parameters full of line separators of every kind
     r = c.get("/analyses/when", headers=H, params={"incidents": "saknas",
                                                    "categories": "a\u2028b\u2029c\u0085d"})
     assert r.status_code == 404
-    raw = (tmp_path / "var" / "audit.jsonl").read_text(encoding="utf-8")
+    raw = "\n".join(_audit_lines(c)) + "\n"
     assert not {"\u2028", "\u2029", "\u0085"} & set(raw)
     lines = raw.splitlines()  # str.splitlines breaks at those separators too
     assert len(lines) == 2
@@ -323,7 +330,7 @@ def test_audit_entries_are_bounded_and_one_line_each(tmp_path):
     assert "characters)" in lines[0]  # the 60 KB value was cut, saying so
 
 
-def test_x_forwarded_for_is_believed_only_from_configured_proxies(tmp_path):
+def test_x_forwarded_for_is_believed_only_from_configured_proxies(tmp_path, db_url):
     import json
 
     tokens = tmp_path / "tokens.txt"
@@ -331,67 +338,13 @@ def test_x_forwarded_for_is_believed_only_from_configured_proxies(tmp_path):
 
     def client_seen(trusted: str, peer: str) -> str:
         settings = Settings(data_dir=tmp_path / f"var-{trusted or 'none'}-{peer}",
-                            database_url="", tokens_file=tokens, trusted_proxies=trusted)
+                            database_url=db_url, tokens_file=tokens, trusted_proxies=trusted)
         c = TestClient(create_app(settings), client=(peer, 40000))
         c.get("/datasets", headers={**H, "X-Forwarded-For": "6.6.6.6, 203.0.113.7"})
-        path = settings.data_dir / "audit.jsonl"
-        return json.loads(path.read_text(encoding="utf-8").splitlines()[-1])["client"]
+        return json.loads(_audit_lines(c)[-1])["client"]
 
     assert client_seen("", "127.0.0.1") == "127.0.0.1"        # no proxy configured
     assert client_seen("10.0.0.5", "198.51.100.1") == "198.51.100.1"  # not the proxy
     assert client_seen("10.0.0.5", "10.0.0.5") == "203.0.113.7"   # the proxy's hop
     assert client_seen("10.0.0.0/8,203.0.113.7", "10.0.0.5") == "6.6.6.6"
 
-
-def test_the_audit_trail_is_a_hash_chain_that_shows_edits_and_deletions(
-        tmp_path, monkeypatch, capsys):
-    import getpass
-    import json
-
-    from api.cli import app
-    from api.cli._common import run_app
-
-    c = make(tmp_path)
-    assert upload(c, "brott", "a.csv", CSV.encode(), crs="EPSG:3006").status_code == 201
-    assert c.get("/datasets", headers=H).status_code == 200
-    monkeypatch.setenv("TRYGGKARTA_DATA_DIR", str(tmp_path / "var"))
-    monkeypatch.delenv("TRYGGKARTA_DATABASE_URL", raising=False)
-    out = tmp_path / "w.csv"
-    # a command line analysis against the store is recorded, with the OS user
-    assert run_app(app, ["when", "--incidents", "db:brott", "--out", str(out)]) == 0
-    path = tmp_path / "var" / "audit.jsonl"
-    entries = [json.loads(line) for line in path.read_text().splitlines()]
-    assert entries[-1]["user"] == getpass.getuser() and entries[-1]["role"] == "cli"
-    assert entries[-1]["action"] == "cli.when" and "db:brott" in entries[-1]["params"]["argv"]
-    capsys.readouterr()
-    assert run_app(app, ["audit", "verify"]) == 0
-    assert "3 entries, hash chain intact" in capsys.readouterr().out
-    lines = path.read_bytes().splitlines(keepends=True)
-    # an edit of the first entry (who uploaded) shows
-    path.write_bytes(lines[0].replace(b"anna", b"bert") + b"".join(lines[1:]))
-    assert run_app(app, ["audit", "verify"]) == 1
-    assert "line 2: prev does not match line 1" in capsys.readouterr().err
-    # so does a deletion
-    path.write_bytes(lines[0] + b"".join(lines[2:]))
-    assert run_app(app, ["audit", "verify"]) == 1
-    assert "line 2: prev does not match line 1" in capsys.readouterr().err
-    path.write_bytes(b"".join(lines))
-    assert run_app(app, ["audit", "verify"]) == 0
-
-
-def test_several_server_processes_keep_one_chain(tmp_path):
-    """serve --workers N: every process appends under the file lock, one chain."""
-    script = textwrap.dedent(f"""
-        import sys
-        from api.http.audit import AuditLog
-        log = AuditLog({str(tmp_path)!r})
-        for n in range(40):
-            log.record({{"action": "load", "user": sys.argv[1], "n": n}})
-    """)
-    procs = [subprocess.Popen([sys.executable, "-c", script, f"p{i}"], cwd=ROOT)
-             for i in range(4)]
-    assert [p.wait(timeout=120) for p in procs] == [0, 0, 0, 0]
-    from api.http.audit import AuditLog
-
-    n, problems = AuditLog(tmp_path).verify()
-    assert (n, problems) == (160, [])

@@ -25,8 +25,8 @@ from api.storage.base import DocumentInfo
 from geo.errors import CRSError, InputError, NotFoundError
 
 BACKENDS = ["gpkg", "postgis"]
-#: Tables of the document archive (not datasets).
-ARCHIVE_TABLES = {"documents", "document_files"}
+#: Tables of the document archive and the audit trail (not datasets).
+ARCHIVE_TABLES = {"documents", "document_files", "audit"}
 UTC_TIMES = ["2024-03-01T21:15:00Z", "2024-03-02T01:30:00Z", "2024-12-31T23:59:59Z"]
 
 

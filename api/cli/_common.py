@@ -202,6 +202,7 @@ def _audit_cli(args: list[str], code: int, error: str | None) -> None:
 
     from api.http.audit import AuditLog
     from api.settings import get_settings
+    from api.storage import open_store
 
     try:
         settings = get_settings()
@@ -212,8 +213,8 @@ def _audit_cli(args: list[str], code: int, error: str | None) -> None:
              "action": f"cli.{command}", "params": {"argv": args}, "status": code,
              "client": "localhost", "error": error}
     try:
-        AuditLog(settings.data_dir, max_bytes=settings.audit_entry_max_bytes).record(entry)
-    except OSError as exc:
+        AuditLog(open_store(settings), max_bytes=settings.audit_entry_max_bytes).record(entry)
+    except (OSError, TryggkartaError) as exc:
         err_console.print(f"warning: cannot write the audit trail: {exc}", highlight=False)
 
 

@@ -72,9 +72,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.info("%d API tokens in %s", n, settings.tokens_file)
     except Exception as exc:  # noqa: BLE001 - logged; requests are refused (fail closed)
         log.error("%s", exc)
-    audit_log = AuditLog(settings.data_dir, max_bytes=settings.audit_entry_max_bytes)
-    runtime = Runtime(settings=settings, store=open_store(settings), tokens=tokens,
-                      audit=audit_log)
+    runtime = Runtime(settings=settings, store=open_store(settings), tokens=tokens)
+    # the trail is in the store, its schema created or migrated before the first entry
+    audit_log = AuditLog(runtime.ready_store, max_bytes=settings.audit_entry_max_bytes)
+    runtime.audit = audit_log
 
     application = FastAPI(
         title="tryggkarta",

@@ -1,17 +1,19 @@
 """The audit log: who loaded, changed, read or ran what, and with what result.
 
-One JSON object per line, appended to ``TRYGGKARTA_DATA_DIR/audit.jsonl`` (with either
-storage backend), never rewritten by tryggkarta::
+One JSON object per entry, appended to the store (the table ``tryggkarta.audit`` in
+PostGIS, the SQLite table ``audit`` in ``TRYGGKARTA_DATA_DIR/audit.sqlite`` in the
+embedded store), never changed by tryggkarta (triggers refuse changes and deletions)::
 
     {"time": "2025-05-01T08:12:03.512+00:00", "user": "anna.planner", "role": "planner",
      "method": "POST", "path": "/datasets", "action": "dataset.upload",
      "datasets": {"kameror": 3}, "params": {"kind": "cameras", "name": "kameror"},
      "status": 201, "duration_ms": 412.7, "client": "10.0.0.7", "error": null}
 
-``datasets`` maps each dataset used or changed to its version. Requests refused for
-lack of a valid token are logged with ``user`` null and status 401. The municipality
-must keep its camera documentation for five years: archive the file, do not delete it
-(rotate it yearly with ``logrotate`` ``copytruncate`` if it grows large).
+``datasets`` maps each dataset used or changed to its version; ``prev`` is the SHA-256
+of the entry before (``tryggkarta audit verify``). Requests refused for lack of a valid
+token are logged with ``user`` null and status 401 (floods summarised). The
+municipality must keep its camera documentation for five years: back the store up,
+do not delete the trail.
 """
 
 from __future__ import annotations
@@ -21,19 +23,20 @@ import json
 import os
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-try:  # POSIX
-    import fcntl
-except ImportError:  # pragma: no cover - Windows: the in-process lock only
-    fcntl = None  # type: ignore[assignment]
+from api.storage.base import AUDIT_GENESIS
 
-__all__ = ["AuditLog", "AUDIT_FILE", "GENESIS", "bounded_line", "FloodGate"]
+if TYPE_CHECKING:
+    from api.storage.base import Store
 
-#: File name of the log inside the data folder.
+__all__ = ["AuditLog", "AUDIT_FILE", "GENESIS", "bounded_line", "FloodGate", "verify_lines",
+           "verify_file"]
+
+#: File name of the trail of older versions inside the data folder (a JSON Lines file;
+#: ``tryggkarta audit verify`` still checks it when it is there).
 AUDIT_FILE = "audit.jsonl"
 
 
@@ -151,26 +154,60 @@ class FloodGate:
 
 
 #: ``prev`` of the first entry.
-GENESIS = "0" * 64
+GENESIS = AUDIT_GENESIS
 
 
-def _last_line(fd: int) -> bytes:
-    """The last line of an open file (without its newline), read from the end."""
-    end = os.lseek(fd, 0, os.SEEK_END)
-    chunks: list[bytes] = []
-    pos = end
-    while pos > 0:
-        step = min(8192, pos)
-        pos -= step
-        chunk = os.pread(fd, step, pos)
-        chunks.insert(0, chunk)
-        data = b"".join(chunks)
-        body = data[:-1] if data.endswith(b"\n") else data
-        cut = body.rfind(b"\n")
-        if cut >= 0:
-            return body[cut + 1:]
-    data = b"".join(chunks)
-    return data[:-1] if data.endswith(b"\n") else data
+def verify_lines(lines: Iterable[tuple[int, bytes]], unit: str = "entry"
+                 ) -> tuple[int, list[str]]:
+    """Check a hash chain of ``(number, line)``: the number of lines and the problems.
+
+    Each line's ``prev`` must be the SHA-256 of the line before it (the first: 64
+    zeros). Lines written before the chain existed (no ``prev``) at the start are
+    counted and accepted; after the first chained line every line must be chained.
+    ``unit`` names a line in the messages (``entry`` in a store, ``line`` in a file).
+
+    Examples
+    --------
+    >>> import hashlib
+    >>> a = b'{"prev": "' + GENESIS.encode() + b'"}'
+    >>> b = b'{"prev": "' + hashlib.sha256(a).hexdigest().encode() + b'"}'
+    >>> verify_lines([(1, a), (2, b)])
+    (2, [])
+    >>> verify_lines([(1, a.replace(b"0", b"1", 1)), (2, b)])[1][0][:25]
+    'entry 1: prev does not ma'
+    """
+    problems: list[str] = []
+    previous: tuple[int, bytes] | None = None
+    chained = False
+    n = 0
+    for number, line in lines:
+        n += 1
+        try:
+            item = json.loads(line)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            problems.append(f"{unit} {number}: not a JSON entry")
+            previous = (number, line)
+            continue
+        prev = item.get("prev") if isinstance(item, dict) else None
+        if prev is None:
+            if chained:
+                problems.append(f"{unit} {number}: no prev (not written by tryggkarta)")
+        else:
+            want = GENESIS if previous is None else hashlib.sha256(previous[1]).hexdigest()
+            if prev != want:
+                before = "the start" if previous is None else f"{unit} {previous[0]}"
+                problems.append(f"{unit} {number}: prev does not match {before} (an entry "
+                                "was changed, removed or inserted)")
+            chained = True
+        previous = (number, line)
+    return n, problems
+
+
+def verify_file(path: str | os.PathLike[str]) -> tuple[int, list[str]]:
+    """:func:`verify_lines` of a JSON Lines file (an ``audit.jsonl`` of older versions)."""
+    with open(path, "rb") as fh:
+        return verify_lines(((number, raw.rstrip(b"\n")) for number, raw in
+                             enumerate(fh, start=1)), unit="line")
 
 
 def _at_or_after(stamp: object, since: datetime) -> bool:
@@ -182,7 +219,16 @@ def _at_or_after(stamp: object, since: datetime) -> bool:
 
 
 class AuditLog:
-    """An append-only JSON Lines file; safe for threads and for several processes.
+    """The audit trail in the store: append-only, hash-chained; one chain for every process.
+
+    Parameters
+    ----------
+    store : Store, callable or path
+        The store (:meth:`~api.storage.base.Store.append_audit`), a function returning
+        it (called at each use, e.g. one that creates the schema on first use), or a
+        folder: the embedded store there.
+    max_bytes : int
+        Largest entry, in UTF-8 bytes.
 
     Examples
     --------
@@ -193,95 +239,72 @@ class AuditLog:
     ['dataset.upload']
     """
 
-    def __init__(self, data_dir: str | os.PathLike[str], *, max_bytes: int = 4096) -> None:
-        self.path = Path(data_dir) / AUDIT_FILE
+    def __init__(self, store: Store | Callable[[], Store] | str | os.PathLike[str], *,
+                 max_bytes: int = 4096) -> None:
+        if isinstance(store, str | os.PathLike):
+            from api.storage.gpkg import GeoPackageStore
+
+            store = GeoPackageStore(store)
+        self._store = store
         self.max_bytes = max_bytes
-        self._lock = threading.Lock()
+
+    @property
+    def store(self) -> Store:
+        """The store the trail is kept in."""
+        from api.storage.base import Store
+
+        return self._store if isinstance(self._store, Store) else self._store()
+
+    def describe(self) -> str:
+        """Where the trail is, for messages (no passwords)."""
+        return f"the audit trail in the {self.store.describe()}"
 
     def record(self, entry: dict[str, Any]) -> None:
         """Append one entry (``time`` is added when absent), at most ``max_bytes``.
 
         The entry carries ``prev``, the SHA-256 of the line before it (64 zeros for the
-        first), read and written under the file lock, so that an edit or a deletion of
-        any line but the last ones shows in :meth:`verify`.
+        first), read and written in one locked transaction of the store, so that an
+        edit or a deletion of any entry but the last shows in :meth:`verify`.
+
+        Raises
+        ------
+        StorageError
+            The store could not write the entry.
         """
         entry = {"time": datetime.now(UTC).isoformat(timespec="milliseconds"), **entry}
-        with self._lock:
-            self.path.parent.mkdir(mode=0o750, parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o640)
-            try:
-                if fcntl is not None:
-                    fcntl.flock(fd, fcntl.LOCK_EX)
-                entry["prev"] = hashlib.sha256(_last_line(fd)).hexdigest() if os.fstat(
-                    fd).st_size else GENESIS
-                line = (bounded_line(entry, self.max_bytes) + "\n").encode("utf-8")
-                os.write(fd, line)
-            finally:
-                os.close(fd)
+        self.store.append_audit(
+            lambda prev: bounded_line({**entry, "prev": prev}, self.max_bytes))
 
     def verify(self) -> tuple[int, list[str]]:
         """Check the hash chain: the number of entries and the problems found.
 
-        Each entry's ``prev`` must be the SHA-256 of the line before it (the first:
-        64 zeros). Lines written before the chain existed (no ``prev``) at the start
-        of the file are counted and accepted; after the first chained entry every line
-        must be chained.
+        Each entry's ``prev`` must be the SHA-256 of the entry before it (the first:
+        64 zeros); problems name the entries by their number in the store.
 
         Examples
         --------
-        >>> import tempfile
+        >>> import sqlite3, tempfile
         >>> log = AuditLog(tempfile.mkdtemp())
         >>> for n in range(3):
         ...     log.record({"action": f"a{n}"})
         >>> log.verify()
         (3, [])
-        >>> lines = log.path.read_bytes().split(b"\\n")
-        >>> _ = log.path.write_bytes(b"\\n".join(lines[:1] + lines[2:]))  # delete one
+        >>> db = sqlite3.connect(log.store.audit_path)  # as someone who bypasses the trigger
+        >>> _ = db.executescript("DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE seq = 2")
         >>> log.verify()[1]
-        ['line 2: prev does not match line 1 (an entry was changed, removed or inserted)']
+        ['entry 3: prev does not match entry 1 (an entry was changed, removed or inserted)']
         """
-        problems: list[str] = []
-        if not self.path.exists():
-            return 0, problems
-        previous: bytes | None = None
-        chained = False
-        n = 0
-        with open(self.path, "rb") as fh:
-            for number, raw in enumerate(fh, start=1):
-                line = raw.rstrip(b"\n")
-                n += 1
-                try:
-                    item = json.loads(line)
-                except (json.JSONDecodeError, UnicodeDecodeError):
-                    problems.append(f"line {number}: not a JSON entry")
-                    previous = line
-                    continue
-                prev = item.get("prev") if isinstance(item, dict) else None
-                if prev is None:
-                    if chained:
-                        problems.append(f"line {number}: no prev (not written by tryggkarta)")
-                else:
-                    want = GENESIS if previous is None else hashlib.sha256(previous).hexdigest()
-                    if prev != want:
-                        problems.append(f"line {number}: prev does not match line "
-                                        f"{number - 1} (an entry was changed, removed or "
-                                        "inserted)")
-                    chained = True
-                previous = line
-        return n, problems
+        return verify_lines((seq, line.encode("utf-8"))
+                            for seq, line in self.store.audit_entries())
 
     def _lines(self) -> Iterator[dict[str, Any]]:
-        if not self.path.exists():
-            return
-        with open(self.path, encoding="utf-8", errors="replace") as fh:
-            for line in fh:
-                try:
-                    item = json.loads(line)
-                except json.JSONDecodeError:
-                    continue
-                if isinstance(item, dict):
-                    yield item
-
+        for _seq, line in self.store.audit_entries():
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(item, dict):
+                yield item
     def read(
         self,
         *,

@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.http.audit import AuditLog, FloodGate
 from api.http.security import READ_METHODS, TokenTable
+from geo.errors import TryggkartaError
 
 __all__ = ["WriteGate", "BodyLimit", "AuditTrail", "UNAUDITED_PATHS"]
 
@@ -281,7 +282,8 @@ class AuditTrail:
                 if user is not None or status != 401 or self.gate.admit(
                         client, scope.get("path"), now=now):
                     self.log.record(entry)
-            except OSError:  # pragma: no cover - a full disk must not hide the answer
+            except (OSError, TryggkartaError):  # pragma: no cover - a full disk or a
+                # store that is down must not hide the answer
                 import logging
 
                 logging.getLogger("tryggkarta.api").exception("cannot write the audit log")

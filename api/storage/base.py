@@ -12,7 +12,7 @@ import builtins
 import hashlib
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     import geopandas as gpd
 
 __all__ = [
+    "AUDIT_GENESIS",
     "NAME_PATTERN",
     "DOCUMENT_ID_PATTERN",
     "FILE_NAME_PATTERN",
@@ -46,6 +47,9 @@ __all__ = [
 #: ``$`` match before a final newline, so :func:`validate_name` uses ``fullmatch``.)
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}$")
 
+
+#: ``prev`` of the first audit entry (the SHA-256 of nothing before it).
+AUDIT_GENESIS = "0" * 64
 
 #: Id of a stored document: its UTC time to the microsecond and 8 random hex digits.
 DOCUMENT_ID_PATTERN = re.compile(r"^\d{8}T\d{12}Z-[0-9a-f]{8}$")
@@ -419,3 +423,24 @@ class Store(ABC):
     @abstractmethod
     def document_file(self, doc_id: str, name: str) -> bytes:
         """The bytes of one file of a document (:class:`NotFoundError` when missing)."""
+
+    # -- the audit trail (append-only, hash-chained) -----------------------------------
+
+    @abstractmethod
+    def append_audit(self, make_line: Callable[[str], str]) -> None:
+        """Append one audit line, chained to the one before it.
+
+        Under the store's lock (one transaction), the SHA-256 (hex) of the last stored
+        line (:data:`AUDIT_GENESIS` when there is none) is passed to ``make_line``,
+        and the line it returns is stored after it, so that every process appending
+        extends one chain. Stored lines are never changed or removed.
+
+        Raises
+        ------
+        StorageError
+            The backend failed to write (nothing is stored).
+        """
+
+    @abstractmethod
+    def audit_entries(self) -> Iterator[tuple[int, str]]:
+        """Every ``(seq, line)`` of the audit trail, oldest first (``seq`` increasing)."""

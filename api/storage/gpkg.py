@@ -8,6 +8,8 @@ Layout::
         datasets/NAME.vVERSION.HEX.gpkg      one layer NAME, with an R-tree spatial index
         documents/ID/document.json           a kept document's entry (read-only)
         documents/ID/FILE                    its files (read-only)
+        audit.sqlite                         the audit trail (SQLite table ``audit``,
+                                             append-only: triggers refuse changes)
 
 ``put`` writes a new file under a temporary name, flushes it to disk, renames it, and
 then replaces ``catalogue.json`` atomically (write + fsync + ``os.replace``). A crash at
@@ -25,17 +27,20 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import hashlib
 import json
 import os
 import shutil
+import sqlite3
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from api.storage.base import (
+    AUDIT_GENESIS,
     DatasetInfo,
     DocumentInfo,
     StorageError,
@@ -60,12 +65,21 @@ try:  # POSIX
 except ImportError:  # pragma: no cover - Windows: single writer assumed
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["GeoPackageStore", "CATALOGUE_FORMAT"]
+__all__ = ["GeoPackageStore", "CATALOGUE_FORMAT", "AUDIT_DB"]
 
 #: Version of the catalogue layout; ``upgrade`` migrates older ones.
 CATALOGUE_FORMAT = 1
 _TMP_PREFIX = ".tmp-"
 _DOC_ENTRY = "document.json"
+#: File name of the audit trail's SQLite database inside ``data_dir``.
+AUDIT_DB = "audit.sqlite"
+_AUDIT_SCHEMA = """
+CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY AUTOINCREMENT, line TEXT NOT NULL);
+CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only (UPDATE)'); END;
+CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only (DELETE)'); END;
+"""
 _STALE_TMP_S = 3600.0
 #: Modes of the store's folders and files (no access for others).
 DIR_MODE = 0o750
@@ -117,6 +131,7 @@ class GeoPackageStore(Store):
         self.catalogue_path = self.data_dir / "catalogue.json"
         self.lock_path = self.data_dir / "catalogue.lock"
         self.documents_dir = self.data_dir / "documents"
+        self.audit_path = self.data_dir / AUDIT_DB
 
     def describe(self) -> str:
         """The folder, e.g. ``GeoPackage store in var``."""
@@ -528,3 +543,65 @@ class GeoPackageStore(Store):
             return (self.documents_dir / doc_id / name).read_bytes()
         except OSError as exc:
             raise StorageError(f"document {doc_id}: {name} cannot be read: {exc}") from exc
+
+    # -- the audit trail --------------------------------------------------------------
+
+    def _audit_db(self, *, create: bool) -> sqlite3.Connection | None:
+        if not self.audit_path.exists():
+            if not create:
+                return None
+            self._ensure_dirs()
+            os.close(os.open(self.audit_path, os.O_RDWR | os.O_CREAT, FILE_MODE))
+        conn = sqlite3.connect(self.audit_path, timeout=60.0, isolation_level=None)
+        if create:
+            conn.executescript(_AUDIT_SCHEMA)
+        return conn
+
+    def append_audit(self, make_line: Callable[[str], str]) -> None:
+        """Append ``make_line(sha256 of the last line)`` in one exclusive SQLite transaction.
+
+        ``BEGIN EXCLUSIVE`` is taken before the last line is read, so concurrent writers
+        (every ``serve`` worker and the command line) extend one chain.
+        """
+        try:
+            conn = self._audit_db(create=True)
+            assert conn is not None
+            try:
+                conn.execute("BEGIN EXCLUSIVE")
+                try:
+                    row = conn.execute(
+                        "SELECT line FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+                    prev = AUDIT_GENESIS if row is None else hashlib.sha256(
+                        str(row[0]).encode("utf-8")).hexdigest()
+                    conn.execute("INSERT INTO audit (line) VALUES (?)", (make_line(prev),))
+                    conn.execute("COMMIT")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+            finally:
+                conn.close()
+        except (sqlite3.Error, OSError) as exc:
+            raise StorageError(f"{self.audit_path}: cannot append to the audit trail: "
+                               f"{exc}") from None
+
+    def audit_entries(self) -> Iterator[tuple[int, str]]:
+        """Every ``(seq, line)`` of the audit trail, oldest first."""
+        try:
+            conn = self._audit_db(create=False)
+            if conn is None:
+                return
+            try:
+                after = 0
+                while True:
+                    rows = conn.execute("SELECT seq, line FROM audit WHERE seq > ? "
+                                        "ORDER BY seq LIMIT 5000", (after,)).fetchall()
+                    if not rows:
+                        return
+                    for seq, line in rows:
+                        yield int(seq), str(line)
+                    after = int(rows[-1][0])
+            finally:
+                conn.close()
+        except sqlite3.Error as exc:
+            raise StorageError(f"{self.audit_path}: cannot read the audit trail: "
+                               f"{exc}") from None

@@ -16,10 +16,11 @@ SQLAlchemy, GeoAlchemy2 and Alembic are imported only in this module.
 from __future__ import annotations
 
 import builtins
+import hashlib
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -37,6 +38,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from api.storage._codec import Column, Encoded, column_values, decode, encode
 from api.storage.base import (
+    AUDIT_GENESIS,
     DatasetInfo,
     DocumentInfo,
     StorageError,
@@ -63,7 +65,7 @@ SCHEMA = "tryggkarta"
 #: names: what a planner opens in QGIS (``tryggkarta_layers."brott"``).
 LAYERS_SCHEMA = "tryggkarta_layers"
 #: The Alembic revision this code needs (``tryggkarta db upgrade`` brings a database there).
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 #: Folder of the Alembic environment.
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 SRID = 3006
@@ -101,6 +103,13 @@ _document_files = sa.Table(
     sa.Column("name", sa.Text, primary_key=True),
     sa.Column("sha256", sa.Text, nullable=False),
     sa.Column("content", sa.LargeBinary, nullable=False),
+)
+
+_audit = sa.Table(
+    "audit",
+    _metadata,
+    sa.Column("seq", sa.BigInteger, primary_key=True),
+    sa.Column("line", sa.Text, nullable=False),
 )
 
 _SQL_TYPES: dict[str, Any] = {
@@ -517,3 +526,39 @@ class PostGISStore(Store):
         if content is None:
             raise document_not_found(doc_id, name)
         return bytes(content)
+
+    # -- the audit trail --------------------------------------------------------------
+
+    def append_audit(self, make_line: Callable[[str], str]) -> None:
+        """Append ``make_line(sha256 of the last line)`` under an EXCLUSIVE table lock.
+
+        The lock is taken before the last line is read, so concurrent writers (every
+        ``serve`` worker and the command line) extend one chain; readers are not held up.
+        """
+        try:
+            with self._connect(begin=True) as conn:
+                self._check_schema(conn)
+                conn.execute(sa.text(f"LOCK TABLE {SCHEMA}.audit IN EXCLUSIVE MODE"))
+                last = conn.execute(sa.select(_audit.c.line).order_by(
+                    _audit.c.seq.desc()).limit(1)).scalar()
+                prev = AUDIT_GENESIS if last is None else hashlib.sha256(
+                    last.encode("utf-8")).hexdigest()
+                conn.execute(sa.insert(_audit).values(line=make_line(prev)))
+        except sa.exc.DBAPIError as exc:
+            raise StorageError(
+                f"{self.describe()}: cannot append to the audit trail: "
+                f"{str(exc.orig).strip()}") from None
+
+    def audit_entries(self) -> Iterator[tuple[int, str]]:
+        """Every ``(seq, line)`` of the audit trail, oldest first (read in batches)."""
+        after = 0
+        while True:
+            with self._connect(begin=False) as conn:
+                self._check_schema(conn)
+                rows = conn.execute(sa.select(_audit.c.seq, _audit.c.line).where(
+                    _audit.c.seq > after).order_by(_audit.c.seq).limit(5000)).all()
+            if not rows:
+                return
+            for seq, line in rows:
+                yield int(seq), str(line)
+            after = int(rows[-1][0])

@@ -41,7 +41,7 @@ async def read_audit(
     since: Annotated[datetime | None, Query(description=(
         "Only entries at or after this time (ISO 8601)."))] = None,
 ) -> list[dict[str, Any]]:
-    """Entries of the audit log (``TRYGGKARTA_DATA_DIR/audit.jsonl``), newest first."""
+    """Entries of the audit log (kept in the store), newest first."""
     assert runtime.audit is not None
     return await runtime.run(runtime.audit.read, limit=limit, user=who, action=action,
                              dataset=dataset, since=since)
