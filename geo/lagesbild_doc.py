@@ -8,9 +8,12 @@
   relevant information, data and method;
 * ``lagesbild.pdf`` when Chromium is installed (:func:`geo.chromium.html_to_pdf`);
 * ``lagesbild_counts.csv`` and ``lagesbild_monthly.csv`` (the contract's machine tables,
-  language-independent: English column names, ``.`` decimals, empty where undefined);
-* ``lagesbild.xlsx``: one sheet per table (counts, monthly, weekday_hour, map_cells,
-  survey, about), with openpyxl.
+  language-independent: English column names, ``.`` decimals, empty where undefined;
+  the monthly table holds one row per area and month, all categories together);
+* ``lagesbild_monthly_detail.csv``: the 24-month series per area and category, group
+  and precision (``level``, ``category``);
+* ``lagesbild.xlsx``: one sheet per table (counts, monthly, monthly_detail,
+  weekday_hour, map_cells, survey, about), with openpyxl.
 
 Everything is computed before the first file is written, and each file is written
 atomically, so a failure leaves the folder as it was.
@@ -51,6 +54,7 @@ __all__ = [
     "FILES",
     "counts_table",
     "monthly_table",
+    "monthly_detail_table",
     "workbook_bytes",
     "render_lagesbild",
     "check_out_dir",
@@ -66,7 +70,7 @@ MONTHLY_COLUMNS: Final = ("area_id", "month", "count", "area_name", "level", "ca
 #: The files of the folder.
 FILES: Final = {"html": "lagesbild.html", "pdf": "lagesbild.pdf",
                 "counts": "lagesbild_counts.csv", "monthly": "lagesbild_monthly.csv",
-                "xlsx": "lagesbild.xlsx"}
+                "monthly_detail": "lagesbild_monthly_detail.csv", "xlsx": "lagesbild.xlsx"}
 #: Width of the map drawing (SVG pixels).
 MAP_WIDTH_PX: Final = 680.0
 #: Most map cells drawn (the rest, the faintest density, are left out of the drawing).
@@ -84,8 +88,17 @@ def counts_table(result: LagesbildResult) -> pd.DataFrame:
 
 
 def monthly_table(result: LagesbildResult) -> pd.DataFrame:
-    """``lagesbild_monthly.csv`` as a frame (the contract's columns first)."""
-    return result.monthly.loc[:, list(MONTHLY_COLUMNS)].reset_index(drop=True)
+    """``lagesbild_monthly.csv``: one row per area (``ALL`` first) and month, all
+    categories together, so ``(area_id, month)`` is unique as the contract's table is."""
+    m = result.monthly
+    return m.loc[m["level"] == "all", list(MONTHLY_COLUMNS)].reset_index(drop=True)
+
+
+def monthly_detail_table(result: LagesbildResult) -> pd.DataFrame:
+    """``lagesbild_monthly_detail.csv``: the 24-month series per area and category (and
+    group, and precision of the whole layer): ``level`` and ``category`` tell them apart."""
+    m = result.monthly
+    return m.loc[m["level"] != "all", list(MONTHLY_COLUMNS)].reset_index(drop=True)
 
 
 def _csv_bytes(frame: pd.DataFrame) -> bytes:
@@ -121,6 +134,7 @@ def workbook_bytes(result: LagesbildResult, *, title: str = "",
     sheets: dict[str, pd.DataFrame] = {
         "counts": counts_table(result),
         "monthly": monthly_table(result),
+        "monthly_detail": monthly_detail_table(result),
         "weekday_hour": result.when,
     }
     if result.cells is not None:
@@ -452,6 +466,7 @@ def write_lagesbild(result: LagesbildResult, out_dir: str | Path, *, lang: str |
                             generated=generated)
     counts = _csv_bytes(counts_table(result))
     monthly = _csv_bytes(monthly_table(result))
+    monthly_detail = _csv_bytes(monthly_detail_table(result))
     xlsx = workbook_bytes(result, title=title, sources=sources)
     want_pdf = pdf
     if want_pdf is None:
@@ -472,7 +487,8 @@ def write_lagesbild(result: LagesbildResult, out_dir: str | Path, *, lang: str |
             staged.unlink(missing_ok=True)
         written["pdf"] = target / FILES["pdf"]
     for kind, data in (("html", html.encode("utf-8")), ("counts", counts),
-                       ("monthly", monthly), ("xlsx", xlsx)):
+                       ("monthly", monthly), ("monthly_detail", monthly_detail),
+                       ("xlsx", xlsx)):
         path = target / FILES[kind]
         with atomic_path(path) as tmp:
             tmp.write_bytes(data)

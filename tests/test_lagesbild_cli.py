@@ -109,7 +109,7 @@ def test_cli_writes_the_folder_with_hand_counted_figures(files, tmp_path, capsys
     assert code == 0, err
     assert sorted(p.name for p in out.iterdir()) == [
         "lagesbild.html", "lagesbild.pdf", "lagesbild.xlsx", "lagesbild_counts.csv",
-        "lagesbild_monthly.csv"]
+        "lagesbild_monthly.csv", "lagesbild_monthly_detail.csv"]
     c = _counts(out)
     assert c.columns[:8].tolist() == ["area_id", "area_name", "category", "count",
                                       "previous", "last_year", "p_previous", "p_last_year"]
@@ -125,8 +125,13 @@ def test_cli_writes_the_folder_with_hand_counted_figures(files, tmp_path, capsys
     assert _row(c, "A", "otrygghetsskapande", "group")["count"] == 2  # klotter, skadegörelse
     assert _row(c, category="Rån", level="category")["count"] == 2
     monthly = pd.read_csv(out / "lagesbild_monthly.csv")
-    a_series = monthly[(monthly["area_id"] == "A") & (monthly["category"] == "ALL")]
-    assert len(a_series) == 24
+    # the contract's table: one row per area and month (ALL, A, B: 3 x 24), all categories
+    assert not monthly.duplicated(["area_id", "month"]).any() and len(monthly) == 3 * 24
+    a_series = monthly[monthly["area_id"] == "A"]
+    assert len(a_series) == 24 and set(a_series["category"]) == {"ALL"}
+    detail = pd.read_csv(out / "lagesbild_monthly_detail.csv")
+    rån = detail[(detail["area_id"] == "ALL") & (detail["category"] == "Rån")]
+    assert len(rån) == 24 and rån.set_index("month").loc["2026-11", "count"] == 2
     assert a_series.set_index("month").loc[["2026-11", "2026-10", "2025-11"],
                                            "count"].tolist() == [3, 1, 2]
     html = (out / "lagesbild.html").read_text(encoding="utf-8")

@@ -179,7 +179,7 @@ def test_municipality_events_named_in_the_whole_layer(exact, texts):
 def test_folder_files_tables_and_pdf(exact, tmp_path: Path):
     out = write_lagesbild(exact, tmp_path / "lb", title="Exempelkommun",
                           sources=["brott.geojson"], generated=DAY)
-    assert set(out) == {"html", "pdf", "counts", "monthly", "xlsx"}
+    assert set(out) == {"html", "pdf", "counts", "monthly", "monthly_detail", "xlsx"}
     assert (tmp_path / "lb" / FILES["pdf"]).read_bytes()[:5] == b"%PDF-"
     html = (tmp_path / "lb" / "lagesbild.html").read_text(encoding="utf-8")
     assert "<script src" not in html and "<link" not in html and "http" not in html

@@ -142,7 +142,7 @@ def lagesbild_file(result: LagesbildResult, params: LagesbildParams, kind: str, 
             return written[kind].read_bytes()
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-            for k in ("html", "pdf", "counts", "monthly", "xlsx"):
+            for k in ("html", "pdf", "counts", "monthly", "monthly_detail", "xlsx"):
                 if k in written:
                     z.write(written[k], FILES[k])
         return buf.getvalue()
