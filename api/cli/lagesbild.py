@@ -113,7 +113,8 @@ def lagesbild_cmd(
     whole = result.row()
     console.print(f"wrote {target}: {', '.join(p.name for p in written.values())}",
                   highlight=False, markup=False)
-    console.print(f"  {', '.join(result.period.labels)}: {int(whole['count']):,} incidents "
+    n = int(whole["count"])
+    console.print(f"  {', '.join(result.period.labels)}: {n:,} incident{'' if n == 1 else 's'} "
                   f"(previous {int(whole['previous']):,}, a year earlier "
                   f"{int(whole['last_year']):,})" + (" [public: protected counts]"
                                                       if public else ""),
