@@ -73,7 +73,7 @@ from geo.disclosure import (
 )
 from geo.documents import N_, gettext, render
 from geo.errors import AnalysisError, InputError, Problem
-from geo.layers import precise_incidents
+from geo.layers import PRECISE, precise_incidents
 from geo.scoring import privacy_exposure, score_sites, site_coverage
 from geo.times import is_night, local
 from geo.visibility import Obstacles, mount_viewpoints
@@ -652,6 +652,12 @@ def _prepare(
             in_view = coverage_matrix(polygons[level], inc.geometry.to_numpy())
         else:
             in_view = _grid_in_view(polygons[level], inc)
+            if left_out:  # a public document publishes this count protected too
+                precise = (incidents["precision"].fillna("point").isin(PRECISE).to_numpy()
+                           if "precision" in incidents.columns
+                           else np.ones(len(incidents), bool))
+                left_out = protected_total(incident_record_keys(
+                    incidents[~precise], secret=secret).to_numpy(np.float64))
     if sensitive is not None:
         require_metric(sensitive, name=sources.get("sensitive", "sensitive"))
         seen = seen_parts(polygons["visible"], vp, sensitive, levels=polygons)

@@ -254,3 +254,15 @@ def test_public_sites_and_directions_use_no_incident_data():
     ea = camera_docs(allround, incidents=inc).bases[0].narrower
     eb = camera_docs(allround, incidents=moved).bases[0].narrower
     assert [v["azimuth_deg"] for v in ea] != [v["azimuth_deg"] for v in eb]
+
+
+def test_left_out_count_is_protected():
+    cams, inc = _cameras(), _incidents()
+    inc["precision"] = ["district" if k % 10 == 0 else "point" for k in range(len(inc))]
+    imprecise = inc["precision"].to_numpy() == "district"
+    keys = incident_record_keys(inc, secret=SECRET).to_numpy()
+    pub = camera_docs(cams, incidents=inc, secret=SECRET)
+    assert camera_docs(cams, incidents=inc).left_out == int(imprecise.sum()) == 50
+    assert pub.left_out == protected_total(keys[imprecise])
+    assert pub.bases[0].surveillance["left_out"] == pub.left_out
+    assert pub.bases[0].surveillance["total"] == protected_total(keys[~imprecise])
