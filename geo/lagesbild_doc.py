@@ -25,15 +25,14 @@ import datetime as dt
 import io
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
 import pandas as pd
-import shapely
 
 from geo import disclosure
+from geo._svg import SvgFrame, path_d
 from geo.documents import N_, formatter, gettext, render, resolve_lang
 from geo.errors import AnalysisError, InputError
 from geo.io import atomic_path
@@ -161,41 +160,6 @@ def workbook_bytes(result: LagesbildResult, *, title: str = "",
 # --------------------------------------------------------------------------- drawing
 
 
-@dataclass(frozen=True)
-class _Frame:
-    minx: float
-    miny: float
-    maxx: float
-    maxy: float
-    width_px: float
-
-    @property
-    def scale(self) -> float:
-        return self.width_px / (self.maxx - self.minx)
-
-    @property
-    def height_px(self) -> float:
-        return (self.maxy - self.miny) * self.scale
-
-    def px(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return (np.asarray(x) - self.minx) * self.scale, (self.maxy - np.asarray(y)) * self.scale
-
-
-def _ring(coords: np.ndarray, frame: _Frame) -> str:
-    x, y = frame.px(coords[:, 0], coords[:, 1])
-    return "M" + " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(x, y, strict=True)) + "Z"
-
-
-def _path_d(geom: shapely.Geometry, frame: _Frame) -> str:
-    parts: list[str] = []
-    for g in getattr(geom, "geoms", [geom]):
-        if g.is_empty or g.geom_type != "Polygon":
-            continue
-        parts.append(_ring(np.asarray(g.exterior.coords), frame))
-        parts += [_ring(np.asarray(r.coords), frame) for r in g.interiors]
-    return " ".join(parts)
-
-
 #: Colours of the map classes, light to dark (ColorBrewer YlOrRd, 5 classes).
 _CLASS_COLOURS: Final = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
 
@@ -235,7 +199,7 @@ def _map_context(result: LagesbildResult) -> dict[str, Any] | None:
     miny = math.floor(b[:, 1].min() / c) * c - c
     maxx = math.ceil(b[:, 2].max() / c) * c + c
     maxy = math.ceil(b[:, 3].max() / c) * c + c
-    frame = _Frame(minx, miny, maxx, maxy, MAP_WIDTH_PX)
+    frame = SvgFrame(minx, miny, maxx, maxy, MAP_WIDTH_PX)
     cls, breaks = _classes(shown[value_col].to_numpy())
     px, py = frame.px(shown["x"].to_numpy(), shown["y"].to_numpy() + c)
     size = c * frame.scale
@@ -251,7 +215,7 @@ def _map_context(result: LagesbildResult) -> dict[str, Any] | None:
                 continue
             lp = geom.representative_point()
             lx, ly = frame.px(np.array([lp.x]), np.array([lp.y]))
-            area_paths.append({"id": aid, "name": name, "d": _path_d(geom, frame),
+            area_paths.append({"id": aid, "name": name, "d": path_d(geom, frame),
                                "lx": round(float(lx[0]), 1), "ly": round(float(ly[0]), 1)})
     span = (frame.maxx - frame.minx) / 5
     bar_m = max(v for v in (100, 200, 250, 500, 1000, 2000, 5000, 10000, 20000)

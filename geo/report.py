@@ -41,6 +41,7 @@ import pandas as pd
 import shapely
 
 from geo import disclosure as sdc
+from geo._svg import SvgFrame, path_d
 from geo.areas import DEFAULT_RING_M, PatrolStop, TrendResult
 from geo.chromium import find_chromium, html_to_pdf
 from geo.crs import require_metric
@@ -64,51 +65,7 @@ WALK_M_PER_MIN: Final = 80.0
 # --------------------------------------------------------------------------- SVG map
 
 
-@dataclass(frozen=True)
-class _Frame:
-    minx: float
-    miny: float
-    maxx: float
-    maxy: float
-    width_px: float
-
-    @property
-    def scale(self) -> float:
-        return self.width_px / (self.maxx - self.minx)
-
-    @property
-    def height_px(self) -> float:
-        return (self.maxy - self.miny) * self.scale
-
-    def xy(self, coords: np.ndarray) -> np.ndarray:
-        out = np.empty_like(coords, dtype=float)
-        out[:, 0] = (coords[:, 0] - self.minx) * self.scale
-        out[:, 1] = (self.maxy - coords[:, 1]) * self.scale
-        return out
-
-
-def _ring_d(coords: np.ndarray, frame: _Frame, close: bool) -> str:
-    pts = frame.xy(np.asarray(coords)[:, :2])
-    body = " ".join(f"{x:.1f},{y:.1f}" for x, y in pts)
-    return f"M{body}{'Z' if close else ''}"
-
-
-def _path_d(geom: shapely.Geometry, frame: _Frame) -> str:
-    parts: list[str] = []
-    for g in getattr(geom, "geoms", [geom]):
-        if g.is_empty:
-            continue
-        if g.geom_type == "Polygon":
-            parts.append(_ring_d(np.asarray(g.exterior.coords), frame, True))
-            parts += [_ring_d(np.asarray(r.coords), frame, True) for r in g.interiors]
-        elif g.geom_type == "LineString":
-            parts.append(_ring_d(np.asarray(g.coords), frame, False))
-        elif g.geom_type in ("MultiPolygon", "MultiLineString", "GeometryCollection"):
-            parts.append(_path_d(g, frame))
-    return " ".join(p for p in parts if p)
-
-
-def _clipped_d(geoms: Sequence[shapely.Geometry] | np.ndarray, frame: _Frame) -> str:
+def _clipped_d(geoms: Sequence[shapely.Geometry] | np.ndarray, frame: SvgFrame) -> str:
     """SVG path data of ``geoms`` clipped to the frame ("" when nothing is inside)."""
     box = (frame.minx, frame.miny, frame.maxx, frame.maxy)
     arr = np.asarray(list(geoms), dtype=object)
@@ -116,11 +73,11 @@ def _clipped_d(geoms: Sequence[shapely.Geometry] | np.ndarray, frame: _Frame) ->
         return ""
     arr = arr[shapely.intersects(arr, shapely.box(*box))]
     clipped = shapely.clip_by_rect(arr, *box) if arr.size else arr
-    return " ".join(_path_d(g, frame) for g in clipped if g is not None and not g.is_empty)
+    return " ".join(path_d(g, frame) for g in clipped if g is not None and not g.is_empty)
 
 
 def _svg_context(
-    area: shapely.Geometry, ring: shapely.Geometry, frame: _Frame, cells: gpd.GeoDataFrame,
+    area: shapely.Geometry, ring: shapely.Geometry, frame: SvgFrame, cells: gpd.GeoDataFrame,
     stops: list[PatrolStop], buildings: gpd.GeoDataFrame | None,
     streets: gpd.GeoDataFrame | None,
 ) -> dict[str, Any]:
@@ -272,7 +229,7 @@ def area_report(
         if len(held_cells):
             base = _cells_shape(held_cells)
     bx0, by0, bx1, by1 = shapely.buffer(base, ring_w, quad_segs=32).bounds
-    frame = _Frame(math.floor(bx0 / c) * c, math.floor(by0 / c) * c,
+    frame = SvgFrame(math.floor(bx0 / c) * c, math.floor(by0 / c) * c,
                    math.ceil(bx1 / c) * c, math.ceil(by1 / c) * c, 700.0)
     fig = report_figures(incidents, areas, area_id, secret=secret, weights=weights,
                          severity=severity, ring_m=ring_w, hours_share=opt.hours_share,
