@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import geopandas as gpd
 import numpy as np
@@ -43,6 +44,7 @@ from geo.weights import incident_weights
 __all__ = [
     "DEFAULT_RING_M",
     "DEFAULT_MAX_AREA_KM2",
+    "area_frame",
     "TrendResult",
     "points_in_polygons",
     "excess_test",
@@ -354,6 +356,23 @@ def _check_areas(areas: gpd.GeoDataFrame, source: str) -> None:
         raise InputError(problems)
 
 
+def area_frame(areas: gpd.GeoDataFrame, columns: dict[str, Any], categories: Sequence[str],
+               by_category: np.ndarray, months: Sequence[str], by_month: np.ndarray
+               ) -> gpd.GeoDataFrame:
+    """The score-areas table: ``columns``, then one count column per category
+    (``category:NAME``) and per month (``month:YYYY-MM``), on the areas' geometry.
+
+    Shared by the exact scores and the public (protected) ones of :mod:`geo.public`.
+    """
+    data = dict(columns)
+    for j, c in enumerate(categories):
+        data[CATEGORY_PREFIX + c] = by_category[:, j]
+    for j, m in enumerate(months):
+        data[MONTH_PREFIX + m] = by_month[:, j]
+    return gpd.GeoDataFrame(pd.DataFrame(data, index=areas.index),
+                            geometry=areas.geometry.to_numpy(), crs=areas.crs)
+
+
 def score_areas(
     incidents: gpd.GeoDataFrame,
     areas: gpd.GeoDataFrame,
@@ -511,12 +530,7 @@ def score_areas(
         "trend_p": [t.p_value for t in trends],
         "trend_dispersion": [t.dispersion for t in trends],
     }
-    for j, c in enumerate(cat_order):
-        data[CATEGORY_PREFIX + c] = by_cat[:, j]
-    for j, m in enumerate(months):
-        data[MONTH_PREFIX + m] = by_month[:, j]
-    out = gpd.GeoDataFrame(pd.DataFrame(data, index=areas.index),
-                           geometry=areas.geometry.to_numpy(), crs=areas.crs)
+    out = area_frame(areas, data, cat_order, by_cat, months, by_month)
     loc_times = local(kept["time"])
     out.attrs.update(
         used=int(n_total),

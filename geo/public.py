@@ -53,6 +53,7 @@ from geo.areas import (
     MONTH_PREFIX,
     PatrolStop,
     TrendResult,
+    area_frame,
     excess_test,
     poisson_trend,
 )
@@ -408,12 +409,7 @@ def public_area_scores(
         "trend_p": [t.p_value for t in trends],
         "trend_dispersion": [t.dispersion for t in trends],
     }
-    for j, c in enumerate(cat_order):
-        data[CATEGORY_PREFIX + c] = by_cat[:, j]
-    for j, m in enumerate(months):
-        data[MONTH_PREFIX + m] = by_month[:, j]
-    out = gpd.GeoDataFrame(pd.DataFrame(data, index=areas.index),
-                           geometry=areas.geometry.to_numpy(), crs=areas.crs)
+    out = area_frame(areas, data, cat_order, by_cat, months, by_month)
     out.attrs.update(
         period=(months[0], months[-1]) if months else ("", ""),
         months=months, exposure_days=exposure.tolist(),
