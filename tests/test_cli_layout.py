@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import typer
@@ -81,3 +82,61 @@ def test_an_early_error_is_printed_before_the_libraries_load(tmp_path):
                  ["select-sites", "--incidents", missing, "--sites", missing, "--out",
                   str(tmp_path / "s.csv")]):
         assert not _heavy(_modules_after(argv)), argv
+
+
+def test_the_console_script_exits_with_its_code_its_output_and_its_exit_handlers(tmp_path):
+    # api.cli._exit skips the interpreter's teardown (0.1 s with geopandas and scipy
+    # loaded) but flushes buffered output, runs the atexit handlers and keeps the code
+    marker = tmp_path / "atexit.txt"
+    code = (
+        "import atexit, sys\n"
+        "from api.cli import _exit\n"
+        f"atexit.register(lambda: open({str(marker)!r}, 'w').write('ran'))\n"
+        "class Noisy:\n"
+        "    def __del__(self):\n"
+        "        sys.__stderr__.write('teardown ran')\n"
+        "keep = Noisy()\n"
+        "sys.stdout.write('x' * 100_000)  # buffered: lost unless flushed\n"
+        "sys.stderr.write('last words')\n"
+        "_exit(3)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 3
+    assert proc.stdout == "x" * 100_000
+    assert proc.stderr == "last words"  # no teardown: the object's __del__ never ran
+    assert marker.read_text() == "ran"
+
+
+def test_the_console_script_waits_for_other_threads():
+    code = (
+        "import threading, time\n"
+        "from api.cli import _exit\n"
+        "t = threading.Thread(target=lambda: (time.sleep(0.2), print('thread done')))\n"
+        "t.start()\n"
+        "_exit(0)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0
+    assert proc.stdout.strip() == "thread done"
+
+
+def test_a_command_run_as_the_console_script_writes_everything(tmp_path):
+    # the whole command through the installed entry point: output file, summary, code
+    script = Path(sys.executable).with_name("tryggkarta")
+    src = tmp_path / "i.csv"
+    src.write_text("lon,lat,time,category\n18.07,59.33,2025-05-01T22:10,rån\n"
+                   "18.071,59.331,2025-05-02T22:10,rån\n")
+    out = tmp_path / "d.csv"
+    proc = subprocess.run([str(script), "density", "--incidents", str(src), "--cell", "50",
+                           "--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    import re
+
+    rows, cols = map(int, re.match(r"(\d+) × (\d+) cells", proc.stdout).groups())
+    lines = out.read_text().splitlines()
+    assert lines[0].startswith("x,y,count,") and len(lines) == 1 + rows * cols
+    bad = subprocess.run([str(script), "density", "--incidents", str(tmp_path / "no.csv"),
+                          "--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 1 and "no such file" in bad.stderr
