@@ -287,24 +287,33 @@ def _core(
     *,
     progress: Callable[[int], None] | None = None,
 ) -> NDArray:
-    """Coverage polygons (n, levels) of cameras at ``xy`` seeing from ``view``."""
+    """Coverage polygons (n, levels) of cameras at ``xy`` seeing from ``view``.
+
+    Cameras seeing from their own point get the sector-clipped sweep of
+    :func:`geo.visibility.sector_visibility_polygons` (no overlay); those mounted on
+    a facade (``view`` moved off ``xy``) get ``sector ∩ visibility`` as an overlay,
+    since their sector's apex is not their viewpoint.
+    """
+    # imported here so that this file's import block stays as it is
+    from geo.visibility import sector_visibility_polygons
+
     n, n_lv = r_lv.shape
     out = np.empty((n, n_lv), dtype=object)
-    vis = None
-    clearance = np.zeros(n)
     if obstacles is not None and n and n_lv:
-        vis, clearance = visibility_polygons(
-            view, obstacles, radius_m=r_lv.max(axis=1), progress=progress,
-            return_clearance=True,
-        )
-        # Within its clearance a viewpoint sees everything: no overlay needed there.
-        clearance = clearance - np.hypot(*(view - xy).T)
+        mounted = np.any(view != xy, axis=1)
+        own = np.flatnonzero(~mounted)
+        out[own] = sector_visibility_polygons(
+            xy[own], obstacles, azimuth_deg=az[own], fov_deg=fov[own],
+            radius_m=r_lv[own], arc_step_deg=ARC_STEP_DEG, progress=progress)
+        moved = np.flatnonzero(mounted)
+        if len(moved):
+            out[moved] = _overlay(xy[moved], view[moved], az[moved], fov[moved], r_lv[moved],
+                                  obstacles, progress)
+    else:
+        for li in range(n_lv):
+            out[:, li] = sector_polygons(xy, azimuth_deg=az, fov_deg=fov, radius_m=r_lv[:, li])
     for li in range(n_lv):
-        r = r_lv[:, li]
-        geom = sector_polygons(xy, azimuth_deg=az, fov_deg=fov, radius_m=r)
-        if vis is not None:
-            sel = np.flatnonzero(~(r < clearance))
-            geom[sel] = shapely.intersection(geom[sel], vis[sel])
+        geom = out[:, li]
         if (blind > 0).any():
             sel = np.flatnonzero(blind > 0)
             holes = shapely.buffer(shapely.points(xy[sel]), blind[sel], quad_segs=90)
@@ -312,6 +321,31 @@ def _core(
         out[:, li] = _polygonal(geom)
     return out
 
+
+def _overlay(
+    xy: NDArray,
+    view: NDArray,
+    az: NDArray,
+    fov: NDArray,
+    r_lv: NDArray,
+    obstacles: Obstacles,
+    progress: Callable[[int], None] | None,
+) -> NDArray:
+    """``sector ∩ visibility polygon`` (n, levels): sectors at ``xy``, sight from ``view``."""
+    n, n_lv = r_lv.shape
+    out = np.empty((n, n_lv), dtype=object)
+    vis, clearance = visibility_polygons(
+        view, obstacles, radius_m=r_lv.max(axis=1), progress=progress, return_clearance=True,
+    )
+    # Within its clearance a viewpoint sees everything: no overlay needed there.
+    clearance = clearance - np.hypot(*(view - xy).T)
+    for li in range(n_lv):
+        r = r_lv[:, li]
+        geom = sector_polygons(xy, azimuth_deg=az, fov_deg=fov, radius_m=r)
+        sel = np.flatnonzero(~(r < clearance))
+        geom[sel] = shapely.intersection(geom[sel], vis[sel])
+        out[:, li] = geom
+    return out
 
 _SHARED: dict[str, object] = {}
 

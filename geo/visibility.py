@@ -48,6 +48,7 @@ __all__ = [
     "MOUNT_TOLERANCE_M",
     "Obstacles",
     "mount_viewpoints",
+    "sector_visibility_polygons",
     "visibility_polygon",
     "visibility_polygons",
 ]
@@ -337,24 +338,20 @@ def _off_edges(xy: NDArray, obstacles: Obstacles) -> NDArray:
     return out
 
 
-def _sweep_batch(
+def _facing_edges(
     cxy: NDArray, radius: NDArray, pair_cam: NDArray, pair_part: NDArray, obs: Obstacles
-) -> tuple[NDArray, NDArray]:
-    """Visibility polygons of many viewpoints at once (the sweep of the module text).
+) -> tuple[NDArray, ...]:
+    """The edges each viewpoint may see: within ``radius`` and facing it.
 
-    ``cxy`` (c, 2) viewpoints, ``radius`` (c,), and the (viewpoint, part) pairs within
-    range. Every step is one vectorised operation over all viewpoints of the batch;
-    angles are keyed by ``camera · 8 + angle`` so one sort orders them per camera.
-    Also returns each viewpoint's clearance: the distance to the nearest edge facing
-    it within range (inf when none): the disc of that radius is all visible.
+    Returns the edges' camera, their ends ``a``, ``b`` relative to the viewpoint
+    (``ax, ay, ex, ey, bx, by`` with ``e = b − a``) and each viewpoint's squared
+    clearance (inf when no edge is kept).
     """
     c = len(cxy)
     # (camera, edge) pairs
     starts = obs.ptr[pair_part]
     lens = obs.ptr[pair_part + 1] - starts
-    total = int(lens.sum())
-    offs = np.arange(total) - np.repeat(np.cumsum(lens) - lens, lens)
-    seg = np.repeat(starts, lens) + offs
+    seg = _ranges(starts, lens)
     cam = np.repeat(pair_cam, lens)
     px, py = cxy[cam, 0], cxy[cam, 1]
     ax = obs.x0[seg] - px
@@ -376,6 +373,22 @@ def _sweep_batch(
     cam, ax, ay, ex, ey, bx, by = (v[keep] for v in (cam, ax, ay, ex, ey, bx, by))
     clear2 = np.full(c, np.inf)
     np.minimum.at(clear2, cam, dist2[keep])
+    return cam, ax, ay, ex, ey, bx, by, clear2
+
+
+def _sweep_batch(
+    cxy: NDArray, radius: NDArray, pair_cam: NDArray, pair_part: NDArray, obs: Obstacles
+) -> tuple[NDArray, NDArray]:
+    """Visibility polygons of many viewpoints at once (the sweep of the module text).
+
+    ``cxy`` (c, 2) viewpoints, ``radius`` (c,), and the (viewpoint, part) pairs within
+    range. Every step is one vectorised operation over all viewpoints of the batch;
+    angles are keyed by ``camera · 8 + angle`` so one sort orders them per camera.
+    Also returns each viewpoint's clearance: the distance to the nearest edge facing
+    it within range (inf when none): the disc of that radius is all visible.
+    """
+    c = len(cxy)
+    cam, ax, ay, ex, ey, bx, by, clear2 = _facing_edges(cxy, radius, pair_cam, pair_part, obs)
     two_pi = 2 * np.pi
     start = np.arctan2(by, bx) % two_pi  # counter-clockwise from b to a
     span = (np.arctan2(ay, ax) - start) % two_pi
@@ -562,6 +575,386 @@ def visibility_polygons(
     clear = np.maximum(clear - np.hypot(*(xy - given).T), 0.0)
     return (out, clear) if return_clearance else out
 
+
+def sector_visibility_polygons(
+    viewpoints: ArrayLike,
+    obstacles: Obstacles,
+    *,
+    azimuth_deg: ArrayLike,
+    fov_deg: ArrayLike,
+    radius_m: ArrayLike,
+    arc_step_deg: float = 1.0,
+    progress: Callable[[int], None] | None = None,
+    return_clearance: bool = False,
+) -> NDArray | tuple[NDArray, NDArray]:
+    """Visibility clipped to field-of-view sectors and radii, straight from the sweep.
+
+    For every viewpoint and radius the polygon is ``sector ∩ visibility polygon``,
+    the sector (apex at the viewpoint; the polygonal disc all round) drawn like
+    :func:`geo.coverage.sector_polygons`: arc vertices evenly spaced over the opening
+    from ``azimuth_deg − fov_deg/2``, at most ``arc_step_deg`` apart. The sweep is
+    restricted to the sector's angles and the arc vertices are critical angles, so
+    over each interval there is one nearest building edge (or none) and one chord of
+    the arc; the boundary there is the nearer of the two, with their crossing point
+    when they cross. One sweep serves all radii of a viewpoint (one vertex pass per
+    radius). The result equals the overlay ``sector ∩ visibility_polygon`` up to
+    rounding.
+
+    Parameters
+    ----------
+    viewpoints : array_like, shape (n, 2)
+        Viewpoints, also the sectors' apexes (metres). One on (within 1 µm of) a
+        footprint's edge sees from 1 cm outwards, like :func:`visibility_polygon`,
+        while its sector keeps the apex as given (an overlay for those few).
+    obstacles : Obstacles
+        The prepared footprints.
+    azimuth_deg : array_like, shape (n,) or scalar
+        Viewing direction, 0 = north, clockwise (degrees); NaN = all round.
+    fov_deg : array_like, shape (n,) or scalar
+        Opening (degrees); 360 or more (or a NaN azimuth) gives the whole disc.
+    radius_m : array_like, shape (n,) or (n, k)
+        Radii (metres), one column per level; 0 gives an empty polygon.
+    arc_step_deg : float
+        Largest angle between two arc vertices (degrees).
+    progress : callable, optional
+        Called with the number of viewpoints just finished.
+    return_clearance : bool
+        Also return each viewpoint's clearance (metres) within its largest radius:
+        the distance to the nearest building edge facing it (inf when none).
+
+    Returns
+    -------
+    ndarray of Polygon, shape (n,) or (n, k) like ``radius_m``
+        (and the clearances, shape (n,), with ``return_clearance``)
+
+    Examples
+    --------
+    A wall 10 m wide, 5 m north, in a camera's 90° view to the north:
+
+    >>> from shapely import box
+    >>> obs = Obstacles([box(-5, 5, 5, 6)])
+    >>> poly = sector_visibility_polygons([[0, 0]], obs, azimuth_deg=0.0, fov_deg=90.0,
+    ...                                   radius_m=20.0)[0]
+    >>> round(poly.area, 6)   # the triangle up to the wall: ½ · 10 · 5
+    25.0
+    """
+    xy = np.asarray(viewpoints, dtype=float).reshape(-1, 2)
+    n = len(xy)
+    r_in = np.asarray(radius_m, dtype=float)
+    flat = r_in.ndim < 2
+    r_lv = np.array(np.broadcast_to(r_in.reshape(-1, 1) if flat else r_in,
+                                    (n, 1 if flat else r_in.shape[1])), dtype=float)
+    r_lv = np.where(np.isfinite(r_lv) & (r_lv > 0), r_lv, 0.0)
+    az = np.broadcast_to(np.asarray(azimuth_deg, dtype=float), (n,))
+    fov = np.broadcast_to(np.asarray(fov_deg, dtype=float), (n,))
+    full = np.isnan(az) | (fov >= 360.0)
+    fov = np.where(full, 360.0, np.nan_to_num(np.clip(fov, 0.0, 360.0)))
+    az = np.where(np.isnan(az), 0.0, az)
+    n_lv = r_lv.shape[1]
+    out = np.empty((n, n_lv), dtype=object)
+    out[:] = shapely.Polygon()
+    clear = np.full(n, np.inf)
+    r_max = r_lv.max(axis=1) if n_lv else np.zeros(n)
+    todo = np.flatnonzero((r_max > 0) & (fov > 0))
+    seen_from = _off_edges(xy, obstacles)
+    moved = np.any(seen_from != xy, axis=1)
+    for c0 in range(0, len(todo), _BATCH):
+        sel = todo[c0 : c0 + _BATCH]
+        pts = shapely.points(seen_from[sel])
+        q_cam, q_part = obstacles.tree.query(pts, predicate="dwithin", distance=r_max[sel])
+        arcs = _Arcs(az[sel], fov[sel], full[sel], arc_step_deg)
+        direct = ~moved[sel]
+        out[sel], clear[sel] = _clipped_batch(
+            xy[sel], r_lv[sel], arcs, direct, q_cam, q_part, obstacles)
+        if not direct.all():
+            # moved off an edge: the sector keeps its apex, so sector ∩ visibility
+            mv = np.flatnonzero(~direct)
+            pair = np.flatnonzero(moved[sel][q_cam])
+            local = np.cumsum(~direct) - 1
+            vis, cl = _sweep_batch(seen_from[sel[mv]], r_max[sel[mv]], local[q_cam[pair]],
+                                   q_part[pair], obstacles)
+            clear[sel[mv]] = np.maximum(cl - np.hypot(*(seen_from - xy)[sel[mv]].T), 0.0)
+            for li in range(n_lv):
+                sec = arcs.polygons(xy[sel], r_lv[sel, li], mv)
+                out[sel[mv], li] = shapely.intersection(sec, vis)
+        if progress is not None:
+            progress(len(sel))
+    res = out[:, 0] if flat else out
+    return (res, clear) if return_clearance else res
+
+
+class _Arcs:
+    """Arc vertices of a batch of sectors as unit vectors, counter-clockwise.
+
+    Drawn like :func:`geo.coverage.sector_polygons`: bearings evenly spaced from
+    ``az − fov/2`` to ``az + fov/2``, at most ``step`` degrees apart. ``rel`` is each
+    vertex's math angle counter-clockwise from the sector's first ray ``alpha0``
+    (radians): the angular domain of sector ``i`` is ``[0, span[i]]``.
+    """
+
+    def __init__(self, az: NDArray, fov: NDArray, full: NDArray, step: float) -> None:
+        c = len(az)
+        self.full = full
+        self.n_steps = np.maximum(np.ceil(fov / step), 1).astype(np.int64)
+        self.span = np.radians(fov)
+        self.alpha0 = np.radians(90.0 - az - fov / 2)
+        na = self.n_steps + 1
+        self.off = np.cumsum(na) - na
+        self.cam = np.repeat(np.arange(c), na)
+        j = np.arange(int(na.sum())) - self.off[self.cam]
+        steps = self.n_steps[self.cam]
+        # sector_polygons' arc runs clockwise from az − fov/2: t = 1 − j/steps
+        bearing = (az - fov / 2)[self.cam] + fov[self.cam] * ((steps - j) / steps)
+        ang = np.radians(90.0 - bearing)
+        self.ux = np.cos(ang)
+        self.uy = np.sin(ang)
+        self.rel = self.span[self.cam] * (j / steps)
+        # chord of wedge j (vertices j, j + 1): the line n · p = h · r, n its unit normal
+        nx = self.ux + np.roll(self.ux, -1)
+        ny = self.uy + np.roll(self.uy, -1)
+        norm = np.hypot(nx, ny)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            self.nx = nx / norm
+            self.ny = ny / norm
+        self.h = self.nx * self.ux + self.ny * self.uy
+
+    def polygons(self, apex: NDArray, r: NDArray, cams: NDArray) -> NDArray:
+        """The plain sector polygons of sectors ``cams`` (radii ``r`` of all sectors)."""
+        out = np.empty(len(cams), dtype=object)
+        out[:] = shapely.Polygon()
+        use = np.flatnonzero(r[cams] > 0)
+        if len(use) == 0:
+            return out
+        idx = _ranges(self.off[cams[use]], self.n_steps[cams[use]] + 1)
+        vc = self.cam[idx]
+        x = apex[vc, 0] + r[vc] * self.ux[idx]
+        y = apex[vc, 1] + r[vc] * self.uy[idx]
+        got, polys = _assemble(x, y, vc, apex, self.full)
+        out[use[np.searchsorted(cams[use], got)]] = polys
+        return out
+
+
+def _ranges(starts: NDArray, lens: NDArray) -> NDArray:
+    """Concatenated ``arange(s, s + l)`` for every start ``s`` and length ``l``."""
+    total = int(lens.sum())
+    return np.repeat(starts - (np.cumsum(lens) - lens), lens) + np.arange(total)
+
+
+def _assemble(
+    x: NDArray, y: NDArray, vc: NDArray, apex: NDArray, full: NDArray
+) -> tuple[NDArray, NDArray]:
+    """Polygons of boundary vertices ``x, y`` of sectors ``vc`` (sorted, in order).
+
+    A sector that is not a full disc starts at its apex. Returns the sectors that got
+    a polygon (at least three distinct vertices) and their polygons.
+    """
+    tol = 1e-9
+    dup = np.concatenate([[False], (vc[1:] == vc[:-1]) & (np.abs(np.diff(x)) < tol)
+                          & (np.abs(np.diff(y)) < tol)])
+    x, y, vc = x[~dup], y[~dup], vc[~dup]
+    got, first, cnt = np.unique(vc, return_index=True, return_counts=True)
+    last = first + cnt - 1
+    closing = (full[got] & (cnt > 1) & (np.abs(x[last] - x[first]) < tol)
+               & (np.abs(y[last] - y[first]) < tol))
+    if closing.any():  # a disc's last vertex is its first
+        keep = np.ones(len(x), dtype=bool)
+        keep[last[closing]] = False
+        x, y, vc = x[keep], y[keep], vc[keep]
+        cnt = cnt - closing
+        first = np.cumsum(cnt) - cnt
+    with_apex = ~full[got]
+    size = cnt + with_apex
+    ok = size >= 3
+    dest0 = np.cumsum(size) - size
+    rank = np.repeat(np.arange(len(got)), cnt)
+    pos = dest0[rank] + with_apex[rank] + (np.arange(len(x)) - first[rank])
+    coords = np.empty((int(size.sum()), 2))
+    coords[pos, 0] = x
+    coords[pos, 1] = y
+    coords[dest0[with_apex]] = apex[got[with_apex]]
+    owner = np.repeat(np.arange(len(got)), size)
+    good = ok[owner]
+    dense = np.cumsum(ok) - 1
+    rings = shapely.linearrings(coords[good], indices=dense[owner[good]])
+    polys = np.empty(len(got), dtype=object)
+    polys[:] = shapely.Polygon()
+    polys[ok] = shapely.polygons(rings)
+    bad = np.flatnonzero(ok)[~shapely.is_valid(polys[ok])]
+    for i in bad:  # pragma: no cover - numerical corner cases
+        polys[i] = _polygon_from(shapely.get_coordinates(polys[i].exterior), check=True)
+    return got, polys
+
+
+def _clipped_batch(
+    cxy: NDArray,
+    r_lv: NDArray,
+    arcs: _Arcs,
+    direct: NDArray,
+    pair_cam: NDArray,
+    pair_part: NDArray,
+    obs: Obstacles,
+) -> tuple[NDArray, NDArray]:
+    """Sector-clipped visibility polygons (c, k) of a batch (see
+    :func:`sector_visibility_polygons`), and the clearances (c,).
+
+    Only viewpoints with ``direct`` are done (the others are left empty). Levels
+    whose radius is below the clearance get the plain sector polygon, no sweep.
+    """
+    c, n_lv = r_lv.shape
+    out = np.empty((c, n_lv), dtype=object)
+    out[:] = shapely.Polygon()
+    r_max = r_lv.max(axis=1)
+    cam, ax, ay, ex, ey, bx, by, clear2 = _facing_edges(cxy, r_max, pair_cam, pair_part, obs)
+    clear = np.sqrt(clear2)
+    reach = direct[:, None] & (r_lv > 0)
+    need = reach & ~(r_lv < clear[:, None])
+    for li in range(n_lv):
+        plain = np.flatnonzero(reach[:, li] & ~need[:, li])
+        if len(plain):
+            out[plain, li] = arcs.polygons(cxy, r_lv[:, li], plain)
+    act = need.any(axis=1)
+    if not act.any():
+        return out, clear
+    k = act[cam]
+    cam, ax, ay, ex, ey, bx, by = (v[k] for v in (cam, ax, ay, ex, ey, bx, by))
+    two_pi = 2 * np.pi
+    span = arcs.span[cam]
+    # edge from b to a counter-clockwise, angles relative to the sector's first ray
+    ang_b = np.arctan2(by, bx)
+    s = (ang_b - arcs.alpha0[cam]) % two_pi
+    e_end = s + (np.arctan2(ay, ax) - ang_b) % two_pi
+    e_wrap = np.where(e_end >= two_pi, e_end - two_pi, e_end)
+    # critical angles: the arc vertices and the edge ends inside the domain, each with
+    # its ray's direction (an end's own direction: no trigonometry)
+    act_c = np.flatnonzero(act)
+    arc_i = _ranges(arcs.off[act_c], arcs.n_steps[act_c] + 1)
+    in_s = np.flatnonzero((s > _ANGLE_EPS) & (s < span - _ANGLE_EPS))
+    in_e = np.flatnonzero((e_wrap > _ANGLE_EPS) & (e_wrap < span - _ANGLE_EPS))
+    len_b = np.hypot(bx[in_s], by[in_s])
+    len_a = np.hypot(ax[in_e], ay[in_e])
+    crit_cam = np.concatenate([arcs.cam[arc_i], cam[in_s], cam[in_e]])
+    crit_ang = np.concatenate([arcs.rel[arc_i], s[in_s], e_wrap[in_e]])
+    crit_dx = np.concatenate([arcs.ux[arc_i], bx[in_s] / len_b, ax[in_e] / len_a])
+    crit_dy = np.concatenate([arcs.uy[arc_i], by[in_s] / len_b, ay[in_e] / len_a])
+    key = crit_cam * 8.0 + crit_ang
+    order = np.argsort(key)
+    key, crit_cam, crit_ang = key[order], crit_cam[order], crit_ang[order]
+    new_cam = np.concatenate([[True], crit_cam[1:] != crit_cam[:-1]])
+    fresh = new_cam | np.concatenate([[True], np.diff(crit_ang) > _ANGLE_EPS])
+    order = order[fresh]
+    key, crit_cam, crit_ang = key[fresh], crit_cam[fresh], crit_ang[fresh]
+    crit_dx, crit_dy = crit_dx[order], crit_dy[order]
+    last = np.concatenate([crit_cam[1:] != crit_cam[:-1], [True]])
+    starts = np.flatnonzero(~last)  # an interval from each critical angle but the last
+    icam = crit_cam[starts]
+    # the arc's wedge (chord) each interval lies in
+    width = arcs.span[icam] / arcs.n_steps[icam]
+    mid = (crit_ang[starts] + crit_ang[starts + 1]) / 2
+    wedge = arcs.off[icam] + np.clip(np.floor(mid / width), 0,
+                                     arcs.n_steps[icam] - 1).astype(np.int64)
+    itv_of = np.cumsum(~last) - 1
+    nearest = np.full(len(starts), -1, dtype=np.int64)
+    cross_ae = ax * ey - ay * ex
+    if len(cam):
+        # the edge's angles as up to two pieces of [0, span]: [s, e] and, when it
+        # wraps past 2π, [0, e − 2π]
+        p1 = np.flatnonzero(s < span)
+        p2 = np.flatnonzero(e_end > two_pi)
+        pe = np.concatenate([p1, p2])
+        pa = np.concatenate([s[p1], np.zeros(len(p2))])
+        pb = np.concatenate([np.minimum(e_end[p1], span[p1]),
+                             np.minimum(e_end[p2] - two_pi, span[p2])])
+        f = np.searchsorted(key, cam[pe] * 8.0 + pa - 1e-9)
+        cnt = np.maximum(np.searchsorted(key, cam[pe] * 8.0 + pb - 1e-9) - f, 0)
+        edge = np.repeat(pe, cnt)
+        ck = _ranges(f, cnt)
+        itv = itv_of[ck]
+        if len(edge):
+            # a ray inside the interval: the sum of its two bounding unit rays
+            mx = crit_dx[ck] + crit_dx[ck + 1]
+            my = crit_dy[ck] + crit_dy[ck + 1]
+            den = mx * ey[edge] - my * ex[edge]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                dist = cross_ae[edge] / den
+            dist = np.where(dist > 0, dist, np.inf)
+            best = np.full(len(starts), np.inf)
+            np.minimum.at(best, itv, dist)
+            win = np.flatnonzero((dist == best[itv]) & np.isfinite(dist))
+            nearest[itv[win]] = edge[win]
+    edges = (ax, ay, ex, ey, cross_ae)
+    for li in range(n_lv):
+        isel = np.flatnonzero(need[icam, li])
+        if len(isel):
+            vc, x, y = _clip_vertices(cxy, r_lv[icam[isel], li], arcs, icam[isel],
+                                      starts[isel], wedge[isel], nearest[isel],
+                                      crit_dx, crit_dy, edges)
+            got, polys = _assemble(x, y, vc, cxy, arcs.full)
+            out[got, li] = polys
+    return out, clear
+
+
+def _clip_vertices(
+    cxy: NDArray,
+    rr: NDArray,
+    arcs: _Arcs,
+    ic: NDArray,
+    k_lo: NDArray,
+    wedge: NDArray,
+    near: NDArray,
+    crit_dx: NDArray,
+    crit_dy: NDArray,
+    edges: tuple[NDArray, ...],
+) -> tuple[NDArray, NDArray, NDArray]:
+    """Boundary vertices over the intervals of sectors ``ic``.
+
+    Interval ``i`` runs from the ray of critical angle ``k_lo[i]`` to the next one.
+    Over it the boundary is the nearer of its nearest edge ``near`` (-1: none) and
+    the chord of arc wedge ``wedge`` at radius ``rr``; where the two cross, their
+    crossing point is a vertex too. Returns the vertices' sector and coordinates,
+    in order.
+    """
+    ax, ay, ex, ey, cross_ae = edges
+    nx, ny = arcs.nx[wedge], arcs.ny[wedge]
+    h = rr * arcs.h[wedge]  # chord line: n · p = h
+    has = near >= 0
+    j = np.where(has, near, 0)
+    if len(ax):
+        eax, eay, eex, eey, ece = ax[j], ay[j], ex[j], ey[j], cross_ae[j]
+    else:
+        eax = eay = eex = eey = ece = np.ones(len(ic))
+    side = []
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for k in (k_lo, k_lo + 1):
+            dx, dy = crit_dx[k], crit_dy[k]
+            t_c = h / (nx * dx + ny * dy)
+            t_e = ece / (dx * eey - dy * eex)
+            on_e = has & (t_e > 0) & (t_e < t_c)
+            t = np.where(on_e, t_e, t_c)
+            side.append((dx * t, dy * t, on_e))
+        (x0, y0, on0), (x1, y1, on1) = side
+        # the edge crosses the chord inside the interval: their lines' crossing
+        cross = np.flatnonzero(on0 != on1)
+        sx = ((h[cross] - nx[cross] * eax[cross] - ny[cross] * eay[cross])
+              / (nx[cross] * eex[cross] + ny[cross] * eey[cross]))
+        sx = np.clip(sx, 0.0, 1.0)
+    m = len(ic)
+    vx = np.empty((m, 3))
+    vy = np.empty((m, 3))
+    vx[:, 0], vy[:, 0], vx[:, 2], vy[:, 2] = x0, y0, x1, y1
+    vx[cross, 1] = eax[cross] + sx * eex[cross]
+    vy[cross, 1] = eay[cross] + sx * eey[cross]
+    keep = np.zeros((m, 3), dtype=bool)
+    keep[:, 0] = keep[:, 2] = True
+    keep[cross, 1] = True
+    # an interval's end and the next one's start on the same segment: a straight run
+    own0 = np.where(on0, j, -1 - wedge)
+    own1 = np.where(on1, j, -1 - wedge)
+    same = np.flatnonzero((ic[1:] == ic[:-1]) & (own1[:-1] == own0[1:]))
+    keep[same, 2] = False
+    keep[same + 1, 0] = False
+    kept = keep.ravel()
+    vc = np.repeat(ic, 3)[kept]
+    return vc, vx.ravel()[kept] + cxy[vc, 0], vy.ravel()[kept] + cxy[vc, 1]
 
 def _repair(out: NDArray, idx: NDArray) -> None:
     """Numerical safety net: make invalid polygons valid (areas kept)."""
