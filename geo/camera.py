@@ -27,13 +27,15 @@ both the camera has no blind zone, exactly as the contract says.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
-import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from geo.errors import AnalysisError
+
+if TYPE_CHECKING:  # light at import: the quick path of ``coverage`` needs no pandas
+    import pandas as pd
 
 __all__ = [
     "TARGET_HEIGHT_M",
@@ -46,6 +48,7 @@ __all__ = [
     "ground_distance_m",
     "blind_radius_m",
     "camera_radii",
+    "level_radii",
 ]
 
 #: Height of the target above the ground (metres): a face.
@@ -234,19 +237,51 @@ def camera_radii(
 
     Examples
     --------
+    >>> import pandas as pd
     >>> cams = pd.DataFrame({"height_m": [1.6], "fov_deg": [90.0],
     ...                      "resolution_px": [1920], "range_m": [np.nan]})
     >>> camera_radii(cams).round(2).iloc[0].tolist()
     [3.84, 7.68, 15.36, 38.4, 38.4]
     """
-    th = thresholds or DoriThresholds()
+    import pandas as pd
+
     n = len(cameras)
-    h = _column(cameras, "height_m", 4.0, n)
-    res = _column(cameras, "resolution_px", 1920.0, n)
-    az = _column(cameras, "azimuth_deg", np.nan, n)
-    fov = _column(cameras, "fov_deg", np.nan, n)
-    fov = np.where(np.isnan(fov), np.where(np.isnan(az), 360.0, 90.0), fov)
-    rng = _column(cameras, "range_m", np.nan, n)
+    radii = level_radii(
+        height_m=_column(cameras, "height_m", 4.0, n),
+        resolution_px=_column(cameras, "resolution_px", 1920.0, n),
+        azimuth_deg=_column(cameras, "azimuth_deg", np.nan, n),
+        fov_deg=_column(cameras, "fov_deg", np.nan, n),
+        range_m=_column(cameras, "range_m", np.nan, n),
+        thresholds=thresholds, levels=levels)
+    return pd.DataFrame(radii, index=cameras.index)
+
+
+def level_radii(
+    *,
+    height_m: NDArray,
+    resolution_px: NDArray,
+    azimuth_deg: NDArray,
+    fov_deg: NDArray,
+    range_m: NDArray,
+    thresholds: DoriThresholds | None = None,
+    levels: tuple[str, ...] = LEVELS,
+) -> dict[str, NDArray]:
+    """Ground radius (m) of each level, from the camera columns as arrays.
+
+    ``fov_deg`` NaN means the default (90° with an azimuth, 360° without); ``range_m``
+    NaN means no range (``visible`` is then the detect radius).
+
+    Examples
+    --------
+    >>> r = level_radii(height_m=np.array([1.6]), resolution_px=np.array([1920.0]),
+    ...                 azimuth_deg=np.array([0.0]), fov_deg=np.array([90.0]),
+    ...                 range_m=np.array([20.0]), levels=("observe", "detect"))
+    >>> {k: v.round(2).tolist() for k, v in r.items()}
+    {'observe': [15.36], 'detect': [20.0]}
+    """
+    th = thresholds or DoriThresholds()
+    h, res, az, rng = height_m, resolution_px, azimuth_deg, range_m
+    fov = np.where(np.isnan(fov_deg), np.where(np.isnan(az), 360.0, 90.0), fov_deg)
     cap = np.where(np.isnan(rng), np.inf, rng)
     out = {}
     detect = ground_distance_m(th.detect, height_m=h, fov_deg=fov, resolution_px=res)
@@ -256,10 +291,12 @@ def camera_radii(
         else:
             g = ground_distance_m(th.for_level(level), height_m=h, fov_deg=fov, resolution_px=res)
             out[level] = np.minimum(g, cap)
-    return pd.DataFrame(out, index=cameras.index)
+    return out
 
 
 def _column(frame: pd.DataFrame, name: str, default: float, n: int) -> NDArray:
+    import pandas as pd
+
     if name not in frame.columns:
         return np.full(n, default, dtype=float)
     col = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)

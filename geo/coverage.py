@@ -21,24 +21,24 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, cast
 
-import geopandas as gpd
 import numpy as np
-import pandas as pd
 import shapely
 from numpy.typing import ArrayLike, NDArray
 
 from geo.camera import LEVELS, DoriThresholds, blind_radius_m, camera_radii
-from geo.crs import METRIC_CRS, require_metric
 from geo.errors import AnalysisError, InputError, Problem
 from geo.visibility import Obstacles, mount_viewpoints, visibility_polygons
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # light at import: the quick path of ``coverage`` needs no pandas
+    import geopandas as gpd
+    import pandas as pd
     from scipy import sparse
 
 __all__ = [
     "sector_polygons",
     "camera_geometry",
     "coverage",
+    "coverage_arrays",
     "coverage_matrix",
 ]
 
@@ -120,6 +120,7 @@ def camera_geometry(
 
     Examples
     --------
+    >>> import geopandas as gpd
     >>> from shapely import Point
     >>> cams = gpd.GeoDataFrame({"azimuth_deg": [90.0, np.nan]},
     ...                         geometry=[Point(0, 0), Point(1, 1)], crs=3006)
@@ -127,6 +128,8 @@ def camera_geometry(
     >>> fov.tolist()
     [90.0, 360.0]
     """
+    import pandas as pd
+
     geom = cameras.geometry.to_numpy()
     types = shapely.get_type_id(geom)
     bad = np.flatnonzero((types != 0) | shapely.is_empty(geom))
@@ -205,6 +208,7 @@ def coverage(
     --------
     A camera 6 m up facing north with 60° and 1920 px, no buildings:
 
+    >>> import geopandas as gpd
     >>> from shapely import Point
     >>> cams = gpd.GeoDataFrame({"id": ["A"], "height_m": [6.0], "azimuth_deg": [0.0],
     ...                          "fov_deg": [60.0]}, geometry=[Point(0, 0)], crs=3006)
@@ -212,6 +216,11 @@ def coverage(
     >>> cov[["camera_id", "level"]].values.tolist(), round(float(cov.radius_m[0]), 2)
     ([['A', 'observe']], 26.24)
     """
+    import geopandas as gpd
+    import pandas as pd
+
+    from geo.crs import METRIC_CRS, require_metric
+
     levels = list(levels)
     unknown = [lv for lv in levels if lv not in LEVELS]
     if unknown:
@@ -229,22 +238,15 @@ def coverage(
             vfov_deg=pd.to_numeric(cameras["vfov_deg"], errors="coerce").to_numpy(float),
         )
         blind = np.where(np.isnan(blind), 0.0, blind)
-    if isinstance(buildings, gpd.GeoDataFrame):
-        require_metric(buildings, name="buildings")
-        obstacles: Obstacles | None = Obstacles(buildings.geometry.to_numpy())
-    else:
+    obstacles: Obstacles | None
+    if buildings is None or isinstance(buildings, Obstacles):
         obstacles = buildings
-    view = xy
-    if obstacles is not None and len(obstacles.parts) and n:
-        view = mount_viewpoints(xy, obstacles, source=source, labels=list(cameras.index))
-    elif obstacles is not None and not len(obstacles.parts):
-        obstacles = None
-    r_lv = radii[levels].to_numpy() if levels else np.zeros((n, 0))
-    args = (xy, view, az, fov, r_lv, blind)
-    if workers > 1 and n >= 2 * _CHUNK:
-        geoms = _parallel_core(args, obstacles, workers, progress)
     else:
-        geoms = _core(*args, obstacles, progress=progress)
+        require_metric(buildings, name="buildings")
+        obstacles = Obstacles(buildings.geometry.to_numpy())
+    r_lv = radii[levels].to_numpy() if levels else np.zeros((n, 0))
+    geoms = coverage_arrays(xy, az, fov, r_lv, blind, obstacles, source=source,
+                            labels=list(cameras.index), workers=workers, progress=progress)
     ids = cameras["id"].astype(str).to_numpy() if "id" in cameras.columns else np.arange(n)
     frames = []
     for li, level in enumerate(levels):
@@ -270,6 +272,58 @@ def coverage(
         df = pd.DataFrame({"camera_id": [], "level": [], "radius_m": [], "area_m2": [],
                            "geometry": []})
     return gpd.GeoDataFrame(df, geometry="geometry", crs=METRIC_CRS)
+
+
+def coverage_arrays(
+    xy: NDArray,
+    az: NDArray,
+    fov: NDArray,
+    r_lv: NDArray,
+    blind: NDArray,
+    obstacles: Obstacles | None,
+    *,
+    source: str = "cameras",
+    labels: Sequence[object] | None = None,
+    workers: int = 1,
+    progress: Callable[[int], None] | None = None,
+) -> NDArray:
+    """Coverage polygons (n, levels) from the cameras as arrays (:func:`coverage`'s core).
+
+    Parameters
+    ----------
+    xy : ndarray, shape (n, 2)
+        Camera positions in EPSG:3006 (metres).
+    az, fov : ndarray, shape (n,)
+        Azimuth (NaN: all round) and field of view (degrees, defaults filled).
+    r_lv : ndarray, shape (n, levels)
+        Ground radius of each level (metres), e.g. from
+        :func:`geo.camera.level_radii`.
+    blind : ndarray, shape (n,)
+        Radius of the near-field blind disc (metres; 0 for none).
+    obstacles : Obstacles, optional
+        The prepared footprints; ``None`` when nothing blocks sight.
+    source, labels
+        File name and feature labels for the message about a camera inside a building.
+    workers : int
+        Processes (forked) for the visibility polygons and overlays.
+    progress : callable, optional
+        Called with the number of cameras done.
+
+    Returns
+    -------
+    ndarray of shapely geometries, shape (n, levels)
+    """
+    n = len(xy)
+    if obstacles is not None and not len(obstacles.parts):
+        obstacles = None
+    view = xy
+    if obstacles is not None and n:
+        view = mount_viewpoints(xy, obstacles, source=source,
+                                labels=list(range(n)) if labels is None else labels)
+    args = (xy, view, az, fov, r_lv, blind)
+    if workers > 1 and n >= 2 * _CHUNK:
+        return _parallel_core(args, obstacles, workers, progress)
+    return _core(*args, obstacles, progress=progress)
 
 
 #: Cameras per work unit when coverage runs in several processes.

@@ -22,11 +22,8 @@ then renamed, so a failure never leaves a half-written file.
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar, cast
 
@@ -36,6 +33,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
+from geo.atomic import atomic_path
 from geo.crs import METRIC_CRS, WGS84, check_crs, parse_crs, to_metric
 from geo.errors import CRSError, EmptyLayerError, InputError, Problem
 from geo.layers import LAYER_KINDS, Layer, LayerKind
@@ -327,26 +325,6 @@ def _read_csv(p: Path, source: str, crs: str | None) -> gpd.GeoDataFrame:
 
 
 # -- output ---------------------------------------------------------------------------
-
-
-@contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it onto ``path`` on success.
-
-    Nothing is left behind when the block raises.
-    """
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix,
-                               dir=target.parent or Path("."))
-    os.close(fd)
-    tmp_path = Path(tmp)
-    try:
-        tmp_path.unlink()
-        yield tmp_path
-        os.replace(tmp_path, target)
-    finally:
-        if tmp_path.exists():
-            tmp_path.unlink()
 
 
 _FrameT = TypeVar("_FrameT", bound=pd.DataFrame)

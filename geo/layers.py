@@ -23,11 +23,12 @@ areas      (Multi)Polygon     ``id`` (str), ``name`` (str)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Final, Literal
-
-import geopandas as gpd
+from typing import TYPE_CHECKING, Final, Literal
 
 from geo.errors import EmptyLayerError, Problem
+
+if TYPE_CHECKING:  # light at import: the quick path of a command needs no geopandas
+    import geopandas as gpd
 
 __all__ = [
     "Layer",
@@ -36,6 +37,7 @@ __all__ = [
     "PRECISIONS",
     "PRECISE",
     "CAMERA_DEFAULTS",
+    "CAMERA_RANGES",
     "LOCAL_TZ",
     "NIGHT_HOURS",
     "precise_incidents",
@@ -56,6 +58,17 @@ CAMERA_DEFAULTS: Final = {
     "cost_sek": 1.0,
     "fov_with_azimuth_deg": 90.0,
     "fov_all_round_deg": 360.0,
+}
+
+#: The allowed values of the camera columns: (low, high, low inclusive, description);
+#: ``resolution_px`` must also be a whole number (:mod:`geo.validate`).
+CAMERA_RANGES: Final = {
+    "height_m": (0.0, 100.0, False, "between 0 and 100 m"),
+    "azimuth_deg": (0.0, 360.0, True, "between 0 and 360 degrees"),
+    "fov_deg": (0.0, 360.0, False, "above 0 and at most 360 degrees"),
+    "resolution_px": (1.0, 30000.0, True, "a whole number of pixels from 1 to 30000"),
+    "range_m": (0.0, float("inf"), False, "above 0 m"),
+    "cost_sek": (0.0, float("inf"), True, "0 SEK or more"),
 }
 
 LOCAL_TZ: Final = "Europe/Stockholm"
@@ -80,6 +93,7 @@ class Layer:
 
     Examples
     --------
+    >>> import geopandas as gpd
     >>> from shapely import Point
     >>> layer = Layer(gpd.GeoDataFrame(geometry=[Point(674_000, 6_580_000)], crs=3006),
     ...               "k.geojson", "cameras")
@@ -113,6 +127,7 @@ def precise_incidents(
 
     Examples
     --------
+    >>> import geopandas as gpd
     >>> from shapely import Point
     >>> g = gpd.GeoDataFrame({"precision": ["point", "municipality", "street"]},
     ...                      geometry=[Point(0, 0)] * 3, crs=3006)

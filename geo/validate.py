@@ -32,7 +32,7 @@ from pyproj import CRS, Transformer
 
 from geo.crs import WGS84, inside_sweden_lonlat
 from geo.errors import Problem
-from geo.layers import CAMERA_DEFAULTS, PRECISIONS, LayerKind
+from geo.layers import CAMERA_DEFAULTS, CAMERA_RANGES, PRECISIONS, LayerKind
 from geo.times import parse_times
 
 __all__ = ["validate_layer", "check_mounting", "FACADE_TOLERANCE_M", "GEOMETRY_TYPES"]
@@ -49,16 +49,6 @@ GEOMETRY_TYPES: dict[str, tuple[str, ...]] = {
     "sensitive": (
         "Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon"
     ),
-}
-
-_CAMERA_RANGES = {
-    # column: (low, high, low inclusive, description)
-    "height_m": (0.0, 100.0, False, "between 0 and 100 m"),
-    "azimuth_deg": (0.0, 360.0, True, "between 0 and 360 degrees"),
-    "fov_deg": (0.0, 360.0, False, "above 0 and at most 360 degrees"),
-    "resolution_px": (1.0, 30000.0, True, "a whole number of pixels from 1 to 30000"),
-    "range_m": (0.0, np.inf, False, "above 0 m"),
-    "cost_sek": (0.0, np.inf, True, "0 SEK or more"),
 }
 
 
@@ -348,7 +338,7 @@ def _numeric(
 
 
 def _check_range(values: pd.Series, name: str, col: _Collector) -> None:
-    lo, hi, lo_incl, text = _CAMERA_RANGES[name]
+    lo, hi, lo_incl, text = CAMERA_RANGES[name]
     v = values.to_numpy(dtype=float)
     finite = np.isfinite(v)
     with np.errstate(invalid="ignore"):
@@ -402,7 +392,7 @@ def _cameras(gdf: gpd.GeoDataFrame, col: _Collector) -> gpd.GeoDataFrame:
     gdf["range_m"] = _numeric(gdf, "range_m", col, required=False)
     gdf["cost_sek"] = _numeric(gdf, "cost_sek", col, required=False,
                                default=CAMERA_DEFAULTS["cost_sek"])
-    for name in _CAMERA_RANGES:
+    for name in CAMERA_RANGES:
         _check_range(gdf[name], name, col)
     # 360 and 0 are the same bearing
     gdf["azimuth_deg"] = gdf["azimuth_deg"] % 360.0

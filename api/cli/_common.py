@@ -130,7 +130,8 @@ def load_input(
         from api.storage import open_store
 
         return open_store().get(arg[3:], kind=kind)
-    if not Path(arg).exists():  # said before the readers load (the first line, at once)
+    file = arg.rsplit(":", 1)[0] if ".gpkg:" in arg and not Path(arg).exists() else arg
+    if not Path(file).exists():  # said before the readers load (the first line, at once)
         from geo.errors import InputError
 
         raise InputError.single(arg, "no such file")

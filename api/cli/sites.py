@@ -118,6 +118,17 @@ def coverage(
     target = output_path(out, LAYER_OUTPUTS)
     lv = parse_levels(levels)
     th = parse_dori(dori)
+    # Clean GeoPackages in EPSG:3006 go the quick way (no GDAL, no pandas: geo.quick);
+    # anything else, or anything the quick reader doubts, the general way.
+    quick = service.quick_coverage_inputs(cameras, buildings) if (
+        target.suffix.lower() in (".gpkg", ".csv")) else None
+    if quick is not None:
+        with _progress("visibility", len(quick.cameras)) as prog:
+            table = service.quick_coverage(quick, levels=lv, thresholds=th, workers=workers,
+                                           progress=prog)
+        service.write_coverage_table(table, target)
+        _coverage_summary(len(quick.cameras), lv, table.summary(), target)
+        return
     cams = load_input(cameras, "cameras", skip_invalid=skip_invalid, crs=csv_crs(cameras, crs))
     bld = load_input(buildings, "buildings", skip_invalid=skip_invalid,
                      crs=csv_crs(buildings, crs)) if buildings else None
@@ -126,10 +137,17 @@ def coverage(
                                workers=workers, progress=prog)
     write_output(cov, target)
     summary = cov.groupby("level", sort=False)["area_m2"].agg(["count", "sum", "median"])
-    console.print(f"{len(cams)} cameras, {len(lv)} levels -> {target}", highlight=False)
-    for level, row in summary.iterrows():
-        console.print(f"  {level:<10} total {row['sum']:>12,.0f} m²   median per camera "
-                      f"{row['median']:>9,.0f} m²", highlight=False)
+    _coverage_summary(len(cams), lv, [(str(level), int(row["count"]), float(row["sum"]),
+                                       float(row["median"]))
+                                      for level, row in summary.iterrows()], target)
+
+
+def _coverage_summary(n: int, levels: list[str], rows: list[tuple[str, int, float, float]],
+                      target: Path) -> None:
+    console.print(f"{n} cameras, {len(levels)} levels -> {target}", highlight=False)
+    for level, _count, total, median in rows:
+        console.print(f"  {level:<10} total {total:>12,.0f} m²   median per camera "
+                      f"{median:>9,.0f} m²", highlight=False)
 
 
 def _site_inputs(

@@ -12,6 +12,7 @@ import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from api.service.common import WeightOptions, incident_weights
@@ -21,14 +22,17 @@ from geo.errors import AnalysisError
 if TYPE_CHECKING:
     import geopandas as gpd
     import pandas as pd
+    from numpy.typing import NDArray
 
     from geo.camera import DoriThresholds
+    from geo.quick import QuickCameras
     from geo.scoring import SiteCoverage
     from geo.selection import Selection
 
 __all__ = ["PARALLEL_FROM", "default_workers", "check_camera_count", "coverage",
            "SiteLayers", "SiteParams", "site_coverage", "score_sites", "SelectParams",
-           "select_sites", "pareto"]
+           "select_sites", "pareto", "CoverageTable", "QuickInputs", "quick_coverage_inputs",
+           "quick_coverage", "write_coverage_table"]
 
 #: From this many cameras on, visibility runs in parallel processes by default.
 PARALLEL_FROM = 3000
@@ -203,3 +207,116 @@ def pareto(sc: SiteCoverage, params: SelectParams) -> pd.DataFrame:
     return pareto_curve(sc.matrix, sc.weights, ids=sc.ids, penalty=sc.privacy_penalty,
                         existing=sc.existing, k=params.k, budget=params.budget,
                         costs=sc.cost_sek, exact=params.exact)
+
+
+@dataclass(frozen=True)
+class CoverageTable:
+    """Coverage polygons as arrays, one row per camera and level (camera by camera,
+    levels in the order asked): what :func:`coverage` returns as a GeoDataFrame."""
+
+    camera_id: NDArray
+    level: NDArray
+    radius_m: NDArray
+    area_m2: NDArray
+    geometry: NDArray
+
+    def summary(self) -> list[tuple[str, int, float, float]]:
+        """Per level, in order: (level, cameras, total area, median area per camera)."""
+        import numpy as np
+
+        out = []
+        for level in dict.fromkeys(self.level.tolist()):
+            a = self.area_m2[self.level == level]
+            out.append((str(level), len(a), float(a.sum()), float(np.median(a))))
+        return out
+
+
+@dataclass(frozen=True)
+class QuickInputs:
+    """Cameras and footprints taken by the quick path (:mod:`geo.quick`)."""
+
+    cameras: QuickCameras
+    footprints: NDArray | None
+
+
+def quick_coverage_inputs(cameras: str, buildings: str | None) -> QuickInputs | None:
+    """The layers of ``coverage`` read the quick way, or ``None`` for the general path.
+
+    Both files must be clean GeoPackages in EPSG:3006 (:mod:`geo.quick`): then the
+    command needs neither GDAL nor pandas, and gives the same output.
+    """
+    from geo.quick import quick_buildings, quick_cameras
+
+    cams = quick_cameras(cameras)
+    if cams is None:
+        return None
+    footprints = None
+    if buildings is not None:
+        footprints = quick_buildings(buildings)
+        if footprints is None:
+            return None
+    return QuickInputs(cams, footprints)
+
+
+def quick_coverage(inputs: QuickInputs, *, levels: list[str],
+                   thresholds: DoriThresholds | None = None, workers: int | None = None,
+                   progress: Callable[[int], None] | None = None) -> CoverageTable:
+    """:func:`coverage` of the quick path's layers (the same computation, as arrays)."""
+    import numpy as np
+    import shapely
+
+    from geo.camera import blind_radius_m, level_radii
+    from geo.coverage import coverage_arrays
+    from geo.visibility import Obstacles
+
+    cams = inputs.cameras
+    c = cams.columns
+    n = len(cams)
+    radii = level_radii(height_m=c["height_m"], resolution_px=c["resolution_px"],
+                        azimuth_deg=c["azimuth_deg"], fov_deg=c["fov_deg"],
+                        range_m=c["range_m"], thresholds=thresholds, levels=tuple(levels))
+    r_lv = np.column_stack([radii[lv] for lv in levels]) if levels else np.zeros((n, 0))
+    blind = np.zeros(n)
+    if "tilt_deg" in c:
+        blind = blind_radius_m(height_m=c["height_m"], tilt_deg=c["tilt_deg"],
+                               vfov_deg=c["vfov_deg"])
+        blind = np.where(np.isnan(blind), 0.0, blind)
+    obstacles = Obstacles(inputs.footprints) if inputs.footprints is not None else None
+    geoms = coverage_arrays(cams.xy, c["azimuth_deg"], c["fov_deg"], r_lv, blind, obstacles,
+                            source=cams.source, workers=default_workers(workers, n),
+                            progress=progress)
+    flat = geoms.ravel()
+    return CoverageTable(np.repeat(cams.ids, len(levels)),
+                         np.tile(np.array(levels, dtype=object), n), r_lv.ravel(),
+                         shapely.area(flat), flat)
+
+
+def write_coverage_table(table: CoverageTable, target: Path) -> None:
+    """Write a :class:`CoverageTable` as ``.gpkg`` (EPSG:3006) or ``.csv`` (no geometry),
+    atomically, as ``write_output`` writes :func:`coverage`'s frame."""
+    import csv
+    import re
+
+    from geo.atomic import atomic_path
+    from geo.gpkg import write_table
+
+    columns = {"camera_id": table.camera_id, "level": table.level,
+               "radius_m": table.radius_m, "area_m2": table.area_m2}
+    with atomic_path(target) as tmp:
+        if target.suffix.lower() == ".gpkg":
+            layer = re.sub(r"[^0-9A-Za-z_]", "_", target.stem) or "layer"
+            write_table(tmp, layer, columns, table.geometry)
+        elif target.suffix.lower() == ".csv":
+            with open(tmp, "w", newline="", encoding="utf-8") as fh:
+                w = csv.writer(fh, lineterminator="\n")
+                w.writerow(columns)
+                for cid, lv, r, a in zip(*columns.values(), strict=True):
+                    w.writerow([cid, lv, _number(r), _number(a)])
+        else:
+            raise ValueError(f"{target}: the quick path writes .gpkg and .csv only")
+
+
+def _number(v: float) -> str:
+    """A float as pandas writes it into a CSV (shortest repr; empty for NaN)."""
+    f = float(v)
+    return "" if math.isnan(f) else repr(f)
