@@ -702,21 +702,30 @@ class _Arcs:
         self.off = np.cumsum(na) - na
         self.cam = np.repeat(np.arange(c), na)
         j = np.arange(int(na.sum())) - self.off[self.cam]
-        steps = self.n_steps[self.cam]
-        # sector_polygons' arc runs clockwise from az − fov/2: t = 1 − j/steps
-        bearing = (az - fov / 2)[self.cam] + fov[self.cam] * ((steps - j) / steps)
-        ang = np.radians(90.0 - bearing)
-        self.ux = np.cos(ang)
-        self.uy = np.sin(ang)
-        self.rel = self.span[self.cam] * (j / steps)
-        # chord of wedge j (vertices j, j + 1): the line n · p = h · r, n its unit normal
-        nx = self.ux + np.roll(self.ux, -1)
-        ny = self.uy + np.roll(self.uy, -1)
-        norm = np.hypot(nx, ny)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            self.nx = nx / norm
-            self.ny = ny / norm
-        self.h = self.nx * self.ux + self.ny * self.uy
+        # The vertices of one opening differ only by a rotation: the angles relative
+        # to the first ray come from one table per opening (cameras share a few),
+        # turned by alpha0. (sector_polygons' bearings run clockwise from az − fov/2,
+        # t = 1 − j/steps: its vertex at t is this one at j.)
+        fovs, grp = np.unique(fov, return_inverse=True)
+        g_steps = np.maximum(np.ceil(fovs / step), 1).astype(np.int64)
+        g_na = g_steps + 1
+        g_off = np.cumsum(g_na) - g_na
+        g_of = np.repeat(np.arange(len(fovs)), g_na)
+        g_j = np.arange(int(g_na.sum())) - g_off[g_of]
+        g_rel = np.radians(fovs)[g_of] * (g_j / g_steps[g_of])
+        half = np.radians(fovs)[g_of] / g_steps[g_of] / 2
+        tab = g_off[grp][self.cam] + j
+        self.rel = g_rel[tab]
+        ca, sa = np.cos(self.alpha0)[self.cam], np.sin(self.alpha0)[self.cam]
+        cr, sr = np.cos(g_rel)[tab], np.sin(g_rel)[tab]
+        self.ux = ca * cr - sa * sr
+        self.uy = sa * cr + ca * sr
+        # chord of wedge j (vertices j, j + 1): the line n · p = h · r, n its unit
+        # normal (the direction half a step on), h = cos(half a step)
+        cn, sn = np.cos(g_rel + half)[tab], np.sin(g_rel + half)[tab]
+        self.nx = ca * cn - sa * sn
+        self.ny = sa * cn + ca * sn
+        self.h = np.cos(half)[tab]
 
     def polygons(self, apex: NDArray, r: NDArray, cams: NDArray) -> NDArray:
         """The plain sector polygons of sectors ``cams`` (radii ``r`` of all sectors)."""
@@ -751,8 +760,11 @@ def _assemble(
     tol = 1e-9
     dup = np.concatenate([[False], (vc[1:] == vc[:-1]) & (np.abs(np.diff(x)) < tol)
                           & (np.abs(np.diff(y)) < tol)])
-    x, y, vc = x[~dup], y[~dup], vc[~dup]
-    got, first, cnt = np.unique(vc, return_index=True, return_counts=True)
+    if dup.any():
+        x, y, vc = x[~dup], y[~dup], vc[~dup]
+    first = np.flatnonzero(np.concatenate([[True], vc[1:] != vc[:-1]]))
+    got = vc[first]
+    cnt = np.diff(np.append(first, len(vc)))
     last = first + cnt - 1
     closing = (full[got] & (cnt > 1) & (np.abs(x[last] - x[first]) < tol)
                & (np.abs(y[last] - y[first]) < tol))
@@ -949,11 +961,17 @@ def _clip_vertices(
     # an interval's end and the next one's start on the same segment: a straight run
     own0 = np.where(on0, j, -1 - wedge)
     own1 = np.where(on1, j, -1 - wedge)
-    same = np.flatnonzero((ic[1:] == ic[:-1]) & (own1[:-1] == own0[1:]))
+    tol = 1e-9
+    nxt = ic[1:] == ic[:-1]
+    same = np.flatnonzero(nxt & (own1[:-1] == own0[1:]))
     keep[same, 2] = False
     keep[same + 1, 0] = False
-    kept = keep.ravel()
-    vc = np.repeat(ic, 3)[kept]
+    # the next interval starts where this one ends (an arc vertex, a shared corner)
+    meet = np.flatnonzero(nxt & (np.abs(x1[:-1] - x0[1:]) < tol)
+                          & (np.abs(y1[:-1] - y0[1:]) < tol))
+    keep[meet + 1, 0] = False
+    kept = np.flatnonzero(keep.ravel())
+    vc = ic[kept // 3]
     return vc, vx.ravel()[kept] + cxy[vc, 0], vy.ravel()[kept] + cxy[vc, 1]
 
 def _repair(out: NDArray, idx: NDArray) -> None:
