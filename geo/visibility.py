@@ -619,8 +619,9 @@ def sector_visibility_polygons(
     progress : callable, optional
         Called with the number of viewpoints just finished.
     return_clearance : bool
-        Also return each viewpoint's clearance (metres) within its largest radius:
-        the distance to the nearest building edge facing it (inf when none).
+        Also return each viewpoint's clearance (metres): the distance to the nearest
+        building edge facing it among those that may meet its sector at the largest
+        radius (inf when none); the sector up to that radius is all visible.
 
     Returns
     -------
@@ -660,19 +661,22 @@ def sector_visibility_polygons(
     moved = np.any(seen_from != xy, axis=1)
     for c0 in range(0, len(todo), _BATCH):
         sel = todo[c0 : c0 + _BATCH]
-        pts = shapely.points(seen_from[sel])
-        q_cam, q_part = obstacles.tree.query(pts, predicate="dwithin", distance=r_max[sel])
         arcs = _Arcs(az[sel], fov[sel], full[sel], arc_step_deg)
+        # the parts whose boxes meet the sector's box (its apex and arc vertices, 5 cm
+        # more for a moved viewpoint): nothing else can meet the sector
+        q_cam, q_part = obstacles.tree.query(arcs.boxes(xy[sel], r_max[sel], pad_m=0.05))
         direct = ~moved[sel]
         out[sel], clear[sel] = _clipped_batch(
             xy[sel], r_lv[sel], arcs, direct, q_cam, q_part, obstacles)
         if not direct.all():
             # moved off an edge: the sector keeps its apex, so sector ∩ visibility
+            # (its visibility exactly as visibility_polygons has it: within r_max of
+            # the moved viewpoint)
             mv = np.flatnonzero(~direct)
-            pair = np.flatnonzero(moved[sel][q_cam])
-            local = np.cumsum(~direct) - 1
-            vis, cl = _sweep_batch(seen_from[sel[mv]], r_max[sel[mv]], local[q_cam[pair]],
-                                   q_part[pair], obstacles)
+            m_cam, m_part = obstacles.tree.query(shapely.points(seen_from[sel[mv]]),
+                                                 predicate="dwithin", distance=r_max[sel[mv]])
+            vis, cl = _sweep_batch(seen_from[sel[mv]], r_max[sel[mv]], m_cam, m_part, obstacles)
+            _repair(vis, np.arange(len(mv)))
             clear[sel[mv]] = np.maximum(cl - np.hypot(*(seen_from - xy)[sel[mv]].T), 0.0)
             for li in range(n_lv):
                 sec = arcs.polygons(xy[sel], r_lv[sel, li], mv)
@@ -727,6 +731,16 @@ class _Arcs:
         self.ny = sa * cn + ca * sn
         self.h = np.cos(half)[tab]
 
+    def boxes(self, apex: NDArray, r: NDArray, *, pad_m: float) -> NDArray:
+        """Bounding boxes of the sectors at radii ``r`` (metres), ``pad_m`` wider."""
+        x = r[self.cam] * self.ux
+        y = r[self.cam] * self.uy
+        lo_x = np.minimum(np.minimum.reduceat(x, self.off), 0.0) + apex[:, 0] - pad_m
+        hi_x = np.maximum(np.maximum.reduceat(x, self.off), 0.0) + apex[:, 0] + pad_m
+        lo_y = np.minimum(np.minimum.reduceat(y, self.off), 0.0) + apex[:, 1] - pad_m
+        hi_y = np.maximum(np.maximum.reduceat(y, self.off), 0.0) + apex[:, 1] + pad_m
+        return cast(NDArray, shapely.box(lo_x, lo_y, hi_x, hi_y))
+
     def polygons(self, apex: NDArray, r: NDArray, cams: NDArray) -> NDArray:
         """The plain sector polygons of sectors ``cams`` (radii ``r`` of all sectors)."""
         out = np.empty(len(cams), dtype=object)
@@ -775,25 +789,32 @@ def _assemble(
         cnt = cnt - closing
         first = np.cumsum(cnt) - cnt
     with_apex = ~full[got]
-    size = cnt + with_apex
-    ok = size >= 3
+    ok = cnt + with_apex >= 3
+    polys = np.empty(len(got), dtype=object)
+    polys[:] = shapely.Polygon()
+    if not ok.any():
+        return got, polys
+    if not ok.all():
+        kv = np.repeat(ok, cnt)
+        x, y = x[kv], y[kv]
+        cnt, with_apex = cnt[ok], with_apex[ok]
+        first = np.cumsum(cnt) - cnt
+    got_ok = got[ok]
+    size = cnt + with_apex + 1  # closed rings: the first vertex again at the end
     dest0 = np.cumsum(size) - size
-    rank = np.repeat(np.arange(len(got)), cnt)
+    rank = np.repeat(np.arange(len(cnt)), cnt)
     pos = dest0[rank] + with_apex[rank] + (np.arange(len(x)) - first[rank])
     coords = np.empty((int(size.sum()), 2))
     coords[pos, 0] = x
     coords[pos, 1] = y
-    coords[dest0[with_apex]] = apex[got[with_apex]]
-    owner = np.repeat(np.arange(len(got)), size)
-    good = ok[owner]
-    dense = np.cumsum(ok) - 1
-    rings = shapely.linearrings(coords[good], indices=dense[owner[good]])
-    polys = np.empty(len(got), dtype=object)
-    polys[:] = shapely.Polygon()
-    polys[ok] = shapely.polygons(rings)
-    bad = np.flatnonzero(ok)[~shapely.is_valid(polys[ok])]
+    coords[dest0[with_apex]] = apex[got_ok[with_apex]]
+    coords[dest0 + size - 1] = coords[dest0]
+    offsets = (np.concatenate([[0], np.cumsum(size)]), np.arange(len(size) + 1))
+    made = shapely.from_ragged_array(shapely.GeometryType.POLYGON, coords, offsets)
+    bad = np.flatnonzero(~shapely.is_valid(made))
     for i in bad:  # pragma: no cover - numerical corner cases
-        polys[i] = _polygon_from(shapely.get_coordinates(polys[i].exterior), check=True)
+        made[i] = _polygon_from(shapely.get_coordinates(made[i].exterior), check=True)
+    polys[ok] = made
     return got, polys
 
 
@@ -950,12 +971,11 @@ def _clip_vertices(
               / (nx[cross] * eex[cross] + ny[cross] * eey[cross]))
         sx = np.clip(sx, 0.0, 1.0)
     m = len(ic)
-    vx = np.empty((m, 3))
-    vy = np.empty((m, 3))
-    vx[:, 0], vy[:, 0], vx[:, 2], vy[:, 2] = x0, y0, x1, y1
-    vx[cross, 1] = eax[cross] + sx * eex[cross]
-    vy[cross, 1] = eay[cross] + sx * eey[cross]
-    keep = np.zeros((m, 3), dtype=bool)
+    xm = np.zeros(m)
+    ym = np.zeros(m)
+    xm[cross] = eax[cross] + sx * eex[cross]
+    ym[cross] = eay[cross] + sx * eey[cross]
+    keep = np.zeros((m, 3), dtype=bool)  # per interval: its start, crossing, end
     keep[:, 0] = keep[:, 2] = True
     keep[cross, 1] = True
     # an interval's end and the next one's start on the same segment: a straight run
@@ -971,8 +991,13 @@ def _clip_vertices(
                           & (np.abs(y1[:-1] - y0[1:]) < tol))
     keep[meet + 1, 0] = False
     kept = np.flatnonzero(keep.ravel())
-    vc = ic[kept // 3]
-    return vc, vx.ravel()[kept] + cxy[vc, 0], vy.ravel()[kept] + cxy[vc, 1]
+    itv, slot = np.divmod(kept, 3)
+    src = slot * m + itv
+    vc = ic[itv]
+    vx = np.concatenate([x0, xm, x1])[src] + cxy[vc, 0]
+    vy = np.concatenate([y0, ym, y1])[src] + cxy[vc, 1]
+    return vc, vx, vy
+
 
 def _repair(out: NDArray, idx: NDArray) -> None:
     """Numerical safety net: make invalid polygons valid (areas kept)."""

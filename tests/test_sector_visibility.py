@@ -60,12 +60,17 @@ def direct(xy, obs, az, fov, r_lv):
     return sector_visibility_polygons(xy, obs, azimuth_deg=az, fov_deg=fov, radius_m=r_lv)
 
 
+#: absolute slack (m²): GEOS's overlay of two polygons a few ulps apart (the fallback
+#: for a viewpoint moved off an edge, at radii of a centimetre) differs by ~1e-9 m²
+SAME_ABS_M2 = 1e-8
+
+
 def assert_same(new, old, rel=SAME_REL):
     a_new, a_old = shapely.area(new), shapely.area(old)
     assert np.all(shapely.is_valid(new))
-    assert np.allclose(a_new, a_old, rtol=rel, atol=1e-9)
+    assert np.allclose(a_new, a_old, rtol=rel, atol=SAME_ABS_M2)
     sym = shapely.area(shapely.symmetric_difference(new, old))
-    assert np.all(sym <= rel * np.maximum(a_old, 1.0) + 1e-9)
+    assert np.all(sym <= rel * a_old + SAME_ABS_M2)
 
 
 def one(obs, az, fov, r, xy=(0.0, 0.0)):
@@ -234,16 +239,20 @@ def scenes(draw: st.DrawFn) -> tuple[list, tuple[float, float], float, float, li
     # (radii below 1e-8 m are left out: the overlay's own sweep fails on them)
     radii = draw(st.lists(st.one_of(st.just(0.0), st.floats(0.01, 80)), min_size=1,
                           max_size=3))
-    return polys, cam, az, fov, radii
+    on_edge = draw(st.one_of(st.none(), st.floats(0, 1))) if polys else None
+    return polys, cam, az, fov, radii, on_edge
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenes())
 def test_random_scenes_match_the_overlay(scene: tuple) -> None:
-    polys, cam, az, fov, radii = scene
+    polys, cam, az, fov, radii, on_edge = scene
     obs = Obstacles(polys)
     xy = np.array([cam])
-    if polys and shapely.intersects(shapely.union_all(polys), Point(cam)):
+    if on_edge is not None:  # on a footprint's edge: seen from 1 cm out, apex kept
+        ring = obs.parts[0].exterior
+        xy = shapely.get_coordinates(ring.interpolate(on_edge, normalized=True))
+    elif polys and shapely.intersects(shapely.union_all(polys), Point(cam)):
         xy = mount_viewpoints(xy, obs, tolerance_m=1e9)  # outside every footprint
     r_lv = np.array([radii])
     new = direct(xy, obs, [az], [fov], r_lv)
