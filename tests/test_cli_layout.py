@@ -140,3 +140,27 @@ def test_a_command_run_as_the_console_script_writes_everything(tmp_path):
     bad = subprocess.run([str(script), "density", "--incidents", str(tmp_path / "no.csv"),
                           "--out", str(out)], capture_output=True, text=True, timeout=300)
     assert bad.returncode == 1 and "no such file" in bad.stderr
+
+
+def test_the_collector_is_paused_while_libraries_load_and_resumed_for_the_data(tmp_path):
+    # api.cli.main pauses the cyclic garbage collector; reading the first input resumes
+    # it (with what was loaded frozen), so big inputs are collected as usual
+    src = tmp_path / "i.csv"
+    src.write_text("lon,lat,time,category\n18.07,59.33,2025-05-01T22:10,rån\n")
+    code = (
+        "import gc\n"
+        "from api.cli import app\n"
+        "from api.cli._common import pause_gc, run_app, start_work\n"
+        "start_work()\n"
+        "assert gc.isenabled() and gc.get_freeze_count() == 0  # not paused: nothing to do\n"
+        "pause_gc()\n"
+        "assert not gc.isenabled()\n"
+        f"assert run_app(app, ['density', '--incidents', {str(src)!r}, '--cell', '50', "
+        f"'--out', {str(tmp_path / 'd.csv')!r}]) == 0\n"
+        "assert gc.isenabled() and gc.get_freeze_count() > 1000\n"
+        "print('ok')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "ok"

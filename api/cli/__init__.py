@@ -21,8 +21,9 @@ __all__ = ["app", "main", "COMMANDS"]
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``tryggkarta`` console script."""
-    from api.cli._common import run_app
+    from api.cli._common import pause_gc, run_app
 
+    pause_gc()  # while the command loads its libraries (api.cli._common.start_work)
     _exit(run_app(app, argv))
 
 

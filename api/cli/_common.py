@@ -6,6 +6,7 @@ and ``tryggkarta COMMAND -h`` must start fast.
 
 from __future__ import annotations
 
+import gc
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Final
@@ -30,6 +31,8 @@ __all__ = [
     "console",
     "err_console",
     "load_input",
+    "pause_gc",
+    "start_work",
     "run_app",
     "EXIT_INPUT",
     "EXIT_USAGE",
@@ -114,6 +117,34 @@ def csv_crs(arg: str | None, crs: str | None) -> str | None:
     return crs if arg.lower().endswith(".csv") else None
 
 
+#: Whether :func:`pause_gc` paused the cyclic garbage collector (the console script does).
+_GC_PAUSED = False
+
+
+def pause_gc() -> None:
+    """Pause the cyclic garbage collector while a command loads its libraries.
+
+    Loading geopandas, pandas and scipy creates hundreds of thousands of objects, and
+    the collector walks them all again and again: 0.03 to 0.06 s of a short command
+    (docs/benchmarks.md). Nothing of that is garbage. :func:`start_work` resumes it.
+    """
+    global _GC_PAUSED
+    if gc.isenabled():
+        gc.disable()
+        _GC_PAUSED = True
+
+
+def start_work() -> None:
+    """The libraries are loaded, the data comes: collect garbage again (after
+    :func:`pause_gc`; a no-op otherwise). What was loaded so far is frozen: the
+    collector need not walk it again."""
+    global _GC_PAUSED
+    if _GC_PAUSED:
+        _GC_PAUSED = False
+        gc.freeze()
+        gc.enable()
+
+
 def load_input(
     arg: str,
     kind: LayerKind,
@@ -129,6 +160,7 @@ def load_input(
     if arg.startswith("db:"):
         from api.storage import open_store
 
+        start_work()
         return open_store().get(arg[3:], kind=kind)
     file = arg.rsplit(":", 1)[0] if ".gpkg:" in arg and not Path(arg).exists() else arg
     if not Path(file).exists():  # said before the readers load (the first line, at once)
@@ -137,6 +169,7 @@ def load_input(
         raise InputError.single(arg, "no such file")
     from geo.io import read_layer
 
+    start_work()
     layer = read_layer(arg, kind, crs=crs, skip_invalid=skip_invalid)
     if layer.skipped:
         err_console.print(

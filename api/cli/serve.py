@@ -30,6 +30,9 @@ def serve(
     """
     import uvicorn
 
+    from api.cli._common import start_work
+
+    start_work()  # a server runs for long: collect garbage
     if log_level not in ("critical", "error", "warning", "info", "debug"):
         raise typer.BadParameter(f"--log-level {log_level!r}: use critical, error, warning, "
                                  "info or debug")

@@ -21,6 +21,7 @@ from api.cli._common import (
     err_console,
     load_input,
     output_path,
+    start_work,
     write_output,
 )
 from api.cli._weights import AsOfOpt, HalfLifeOpt, SeverityOpt, weight_options
@@ -123,6 +124,7 @@ def coverage(
     quick = service.quick_coverage_inputs(cameras, buildings) if (
         target.suffix.lower() in (".gpkg", ".csv")) else None
     if quick is not None:
+        start_work()
         with _progress("visibility", len(quick.cameras)) as prog:
             table = service.quick_coverage(quick, levels=lv, thresholds=th, workers=workers,
                                            progress=prog)
