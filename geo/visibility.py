@@ -20,8 +20,24 @@ computed exactly (no ray fan) by an angular sweep over the building edges:
    edge is hit). The polygon of these pieces is star-shaped around ``p``.
 
 Points inside a footprint are never visible (a sight line into a building enters
-through an edge facing the camera). Clip the result with the disc of the radius
-(:mod:`geo.coverage` does, together with the field-of-view sector).
+through an edge facing the camera). Clip the result with the disc of the radius.
+
+Sector-clipped sweep (:func:`sector_visibility_polygons`, what :mod:`geo.coverage`
+uses): the same sweep restricted to the field-of-view sector, giving
+``sector ∩ disc ∩ visibility`` directly, without a polygon overlay. The angles run
+from the sector's first ray (compass ``az − fov/2`` turned into a math angle) over
+``[0, fov]``; the critical angles are the arc's vertices (the ones
+:func:`geo.coverage.sector_polygons` draws: every ≤ 1°, evenly over the opening; they
+include both bounding rays) and the edge ends inside the sector. Over an interval
+the nearest edge (found as above, by the ray through its middle, once for all
+levels) and the arc's chord are both straight, so per level radius the boundary is
+the nearer of the two at each end, plus their crossing point when the nearer one
+changes (an edge crossing the circle; one crossing twice does so in two wedges). The
+ring starts and ends at the apex (a full disc has none). It is exactly the overlay
+with the polygonal sector, up to rounding. Only parts whose boxes meet the sector's
+box are queried; levels whose radius is below the clearance get the plain sector.
+A viewpoint moved off an edge (below) has its sector's apex elsewhere: for those the
+overlay is still used.
 
 Facade mounting: a viewpoint inside a footprint (or on its edge) within 1 m of
 the edge is moved to the nearest point of the edge plus 1 cm outwards. Its own
