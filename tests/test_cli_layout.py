@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -84,6 +85,11 @@ def test_an_early_error_is_printed_before_the_libraries_load(tmp_path):
         assert not _heavy(_modules_after(argv)), argv
 
 
+def _python(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+
+
 def test_the_console_script_exits_with_its_code_its_output_and_its_exit_handlers(tmp_path):
     # api.cli._exit skips the interpreter's teardown (0.1 s with geopandas and scipy
     # loaded) but flushes buffered output, runs the atexit handlers and keeps the code
@@ -100,8 +106,7 @@ def test_the_console_script_exits_with_its_code_its_output_and_its_exit_handlers
         "sys.stderr.write('last words')\n"
         "_exit(3)\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120)
+    proc = _python(code)
     assert proc.returncode == 3
     assert proc.stdout == "x" * 100_000
     assert proc.stderr == "last words"  # no teardown: the object's __del__ never ran
@@ -116,8 +121,7 @@ def test_the_console_script_waits_for_other_threads():
         "t.start()\n"
         "_exit(0)\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120)
+    proc = _python(code)
     assert proc.returncode == 0
     assert proc.stdout.strip() == "thread done"
 
@@ -132,8 +136,6 @@ def test_a_command_run_as_the_console_script_writes_everything(tmp_path):
     proc = subprocess.run([str(script), "density", "--incidents", str(src), "--cell", "50",
                            "--out", str(out)], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
-    import re
-
     rows, cols = map(int, re.match(r"(\d+) × (\d+) cells", proc.stdout).groups())
     lines = out.read_text().splitlines()
     assert lines[0].startswith("x,y,count,") and len(lines) == 1 + rows * cols
@@ -160,7 +162,6 @@ def test_the_collector_is_paused_while_libraries_load_and_resumed_for_the_data(t
         "assert gc.isenabled() and gc.get_freeze_count() > 1000\n"
         "print('ok')\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                          text=True, timeout=300)
+    proc = _python(code)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == "ok"
