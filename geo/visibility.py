@@ -24,20 +24,23 @@ through an edge facing the camera). Clip the result with the disc of the radius.
 
 Sector-clipped sweep (:func:`sector_visibility_polygons`, what :mod:`geo.coverage`
 uses): the same sweep restricted to the field-of-view sector, giving
-``sector ∩ disc ∩ visibility`` directly, without a polygon overlay. The angles run
-from the sector's first ray (compass ``az − fov/2`` turned into a math angle) over
-``[0, fov]``; the critical angles are the arc's vertices (the ones
-:func:`geo.coverage.sector_polygons` draws: every ≤ 1°, evenly over the opening; they
-include both bounding rays) and the edge ends inside the sector. Over an interval
-the nearest edge (found as above, by the ray through its middle, once for all
-levels) and the arc's chord are both straight, so per level radius the boundary is
-the nearer of the two at each end, plus their crossing point when the nearer one
-changes (an edge crossing the circle; one crossing twice does so in two wedges). The
-ring starts and ends at the apex (a full disc has none). It is exactly the overlay
-with the polygonal sector, up to rounding. Only parts whose boxes meet the sector's
-box are queried; levels whose radius is below the clearance get the plain sector.
-A viewpoint moved off an edge (below) has its sector's apex elsewhere: for those the
-overlay is still used.
+``sector ∩ disc ∩ visibility`` directly, without a polygon overlay. Angles run from
+the sector's first ray (compass ``az − fov/2`` turned into a math angle) over
+``[0, fov]``; the critical angles are the two bounding rays and the edge ends inside
+the sector, and the nearest edge of each interval is found as above, once for all
+levels. The arc is the sector polygon's (the vertices
+:func:`geo.coverage.sector_polygons` draws: every ≤ 1°, evenly over the opening).
+Per level radius ``r`` and interval: with no edge, or one wholly beyond ``r``, the
+boundary is the arc (its vertices inside the interval, and the chord points on the
+two rays); with an edge wholly inside the polygonal disc (within ``r·cos(½ step)``
+at both rays) it is the edge; otherwise the interval is cut at the arc vertices and
+on each piece the boundary is the nearer of edge and chord (both straight), plus
+their crossing point where the nearer one changes (an edge crossing the circle
+twice does so on two pieces). The ring starts and ends at the apex (a full disc has
+none). It equals the overlay with the polygonal sector up to rounding. Only parts
+whose boxes meet the sector's box are queried; levels whose radius is below the
+clearance get the plain sector. A viewpoint moved off an edge (below) has its
+sector's apex elsewhere: for those the overlay is still used.
 
 Facade mounting: a viewpoint inside a footprint (or on its edge) within 1 m of
 the edge is moved to the nearest point of the edge plus 1 cm outwards. Its own
@@ -360,8 +363,8 @@ def _facing_edges(
     """The edges each viewpoint may see: within ``radius`` and facing it.
 
     Returns the edges' camera, their ends ``a``, ``b`` relative to the viewpoint
-    (``ax, ay, ex, ey, bx, by`` with ``e = b − a``) and each viewpoint's squared
-    clearance (inf when no edge is kept).
+    (``ax, ay, ex, ey, bx, by`` with ``e = b − a``), each viewpoint's squared
+    clearance (inf when no edge is kept) and each edge's squared distance.
     """
     c = len(cxy)
     # (camera, edge) pairs
@@ -386,10 +389,11 @@ def _facing_edges(
     # and its angles and intersections would be rounding noise)
     keep = ((ax * by - ay * bx < -_EDGE_ON_M * np.sqrt(len2)) & (dist2 <= r_cam * r_cam)
             & (len2 > 0))
-    cam, ax, ay, ex, ey, bx, by = (v[keep] for v in (cam, ax, ay, ex, ey, bx, by))
+    cam, ax, ay, ex, ey, bx, by, dist2 = (
+        v[keep] for v in (cam, ax, ay, ex, ey, bx, by, dist2))
     clear2 = np.full(c, np.inf)
-    np.minimum.at(clear2, cam, dist2[keep])
-    return cam, ax, ay, ex, ey, bx, by, clear2
+    np.minimum.at(clear2, cam, dist2)
+    return cam, ax, ay, ex, ey, bx, by, clear2, dist2
 
 
 def _sweep_batch(
@@ -404,7 +408,8 @@ def _sweep_batch(
     it within range (inf when none): the disc of that radius is all visible.
     """
     c = len(cxy)
-    cam, ax, ay, ex, ey, bx, by, clear2 = _facing_edges(cxy, radius, pair_cam, pair_part, obs)
+    cam, ax, ay, ex, ey, bx, by, clear2, _ = _facing_edges(
+        cxy, radius, pair_cam, pair_part, obs)
     two_pi = 2 * np.pi
     start = np.arctan2(by, bx) % two_pi  # counter-clockwise from b to a
     span = (np.arctan2(ay, ax) - start) % two_pi
@@ -609,12 +614,11 @@ def sector_visibility_polygons(
     the sector (apex at the viewpoint; the polygonal disc all round) drawn like
     :func:`geo.coverage.sector_polygons`: arc vertices evenly spaced over the opening
     from ``azimuth_deg − fov_deg/2``, at most ``arc_step_deg`` apart. The sweep is
-    restricted to the sector's angles and the arc vertices are critical angles, so
-    over each interval there is one nearest building edge (or none) and one chord of
-    the arc; the boundary there is the nearer of the two, with their crossing point
-    when they cross. One sweep serves all radii of a viewpoint (one vertex pass per
-    radius). The result equals the overlay ``sector ∩ visibility_polygon`` up to
-    rounding.
+    restricted to the sector's angles; over each interval between its critical
+    angles the boundary is the arc, the nearest edge, or (where that edge reaches
+    the arc) the nearer of the edge and each chord (module text). One sweep serves
+    all radii of a viewpoint (one vertex pass per radius). The result equals the
+    overlay ``sector ∩ visibility_polygon`` up to rounding.
 
     Parameters
     ----------
@@ -853,7 +857,8 @@ def _clipped_batch(
     out = np.empty((c, n_lv), dtype=object)
     out[:] = shapely.Polygon()
     r_max = r_lv.max(axis=1)
-    cam, ax, ay, ex, ey, bx, by, clear2 = _facing_edges(cxy, r_max, pair_cam, pair_part, obs)
+    cam, ax, ay, ex, ey, bx, by, clear2, dist2 = _facing_edges(
+        cxy, r_max, pair_cam, pair_part, obs)
     clear = np.sqrt(clear2)
     reach = direct[:, None] & (r_lv > 0)
     need = reach & ~(r_lv < clear[:, None])
@@ -865,7 +870,7 @@ def _clipped_batch(
     if not act.any():
         return out, clear
     k = act[cam]
-    cam, ax, ay, ex, ey, bx, by = (v[k] for v in (cam, ax, ay, ex, ey, bx, by))
+    cam, ax, ay, ex, ey, bx, by, dist2 = (v[k] for v in (cam, ax, ay, ex, ey, bx, by, dist2))
     two_pi = 2 * np.pi
     span = arcs.span[cam]
     # edge from b to a counter-clockwise, angles relative to the sector's first ray
@@ -873,18 +878,19 @@ def _clipped_batch(
     s = (ang_b - arcs.alpha0[cam]) % two_pi
     e_end = s + (np.arctan2(ay, ax) - ang_b) % two_pi
     e_wrap = np.where(e_end >= two_pi, e_end - two_pi, e_end)
-    # critical angles: the arc vertices and the edge ends inside the domain, each with
-    # its ray's direction (an end's own direction: no trigonometry)
+    # critical angles: the sector's two bounding rays and the edge ends inside, each
+    # with its ray's direction (an end's own direction: no trigonometry); the arc's
+    # vertices come in per level, where an edge may reach the arc
     act_c = np.flatnonzero(act)
-    arc_i = _ranges(arcs.off[act_c], arcs.n_steps[act_c] + 1)
+    bounds = np.concatenate([arcs.off[act_c], arcs.off[act_c] + arcs.n_steps[act_c]])
     in_s = np.flatnonzero((s > _ANGLE_EPS) & (s < span - _ANGLE_EPS))
     in_e = np.flatnonzero((e_wrap > _ANGLE_EPS) & (e_wrap < span - _ANGLE_EPS))
     len_b = np.hypot(bx[in_s], by[in_s])
     len_a = np.hypot(ax[in_e], ay[in_e])
-    crit_cam = np.concatenate([arcs.cam[arc_i], cam[in_s], cam[in_e]])
-    crit_ang = np.concatenate([arcs.rel[arc_i], s[in_s], e_wrap[in_e]])
-    crit_dx = np.concatenate([arcs.ux[arc_i], bx[in_s] / len_b, ax[in_e] / len_a])
-    crit_dy = np.concatenate([arcs.uy[arc_i], by[in_s] / len_b, ay[in_e] / len_a])
+    crit_cam = np.concatenate([arcs.cam[bounds], cam[in_s], cam[in_e]])
+    crit_ang = np.concatenate([arcs.rel[bounds], s[in_s], e_wrap[in_e]])
+    crit_dx = np.concatenate([arcs.ux[bounds], bx[in_s] / len_b, ax[in_e] / len_a])
+    crit_dy = np.concatenate([arcs.uy[bounds], by[in_s] / len_b, ay[in_e] / len_a])
     key = crit_cam * 8.0 + crit_ang
     order = np.argsort(key)
     key, crit_cam, crit_ang = key[order], crit_cam[order], crit_ang[order]
@@ -896,11 +902,6 @@ def _clipped_batch(
     last = np.concatenate([crit_cam[1:] != crit_cam[:-1], [True]])
     starts = np.flatnonzero(~last)  # an interval from each critical angle but the last
     icam = crit_cam[starts]
-    # the arc's wedge (chord) each interval lies in
-    width = arcs.span[icam] / arcs.n_steps[icam]
-    mid = (crit_ang[starts] + crit_ang[starts + 1]) / 2
-    wedge = arcs.off[icam] + np.clip(np.floor(mid / width), 0,
-                                     arcs.n_steps[icam] - 1).astype(np.int64)
     itv_of = np.cumsum(~last) - 1
     nearest = np.full(len(starts), -1, dtype=np.int64)
     cross_ae = ax * ey - ay * ex
@@ -919,7 +920,8 @@ def _clipped_batch(
         ck = _ranges(f, cnt)
         itv = itv_of[ck]
         if len(edge):
-            # a ray inside the interval: the sum of its two bounding unit rays
+            # a ray inside the interval: the sum of its two bounding unit rays (an
+            # interval an edge covers spans less than 180°)
             mx = crit_dx[ck] + crit_dx[ck + 1]
             my = crit_dy[ck] + crit_dy[ck + 1]
             den = mx * ey[edge] - my * ex[edge]
@@ -930,13 +932,14 @@ def _clipped_batch(
             np.minimum.at(best, itv, dist)
             win = np.flatnonzero((dist == best[itv]) & np.isfinite(dist))
             nearest[itv[win]] = edge[win]
-    edges = (ax, ay, ex, ey, cross_ae)
+    edges = (ax, ay, ex, ey, cross_ae, np.sqrt(dist2))
+    rays = (crit_ang[starts], crit_ang[starts + 1], crit_dx[starts], crit_dy[starts],
+            crit_dx[starts + 1], crit_dy[starts + 1])
     for li in range(n_lv):
         isel = np.flatnonzero(need[icam, li])
         if len(isel):
             vc, x, y = _clip_vertices(cxy, r_lv[icam[isel], li], arcs, icam[isel],
-                                      starts[isel], wedge[isel], nearest[isel],
-                                      crit_dx, crit_dy, edges)
+                                      tuple(v[isel] for v in rays), nearest[isel], edges)
             got, polys = _assemble(x, y, vc, cxy, arcs.full)
             out[got, li] = polys
     return out, clear
@@ -947,72 +950,114 @@ def _clip_vertices(
     rr: NDArray,
     arcs: _Arcs,
     ic: NDArray,
-    k_lo: NDArray,
-    wedge: NDArray,
+    rays: tuple[NDArray, ...],
     near: NDArray,
-    crit_dx: NDArray,
-    crit_dy: NDArray,
     edges: tuple[NDArray, ...],
 ) -> tuple[NDArray, NDArray, NDArray]:
-    """Boundary vertices over the intervals of sectors ``ic``.
+    """Boundary vertices over the intervals of sectors ``ic`` at radii ``rr``.
 
-    Interval ``i`` runs from the ray of critical angle ``k_lo[i]`` to the next one.
-    Over it the boundary is the nearer of its nearest edge ``near`` (-1: none) and
-    the chord of arc wedge ``wedge`` at radius ``rr``; where the two cross, their
-    crossing point is a vertex too. Returns the vertices' sector and coordinates,
-    in order.
+    ``rays``: each interval's angles (relative to its sector's first ray) and the
+    directions of its two bounding rays; ``near`` its nearest edge (-1: none). Three
+    cases per interval:
+
+    * no edge, or one wholly beyond the radius: the arc, i.e. the chord points on
+      the bounding rays and the arc vertices in between;
+    * an edge wholly inside the polygonal disc (at most ``r · cos(step/2)`` from the
+      apex at both ends, so everywhere in between): the edge's two points;
+    * otherwise the interval is cut at the arc vertices inside it; over each piece
+      the boundary is the nearer of the edge and the chord (both straight) at each
+      end, plus their crossing point where the nearer one changes.
+
+    Returns the vertices' sector and coordinates, in order.
     """
-    ax, ay, ex, ey, cross_ae = edges
-    nx, ny = arcs.nx[wedge], arcs.ny[wedge]
-    h = rr * arcs.h[wedge]  # chord line: n · p = h
+    lo, hi, dlx, dly, dhx, dhy = rays
+    ax, ay, ex, ey, cross_ae, dmin = edges
+    steps = arcs.n_steps[ic]
+    base = arcs.off[ic]
+    width = arcs.span[ic] / steps
+    tol = 1e-10  # radians: an arc vertex this close to a bounding ray is on it
+    j_first = np.clip(np.floor((lo + tol) / width).astype(np.int64) + 1, 1, steps)
+    j_last = np.clip(np.ceil((hi - tol) / width).astype(np.int64) - 1, 0, steps - 1)
+    n_in = np.maximum(j_last - j_first + 1, 0)
+    hr = rr * arcs.h[base]  # every chord's distance from the apex: r · cos(step/2)
     has = near >= 0
     j = np.where(has, near, 0)
     if len(ax):
-        eax, eay, eex, eey, ece = ax[j], ay[j], ex[j], ey[j], cross_ae[j]
+        eex, eey, ece, edm = ex[j], ey[j], cross_ae[j], dmin[j]
     else:
-        eax = eay = eex = eey = ece = np.ones(len(ic))
-    side = []
+        eex = eey = ece = edm = np.ones(len(ic))
     with np.errstate(invalid="ignore", divide="ignore"):
-        for k in (k_lo, k_lo + 1):
-            dx, dy = crit_dx[k], crit_dy[k]
-            t_c = h / (nx * dx + ny * dy)
-            t_e = ece / (dx * eey - dy * eex)
-            on_e = has & (t_e > 0) & (t_e < t_c)
-            t = np.where(on_e, t_e, t_c)
-            side.append((dx * t, dy * t, on_e))
-        (x0, y0, on0), (x1, y1, on1) = side
-        # the edge crosses the chord inside the interval: their lines' crossing
-        cross = np.flatnonzero(on0 != on1)
-        sx = ((h[cross] - nx[cross] * eax[cross] - ny[cross] * eay[cross])
-              / (nx[cross] * eex[cross] + ny[cross] * eey[cross]))
-        sx = np.clip(sx, 0.0, 1.0)
-    m = len(ic)
-    xm = np.zeros(m)
-    ym = np.zeros(m)
-    xm[cross] = eax[cross] + sx * eex[cross]
-    ym[cross] = eay[cross] + sx * eey[cross]
-    keep = np.zeros((m, 3), dtype=bool)  # per interval: its start, crossing, end
-    keep[:, 0] = keep[:, 2] = True
-    keep[cross, 1] = True
-    # an interval's end and the next one's start on the same segment: a straight run
-    own0 = np.where(on0, j, -1 - wedge)
-    own1 = np.where(on1, j, -1 - wedge)
-    tol = 1e-9
-    nxt = ic[1:] == ic[:-1]
-    same = np.flatnonzero(nxt & (own1[:-1] == own0[1:]))
-    keep[same, 2] = False
-    keep[same + 1, 0] = False
-    # the next interval starts where this one ends (an arc vertex, a shared corner)
-    meet = np.flatnonzero(nxt & (np.abs(x1[:-1] - x0[1:]) < tol)
-                          & (np.abs(y1[:-1] - y0[1:]) < tol))
-    keep[meet + 1, 0] = False
-    kept = np.flatnonzero(keep.ravel())
-    itv, slot = np.divmod(kept, 3)
-    src = slot * m + itv
-    vc = ic[itv]
-    vx = np.concatenate([x0, xm, x1])[src] + cxy[vc, 0]
-    vy = np.concatenate([y0, ym, y1])[src] + cxy[vc, 1]
-    return vc, vx, vy
+        t_lo = ece / (dlx * eey - dly * eex)
+        t_hi = ece / (dhx * eey - dhy * eex)
+    far = ~has | (edm > rr)
+    inside = ~far & (np.maximum(t_lo, t_hi) <= hr)
+    cut = ~far & ~inside
+    counts = np.where(far, n_in + 2, np.where(inside, 2, 3 * (n_in + 1)))
+    off = np.cumsum(counts) - counts
+    total = int(counts.sum())
+    vx = np.empty(total)
+    vy = np.empty(total)
+    keep = np.ones(total, dtype=bool)
+    # the arc: chord points on the two rays, the arc vertices between
+    ia = np.flatnonzero(far)
+    w0 = base[ia] + np.clip(j_first[ia] - 1, 0, steps[ia] - 1)
+    w1 = base[ia] + np.clip(j_first[ia] - 1 + n_in[ia], 0, steps[ia] - 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t0 = hr[ia] / (arcs.nx[w0] * dlx[ia] + arcs.ny[w0] * dly[ia])
+        t1 = hr[ia] / (arcs.nx[w1] * dhx[ia] + arcs.ny[w1] * dhy[ia])
+    vx[off[ia]], vy[off[ia]] = dlx[ia] * t0, dly[ia] * t0
+    end = off[ia] + n_in[ia] + 1
+    vx[end], vy[end] = dhx[ia] * t1, dhy[ia] * t1
+    pos = _ranges(off[ia] + 1, n_in[ia])
+    arc = _ranges(base[ia] + j_first[ia], n_in[ia])
+    r_arc = np.repeat(rr[ia], n_in[ia])
+    vx[pos], vy[pos] = r_arc * arcs.ux[arc], r_arc * arcs.uy[arc]
+    # the edge inside the disc
+    ib = np.flatnonzero(inside)
+    vx[off[ib]], vy[off[ib]] = dlx[ib] * t_lo[ib], dly[ib] * t_lo[ib]
+    vx[off[ib] + 1], vy[off[ib] + 1] = dhx[ib] * t_hi[ib], dhy[ib] * t_hi[ib]
+    # the edge reaching the arc: pieces between the arc vertices
+    ix = np.flatnonzero(cut)
+    if len(ix):
+        n_sub = n_in[ix] + 1
+        it = np.repeat(ix, n_sub)
+        kk = np.arange(int(n_sub.sum())) - np.repeat(np.cumsum(n_sub) - n_sub, n_sub)
+        first = kk == 0
+        final = kk == np.repeat(n_sub - 1, n_sub)
+        a_lo = base[it] + j_first[it] + kk - 1  # the arc vertices at a piece's ends
+        a_hi = a_lo + 1
+        sx0 = np.where(first, dlx[it], arcs.ux[a_lo])
+        sy0 = np.where(first, dly[it], arcs.uy[a_lo])
+        sx1 = np.where(final, dhx[it], arcs.ux[a_hi])
+        sy1 = np.where(final, dhy[it], arcs.uy[a_hi])
+        wedge = base[it] + np.clip(j_first[it] - 1 + kk, 0, steps[it] - 1)
+        nx, ny, hh = arcs.nx[wedge], arcs.ny[wedge], hr[it]
+        pex, pey, pce = eex[it], eey[it], ece[it]
+        side = []
+        with np.errstate(invalid="ignore", divide="ignore"):
+            for dx, dy in ((sx0, sy0), (sx1, sy1)):
+                t_c = hh / (nx * dx + ny * dy)
+                t_e = pce / (dx * pey - dy * pex)
+                on_e = (t_e > 0) & (t_e < t_c)
+                t = np.where(on_e, t_e, t_c)
+                side.append((dx * t, dy * t, on_e))
+            (x0, y0, on0), (x1, y1, on1) = side
+            cr = np.flatnonzero(on0 != on1)  # the edge crosses the chord: their lines meet
+            pax, pay = ax[j[it[cr]]], ay[j[it[cr]]]
+            sc = ((hh[cr] - nx[cr] * pax - ny[cr] * pay)
+                  / (nx[cr] * pex[cr] + ny[cr] * pey[cr]))
+            sc = np.clip(sc, 0.0, 1.0)
+        slot = off[it] + 3 * kk
+        vx[slot], vy[slot] = x0, y0
+        vx[slot + 2], vy[slot + 2] = x1, y1
+        keep[slot + 1] = False
+        keep[slot[cr] + 1] = True
+        vx[slot[cr] + 1] = pax + sc * pex[cr]
+        vy[slot[cr] + 1] = pay + sc * pey[cr]
+    vc = np.repeat(ic, counts)
+    if not keep.all():
+        vc, vx, vy = vc[keep], vx[keep], vy[keep]
+    return vc, vx + cxy[vc, 0], vy + cxy[vc, 1]
 
 
 def _repair(out: NDArray, idx: NDArray) -> None:

@@ -124,6 +124,21 @@ def test_edge_crossing_the_circle_twice() -> None:
     assert poly.contains(Point(6.5, 7.0))  # beside the wall's reach, inside the circle
 
 
+def test_edge_between_the_chords_and_the_circle() -> None:
+    # facing north, 90°, r = 10: arc vertices at whole bearings, so the chords come
+    # within 10·cos(0.5°) = 9.99962 m of the camera. A wall face at y = 9.9998 is
+    # inside the circle but mostly beyond the chords: it clips only the thin
+    # triangle around the arc vertex at bearing 0 (at 10 m), nothing else.
+    obs = Obstacles([box(-0.05, 9.9998, 0.05, 12)])
+    poly = one(obs, 0.0, 90.0, 10.0)
+    sec = sector_polygons([[0, 0]], azimuth_deg=[0.0], fov_deg=[90.0], radius_m=[10.0])[0]
+    lost = sec.area - poly.area
+    # the triangle cut off by y = 9.9998 at the vertex (0, 10): its height 2e-4 m,
+    # its base where that line meets the two chords (slope ±tan(0.5°) from (0, 10))
+    base = 2 * 2e-4 / math.tan(math.radians(0.5))
+    assert lost == pytest.approx(0.5 * base * 2e-4, rel=1e-3)
+
+
 @pytest.mark.parametrize(("az", "fov"), [(np.nan, 90.0), (0.0, 360.0), (123.0, 400.0)])
 def test_full_disc_camera(az: float, fov: float) -> None:
     # all round, r = 20, a box 5 m east hides the wedge behind its front edge x = 5
