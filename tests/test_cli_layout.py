@@ -165,3 +165,20 @@ def test_the_collector_is_paused_while_libraries_load_and_resumed_for_the_data(t
     proc = _python(code)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == "ok"
+
+
+def test_the_console_script_exits_normally_after_using_a_database():
+    # SQLAlchemy's connections must close as the server expects: no os._exit then
+    code = (
+        "import sys\n"
+        "import sqlalchemy\n"
+        "from api.cli import _exit\n"
+        "class Noisy:\n"
+        "    def __del__(self):\n"
+        "        sys.__stdout__.write('teardown ran')\n"
+        "keep = Noisy()\n"
+        "_exit(4)\n"
+    )
+    proc = _python(code)
+    assert proc.returncode == 4
+    assert proc.stdout == "teardown ran"

@@ -34,9 +34,10 @@ def _exit(code: int) -> None:
     are loaded, on every command. The output is complete by now (files are written
     atomically and closed), so: flush, run the exit handlers (logging, temporary
     files, multiprocessing), then leave. With other threads still running, exit
-    normally so they are waited for.
+    normally so they are waited for; likewise after talking to PostgreSQL, so that
+    its connections close as the server expects.
     """
-    if threading.active_count() > 1:
+    if threading.active_count() > 1 or "sqlalchemy" in sys.modules:
         sys.exit(code)
     for stream in (sys.stdout, sys.stderr):
         try:
