@@ -35,7 +35,9 @@ __all__ = ["PARALLEL_FROM", "default_workers", "check_camera_count", "coverage",
            "quick_coverage", "write_coverage_table"]
 
 #: From this many cameras on, visibility runs in parallel processes by default.
-PARALLEL_FROM = 3000
+#: (With the sector-clipped sweep a camera costs about 25 µs: below this, forking and
+#: passing the polygons back cost what the second core saves; docs/benchmarks.md.)
+PARALLEL_FROM = 50_000
 #: The default ``privacy_weight`` of ``score-sites`` (as :mod:`geo.scoring`).
 DEFAULT_SCORE_PRIVACY_WEIGHT = 0.1
 
