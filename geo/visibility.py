@@ -488,8 +488,24 @@ def _sweep_batch(
         [[False], (vcam[1:] == vcam[:-1]) & (np.abs(np.diff(xs)) < 1e-9)
          & (np.abs(np.diff(ys)) < 1e-9)])
     xs, ys, vcam = xs[~dup], ys[~dup], vcam[~dup]
-    rings = shapely.linearrings(np.column_stack([xs, ys]), indices=vcam)
-    return shapely.polygons(rings), np.sqrt(clear2)
+    # a ring needs three distinct vertices: a viewpoint whose range is a rounding
+    # error (1e-12 m) gets none, and sees nothing
+    last = np.concatenate([vcam[1:] != vcam[:-1], [True]])
+    first = np.concatenate([[True], vcam[1:] != vcam[:-1]])
+    closes = (np.abs(xs[last] - xs[first]) < 1e-9) & (np.abs(ys[last] - ys[first]) < 1e-9)
+    counts = np.bincount(vcam, minlength=c)
+    counts[vcam[last][closes]] -= 1
+    polys = np.empty(c, dtype=object)
+    polys[:] = [shapely.Polygon()] * c
+    fine = np.flatnonzero(counts >= 3)
+    if len(fine):
+        take = np.isin(vcam, fine)
+        slot = np.full(c, -1)
+        slot[fine] = np.arange(len(fine))
+        rings = shapely.linearrings(np.column_stack([xs[take], ys[take]]),
+                                    indices=slot[vcam[take]])
+        polys[fine] = shapely.polygons(rings)
+    return polys, np.sqrt(clear2)
 
 
 def _polygon_from(pts: NDArray, *, check: bool = False) -> shapely.Polygon:

@@ -190,3 +190,31 @@ def test_no_number_makes_an_analysis_route_answer_5xx(client):
                 tried += 1
                 assert r.status_code < 500, (path, p["name"], v, r.text[:300])
     assert tried > 50
+
+
+@pytest.mark.parametrize("range_m", [1e-80, 1e-12, 5e-324])
+@pytest.mark.parametrize("facade", [False, True])
+def test_a_range_that_is_a_rounding_error_sees_nothing_and_breaks_nothing(
+        tmp_path, capsys, range_m, facade):
+    # range_m > 0 passes validation; the sweep must give an empty polygon, not a
+    # traceback (a facade camera, 0.3 m from the wall, goes through the overlay)
+    import shapely
+
+    from geo.visibility import Obstacles, visibility_polygons
+
+    gpd.GeoDataFrame(geometry=[shapely.box(X0, Y0, X0 + 30, Y0 + 30)], crs=3006).to_file(
+        tmp_path / "b.geojson", driver="GeoJSON")
+    at = Point(X0 + 15, Y0 - 0.3) if facade else Point(X0 + 15, Y0 - 20)
+    gpd.GeoDataFrame({"id": ["A"], "range_m": [range_m], "azimuth_deg": [0.0]},
+                     geometry=[at], crs=3006).to_file(tmp_path / "c.geojson",
+                                                      driver="GeoJSON")
+    code = run_app(cli_app, ["coverage", "--cameras", str(tmp_path / "c.geojson"),
+                             "--buildings", str(tmp_path / "b.geojson"), "--levels",
+                             "visible", "--out", str(tmp_path / "o.csv")])
+    assert code == 0, capsys.readouterr().err
+    rows = (tmp_path / "o.csv").read_text().splitlines()
+    assert rows[1].startswith("A,visible,") and float(rows[1].split(",")[-1]) == 0.0
+    vis = visibility_polygons([[X0 + 15, Y0 - 20], [X0 + 15, Y0 - 25]],
+                              Obstacles([shapely.box(X0, Y0, X0 + 30, Y0 + 30)]),
+                              radius_m=[range_m, 30.0])
+    assert vis[0].is_empty and vis[1].area > 0
