@@ -12,6 +12,7 @@ from api.cli._common import (
     console,
     err_console,
     output_path,
+    start_work,
 )
 
 if TYPE_CHECKING:
@@ -72,6 +73,7 @@ def import_polisen(
     from geo.polisen import read_polisen_layer
 
     target = output_path(out, LAYER_OUTPUTS)
+    start_work()  # the libraries are loaded; an archive of events may be large
     layer = read_polisen_layer(
         file, skip_invalid=skip_invalid, duplicates="latest" if keep_latest else "error"
     )
