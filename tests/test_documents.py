@@ -239,3 +239,27 @@ def test_printing_a_missing_file_is_an_input_error(tmp_path):
     with pytest.raises(InputError, match="no such file"):
         chromium.html_to_pdf(tmp_path / "none.html", tmp_path / "x.pdf")
     assert not (tmp_path / "x.pdf").exists()
+
+
+@pytest.mark.parametrize("command", [
+    ["map", "--incidents", "{inc}", "--out", "{out}/m.html"],
+    ["report-area", "--incidents", "{inc}", "--areas", "{inc}", "--area", "A",
+     "--out", "{out}/r.html"],
+    ["evaluate", "--incidents", "{inc}", "--treated", "{inc}", "--start", "2025-01-01",
+     "--out", "{out}/e.csv"],
+    ["camera-docs", "--cameras", "{inc}", "--out", "{out}/docs"],
+    ["lagesbild", "--incidents", "{inc}", "--period", "2026-11", "--out", "{out}/lb"],
+])
+def test_every_document_command_refuses_an_unknown_language_alike(tmp_path, capsys, command):
+    # one rule (api.service.common.parse_lang): a bad option value, exit 2, the same
+    # message, said before any input is read (the input here does not even exist)
+    from api.cli import app
+    from api.cli._common import run_app
+
+    out = tmp_path / "out"
+    out.mkdir()
+    argv = [a.format(inc=tmp_path / "missing.csv", out=out) for a in command]
+    assert run_app(app, [*argv, "--lang", "de"]) == 2
+    err = capsys.readouterr().err
+    assert "--lang de: one of sv, en expected" in err and "missing.csv" not in err
+    assert list(out.iterdir()) == []

@@ -26,6 +26,7 @@ from api.cli._common import (
 from api.cli._weights import AsOfOpt, HalfLifeOpt, SeverityOpt, weight_options
 from api.service import areas as service
 from api.service.areas import DEFAULT_MAX_AREA_KM2, DEFAULT_RING_M
+from api.service.common import parse_lang
 from geo.errors import InputError, Problem
 
 if TYPE_CHECKING:
@@ -231,6 +232,7 @@ def report_area_cmd(
         raise typer.BadParameter("--appendix must be another file than --out")
     params = service.ReportParams(ring_m=ring_m, hours_share=hours_share,
                                   weights=weight_options(severity, half_life_days, as_of))
+    lang = parse_lang(lang)  # before any work: a bad --lang is a usage error
     inc = load_input(incidents, "incidents", skip_invalid=skip_invalid)
     ar = load_input(areas, "areas", skip_invalid=skip_invalid)
     bld = load_input(buildings, "buildings", skip_invalid=skip_invalid) if buildings else None

@@ -101,9 +101,9 @@ def evaluate_cmd(
     params = service.EvaluateParams(start=start, months=months, buffer_m=buffer_m,
                                     level=level, public=public)
     if lang is not None:
-        from geo.documents import resolve_lang
+        from api.service.common import parse_lang
 
-        lang = resolve_lang(lang)
+        lang = parse_lang(lang)
     inc = load_input(incidents, "incidents", skip_invalid=skip_invalid,
                      crs=csv_crs(incidents, crs))
     tr, kind = _load_treated(treated, skip_invalid=skip_invalid, crs=csv_crs(treated, crs))

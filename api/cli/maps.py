@@ -204,10 +204,10 @@ def map_cmd(
     import geopandas as gpd
     import pandas as pd
 
-    from geo.documents import resolve_lang
+    from api.service.common import parse_lang
     from geo.maps import OSM_TILES, join_by_id, source_line, write_map
 
-    lang = resolve_lang(lang)
+    lang = parse_lang(lang)
 
     target = output_path(out, (".html", ".htm"))
     for extra, suffix in ((png, ".png"), (pdf, ".pdf")):

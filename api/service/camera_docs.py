@@ -24,7 +24,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from api.service.common import parse_level
+from api.service.common import parse_lang, parse_level
 from api.service.errors import ParameterError
 from api.storage import Store
 from api.storage.base import DocumentInfo
@@ -72,10 +72,8 @@ class CameraDocsParams:
     public: bool = False
 
     def __post_init__(self) -> None:
-        from geo.documents import resolve_lang
-
         object.__setattr__(self, "level", parse_level(self.level))
-        object.__setattr__(self, "lang", resolve_lang(self.lang))
+        object.__setattr__(self, "lang", parse_lang(self.lang))
 
 
 @dataclass(frozen=True)

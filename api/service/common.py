@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from geo.camera import DoriThresholds
 
 __all__ = [
+    "parse_lang",
     "Extent",
     "MIN_CELL_M",
     "MAX_LENGTH_M",
@@ -170,6 +171,33 @@ def parse_dori(text: str | None) -> DoriThresholds | None:
         return DoriThresholds(*vals)
     except AnalysisError as exc:
         raise ParameterError("dori", str(exc), value=text) from None
+
+
+def parse_lang(text: str | None) -> str:
+    """The language of a document from an option or query value: ``sv`` or ``en``.
+
+    ``None`` or blank: ``TRYGGKARTA_LANG``, else Swedish (:func:`geo.documents.resolve_lang`,
+    which names that variable when it holds another language). Case and a region part
+    are ignored. Another language is a :class:`ParameterError` (the CLI exits 2, like
+    any bad option value; the API answers 422).
+
+    Examples
+    --------
+    >>> parse_lang("EN-gb"), parse_lang(" sv_SE ")
+    ('en', 'sv')
+    >>> parse_lang("de")
+    Traceback (most recent call last):
+    ...
+    api.service.errors.ParameterError: lang de: one of sv, en expected
+    """
+    from geo.documents import LANGUAGES, resolve_lang
+
+    if text is None or not str(text).strip():
+        return resolve_lang(None)
+    code = str(text).strip().lower().replace("-", "_").split("_")[0]
+    if code not in LANGUAGES:
+        raise ParameterError("lang", f"one of {', '.join(LANGUAGES)} expected", value=text)
+    return code
 
 
 def check_as_of(text: str | None) -> str | None:

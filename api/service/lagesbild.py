@@ -80,13 +80,9 @@ class LagesbildParams:
                                  "expected (a longer period would overlap the same period "
                                  "a year earlier)", value=self.months)
         if self.lang is not None:
-            from geo.documents import LANGUAGES
+            from api.service.common import parse_lang
 
-            code = str(self.lang).strip().lower().replace("-", "_").split("_")[0]
-            if code not in LANGUAGES:
-                raise ParameterError("lang", f"one of {', '.join(LANGUAGES)} expected",
-                                     value=self.lang)
-            object.__setattr__(self, "lang", code)
+            object.__setattr__(self, "lang", parse_lang(self.lang))
         if len(self.title) > 200:
             raise ParameterError("title", "at most 200 characters")
 
