@@ -1488,7 +1488,7 @@ def weighing_basis_html(
         inputs=[(t(ROLE_LABELS.get(r, r)), src, h) for r, src, h in inputs],
         software_version=software_version,
         public=basis.public,
-        method_statement=method_statement(lang=code) if basis.public else "",
+        method_statement=method_statement(lang=code, ring_m=RING_M) if basis.public else "",
         cell_note=cell_note(lang=code) if basis.public else "",
         nopub=not_published(lang=code),
     )

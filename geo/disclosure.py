@@ -629,16 +629,25 @@ def _lang(lang: str) -> str:
     return lang
 
 
-def method_statement(*, lang: str = "sv") -> str:
+def method_statement(*, lang: str = "sv", ring_m: float | None = PUBLIC_RING_M) -> str:
     """The method statement every public document prints (parameters and bound).
+
+    ``ring_m``: the fixed width of the document's comparison ring (the area report and
+    the evaluation: :data:`PUBLIC_RING_M`; the camera documentation its own), or
+    ``None`` for a document without one (the lägesbild); the statement says what the
+    document does, nothing else.
 
     Examples
     --------
     >>> "högst 3" in method_statement(lang="sv"), "at most 3" in method_statement(lang="en")
     (True, True)
+    >>> "200 m wide" in method_statement(lang="en", ring_m=200.0)
+    True
+    >>> "ring" in method_statement(lang="en", ring_m=None)
+    False
     """
     d, g = MAX_PERTURBATION, int(GRID_M)
-    ring = f"{PUBLIC_RING_M:,.0f}".replace(",", " ")
+    ring = "" if ring_m is None else f"{ring_m:,.0f}".replace(",", " ")
     if _lang(lang) == "sv":
         return (
             "Röjandeskydd: varje antal i detta dokument är skyddat med cellnyckelmetoden, "
@@ -655,9 +664,9 @@ def method_statement(*, lang: str = "sv") -> str:
             f"händelse räknas i den ruta om {g} m i det nationella rutnätet i SWEREF 99 "
             f"TM (rutkanter vid jämna {g} m) som den ligger i, och ett område omfattar de "
             "rutor vars mittpunkt ligger i området eller på dess gräns; två områden som "
-            "skiljer sig mindre än en ruta ger samma tal. Jämförelseringen är alltid "
-            f"{ring} m bred. Exakta antal finns bara i den bilaga som inte är för "
-            "publicering."
+            "skiljer sig mindre än en ruta ger samma tal. "
+            + (f"Jämförelseringen är alltid {ring} m bred. " if ring else "")
+            + "Exakta antal finns bara i den version som inte är för publicering."
         )
     return (
         "Disclosure control: every count in this document is protected by the cell key "
@@ -672,9 +681,9 @@ def method_statement(*, lang: str = "sv") -> str:
         f"are computed from protected counts. Every incident is counted in the {g} m "
         f"cell of the national SWEREF 99 TM grid (cell edges at multiples of {g} m) it "
         "lies in, and an area holds the cells whose centre lies in it or on its edge; two "
-        "areas that differ by less than one cell give the same figures. The comparison "
-        f"ring is always {ring} m wide. Exact counts are only in the appendix that is not "
-        "for publication."
+        "areas that differ by less than one cell give the same figures. "
+        + (f"The comparison ring is always {ring} m wide. " if ring else "")
+        + "Exact counts are only in the version that is not for publication."
     )
 
 
@@ -709,7 +718,7 @@ def public_map_note(*, lang: str = "sv") -> str:
     else:
         head = ("Public map: no incident is drawn as a point and the file holds no "
                 "incident position. ")
-    return head + method_statement(lang=lang)
+    return head + method_statement(lang=lang, ring_m=None)
 
 
 def not_published(*, lang: str = "sv") -> str:

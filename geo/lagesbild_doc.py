@@ -123,7 +123,7 @@ def _about(result: LagesbildResult, title: str, sources: Sequence[str]) -> pd.Da
         ("sources", "; ".join(sources)),
     ]
     if result.public:
-        rows.append(("disclosure_control", disclosure.method_statement(lang="en")))
+        rows.append(("disclosure_control", disclosure.method_statement(lang="en", ring_m=None)))
     return pd.DataFrame(rows, columns=["key", "value"])
 
 
@@ -350,7 +350,8 @@ def _context(result: LagesbildResult, *, lang: str, title: str, sources: Sequenc
         "last": None if last is None else last.tz_convert("Europe/Stockholm").date(),
         "alpha": ALPHA, "cell_m": MAP_CELL_M, "hotspot_m": MAP_HOTSPOT_DISTANCE_M,
         "bandwidth_m": MAP_BANDWIDTH_M, "series_months": SERIES_MONTHS,
-        "method_statement": disclosure.method_statement(lang=lang) if result.public else "",
+        "method_statement": disclosure.method_statement(lang=lang, ring_m=None)
+        if result.public else "",
         "cell_note": disclosure.cell_note(lang=lang) if result.public else "",
         "appendix_heading": "" if result.public else disclosure.appendix_heading(lang=lang),
         "has_areas": result.areas is not None,

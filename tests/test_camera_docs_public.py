@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from geo.camera_docs import camera_docs, documentation_files
+from geo.camera_docs import RING_M, camera_docs, documentation_files
 from geo.coverage import coverage
 from geo.disclosure import (
     incident_record_keys,
@@ -157,7 +157,9 @@ def test_html_states_the_method_and_only_published_counts():
     docs = camera_docs(cams, incidents=inc, secret=SECRET)
     files = documentation_files(docs)
     html = files["camera_K1.html"].decode("utf-8")
-    assert method_statement(lang="sv") in html and not_published(lang="sv") in html
+    assert method_statement(lang="sv", ring_m=RING_M) in html and not_published(lang="sv") in html
+    # the statement names the ring this document compares with, not another one
+    assert "Jämförelseringen är alltid 200 m bred" in html and "500 m" not in html
     assert 'lang="sv"' in html
     s = docs.bases[0].surveillance
     text = _text(html)
@@ -179,7 +181,7 @@ def test_html_states_the_method_and_only_published_counts():
             assert not any(x in body for x in xs if x not in ("674050.0", "674240.0")), name
     en = html_lib.unescape(documentation_files(docs, lang="en")["camera_K1.html"]
                            .decode("utf-8"))
-    assert method_statement(lang="en") in en and "not published" in en
+    assert method_statement(lang="en", ring_m=RING_M) in en and "not published" in en
 
 
 def test_cli_public(backend, tmp_path, capsys):  # noqa: F811
@@ -193,7 +195,7 @@ def test_cli_public(backend, tmp_path, capsys):  # noqa: F811
     # outside its 15 m observe range: by the grid, no camera holds an incident
     assert [r["incidents_in_view"] for r in rows] == ["0", "0"]
     html = (out / "camera_K1.html").read_text("utf-8")
-    assert method_statement(lang="sv") in html
+    assert method_statement(lang="sv", ring_m=RING_M) in html
     doc_id = re.search(r"kept as document (\S+)", said).group(1)
     from api.storage import open_store
 
@@ -216,7 +218,7 @@ def test_api_public(client, tmp_path):  # noqa: F811
     assert [row["incidents_in_view"] for row in csv.DictReader(io.StringIO(reg.text))] == [
         "0", "0"]
     page = client.get(f"/camera-docs/{info['id']}/files/camera_K1.html", headers=R).text
-    assert method_statement(lang="sv") in page
+    assert method_statement(lang="sv", ring_m=RING_M) in page
     r2 = client.post("/camera-docs", headers=P, json={**body, "public": False})
     assert r2.json()["meta"]["public"] is False
 

@@ -284,6 +284,8 @@ def test_public_files_hold_no_incident_coordinate(scene, public, tmp_path: Path)
     html = out["html"].read_text(encoding="utf-8")
     assert "Offentlig version" in html and "cellnyckelmetoden" in html
     assert "Ej för publicering" not in html
+    # its method statement claims no comparison ring: the lägesbild has none
+    assert "Jämförelseringen" not in html
     blobs = [html, out["counts"].read_text(), out["monthly"].read_text()]
     with zipfile.ZipFile(out["xlsx"]) as z:
         blobs += [z.read(n).decode("utf-8", "replace") for n in z.namelist()]
