@@ -182,3 +182,23 @@ def test_the_console_script_exits_normally_after_using_a_database():
     proc = _python(code)
     assert proc.returncode == 4
     assert proc.stdout == "teardown ran"
+
+
+@pytest.mark.parametrize("given", [None, "4"])
+def test_the_console_script_asks_for_one_blas_thread_unless_told(given):
+    code = (
+        "import os, sys\n"
+        + (f"os.environ['OPENBLAS_NUM_THREADS'] = {given!r}\n" if given else
+           "os.environ.pop('OPENBLAS_NUM_THREADS', None)\n")
+        + "import api.cli._common as common\n"
+        "def fake(app, argv):\n"
+        "    print(os.environ.get('OPENBLAS_NUM_THREADS'), 'numpy' in sys.modules)\n"
+        "    return 0\n"
+        "common.run_app = fake\n"
+        "from api.cli import main\n"
+        "main(['-h'])\n"
+    )
+    proc = _python(code)
+    assert proc.returncode == 0, proc.stderr
+    # set before numpy (and its OpenBLAS) loads, and a user's own value is kept
+    assert proc.stdout.split() == [given or "1", "False"]

@@ -21,6 +21,10 @@ __all__ = ["app", "main", "COMMANDS"]
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``tryggkarta`` console script."""
+    # One BLAS thread unless the user says otherwise (before numpy loads): OpenBLAS
+    # starts a pool of spinning threads when numpy loads, 0.1-0.15 s of CPU on every
+    # command, and no analysis here is BLAS-bound (they use processes where it pays)
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from api.cli._common import pause_gc, run_app
 
     pause_gc()  # while the command loads its libraries (api.cli._common.start_work)
